@@ -1,0 +1,16 @@
+# Per-file SIMD flags: sources named *_avx2.c and *_avx512.c are compiled for
+# that level; the run-time dispatcher (core/kernels) picks one from CPUID.
+set(LC_AVX2_FLAGS -mavx2 -mfma -mbmi -mbmi2 -mpopcnt -mf16c)
+set(LC_AVX512_FLAGS -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mbmi -mbmi2 -mpopcnt -mf16c)
+
+function(lc_simd_flags target sources)
+  foreach(src ${sources})
+    if(src MATCHES "_avx512\\.c$")
+      set_source_files_properties(${src} TARGET_DIRECTORY ${target}
+        PROPERTIES COMPILE_OPTIONS "${LC_AVX512_FLAGS}")
+    elseif(src MATCHES "_avx2\\.c$")
+      set_source_files_properties(${src} TARGET_DIRECTORY ${target}
+        PROPERTIES COMPILE_OPTIONS "${LC_AVX2_FLAGS}")
+    endif()
+  endforeach()
+endfunction()

@@ -1,0 +1,539 @@
+/*
+ * lioncub.h - the application API of lioncub: bit-packed sign votes and the
+ * Lion Cub optimizer step over pluggable network providers.
+ *
+ * Conventions (all functions):
+ *  - return 0 (or a non-negative count where documented) on success and a
+ *    negative errno-style code on failure; lc_strerror() names the code;
+ *  - output arguments come last; handles are opaque;
+ *  - parameter structs start with a size field (set it to sizeof the struct)
+ *    and only ever grow at the end.
+ *
+ * Packed bit vectors: bit i of a vector is bit (i % 64) of little-endian
+ * uint64_t word i / 64. Bits past the last element in the last word are
+ * written as 0 by every kernel and ignored on input.
+ *
+ * Sign convention: the packed sign of a floating-point value is its IEEE sign
+ * bit. A set bit is a vote for -1, a clear bit a vote for +1. So +0 votes +1,
+ * -0 votes -1, and a NaN votes by its sign bit. Every SIMD path and every
+ * provider gives the same bits.
+ *
+ * Tie rule: with an even number of voters an element can tie. A tied element
+ * of index i (its global index in the vector) decodes to the sign bit
+ * ((i + tie_salt) & 1): ties alternate between -1 and +1 along the vector, and
+ * a caller that advances tie_salt every step (the Lion step does) also
+ * alternates them in time. The result is deterministic and identical on
+ * every rank.
+ */
+#ifndef LIONCUB_H
+#define LIONCUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define LC_API __attribute__((visibility("default")))
+#else
+#define LC_API
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Version                                                             */
+/* ------------------------------------------------------------------ */
+
+#define LIONCUB_VERSION_MAJOR 0
+#define LIONCUB_VERSION_MINOR 1
+#define LIONCUB_VERSION_PATCH 0
+#define LIONCUB_VERSION_CODE(maj, min, pat) (((maj) << 16) | ((min) << 8) | (pat))
+#define LIONCUB_VERSION                                                                          \
+    LIONCUB_VERSION_CODE(LIONCUB_VERSION_MAJOR, LIONCUB_VERSION_MINOR, LIONCUB_VERSION_PATCH)
+
+/**
+ * @brief The library's version string, "MAJOR.MINOR.PATCH".
+ * @param[out] code if not NULL, receives LIONCUB_VERSION_CODE of the library
+ *             actually loaded (compare with LIONCUB_VERSION of the header).
+ * @return a static string; never NULL.
+ */
+LC_API const char *lc_version(int *code);
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Functions return negative errno values (-EINVAL, -ENOMEM, -ETIMEDOUT,
+ * -ECONNRESET, -EPERM, -ENODEV, -ENOSYS, ...) or one of these
+ * lioncub-specific codes, all below -LC_ERR_BASE.
+ */
+#define LC_ERR_BASE 4096
+enum lc_error {
+    LC_ERR_MISMATCH = -(LC_ERR_BASE + 1), /**< ranks called a collective with different arguments */
+    LC_ERR_JOB_KEY = -(LC_ERR_BASE + 2),  /**< a peer presented the wrong job key */
+    LC_ERR_NO_PROVIDER = -(LC_ERR_BASE + 3), /**< no provider matched LC_PROVIDER */
+    LC_ERR_PEER = -(LC_ERR_BASE + 4),     /**< a peer failed or left during a collective */
+    LC_ERR_SIMD = -(LC_ERR_BASE + 5),     /**< the requested SIMD level is not supported here */
+    LC_ERR_CONFIG = -(LC_ERR_BASE + 6),   /**< a configuration variable has a bad value */
+    LC_ERR_PROTO = -(LC_ERR_BASE + 7),    /**< a peer sent something this version cannot read */
+};
+
+/**
+ * @brief A short, static description of an error code.
+ * @param err a value returned by a lioncub function (negative errno or lc_error).
+ * @return a static string; never NULL ("unknown error N" for unknown codes is
+ *         written into a thread-local buffer).
+ */
+LC_API const char *lc_strerror(int err);
+
+/**
+ * @brief The message that came with the last error on this thread.
+ *
+ * Every failing function records a one-line explanation (which argument, which
+ * peer, what the system said). It stays until the next failure on the thread.
+ * @return a thread-local string, "" when no error was recorded.
+ */
+LC_API const char *lc_last_error(void);
+
+/* ------------------------------------------------------------------ */
+/* Data types                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef enum lc_dtype {
+    LC_FP32 = 0, /**< IEEE binary32 */
+    LC_BF16 = 1, /**< bfloat16, stored as uint16_t */
+    LC_FP16 = 2, /**< IEEE binary16, stored as uint16_t */
+    LC_INT8 = 3, /**< int8_t */
+    LC_INT32 = 4, /**< int32_t */
+    LC_BITS = 5, /**< packed bit vector (see the file comment) */
+    LC_DTYPE_COUNT
+} lc_dtype_t;
+
+/**
+ * @brief Size in bytes of one element of a dtype.
+ * @return the size, 0 for LC_BITS (sub-byte) and for invalid values.
+ */
+LC_API size_t lc_dtype_size(lc_dtype_t dtype);
+
+/**
+ * @brief Name of a dtype ("fp32", "bf16", ...), or "invalid".
+ */
+LC_API const char *lc_dtype_name(lc_dtype_t dtype);
+
+/** Number of uint64_t words that hold n bits. */
+#define LC_BITS_WORDS(n) (((n) + 63) / 64)
+
+/* ------------------------------------------------------------------ */
+/* SIMD level                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef enum lc_simd {
+    LC_SIMD_SCALAR = 0,
+    LC_SIMD_AVX2 = 1,
+    LC_SIMD_AVX512 = 2,
+    LC_SIMD_COUNT
+} lc_simd_t;
+
+/**
+ * @brief The SIMD level the kernels use: the best one the CPU has, or the one
+ *        forced with LC_SIMD=scalar|avx2|avx512.
+ * @return the level, or LC_ERR_SIMD / LC_ERR_CONFIG when LC_SIMD names a level
+ *         the CPU lacks or is not a level at all.
+ */
+LC_API int lc_simd_active(void);
+
+/**
+ * @brief Whether this CPU (and build) can run a SIMD level.
+ * @return 1 if supported, 0 if not, -EINVAL for an invalid level.
+ */
+LC_API int lc_simd_supported(lc_simd_t level);
+
+/**
+ * @brief Force a SIMD level for this process (overrides LC_SIMD).
+ * @return 0, -EINVAL for an invalid level, LC_ERR_SIMD if the CPU lacks it.
+ */
+LC_API int lc_simd_set(lc_simd_t level);
+
+/** @brief Name of a SIMD level ("scalar", "avx2", "avx512"), or "invalid". */
+LC_API const char *lc_simd_name(lc_simd_t level);
+
+/* ------------------------------------------------------------------ */
+/* Kernels                                                             */
+/* ------------------------------------------------------------------ */
+/*
+ * All kernels accept any n (including 0), unaligned pointers, and run on the
+ * active SIMD level; every level gives the same bits as the scalar reference.
+ * Element indices are global: `first` arguments give the index of element 0
+ * of the call within the whole vector (for the tie rule), so a vector may be
+ * processed in chunks that start at multiples of 64.
+ */
+
+/**
+ * @brief Pack the sign bits of n values into a bit vector.
+ * @param x      n values of type dtype (LC_FP32, LC_BF16 or LC_FP16).
+ * @param dtype  element type.
+ * @param n      number of elements.
+ * @param bits   output, LC_BITS_WORDS(n) words.
+ * @return 0 or -EINVAL.
+ */
+LC_API int lc_pack_signs(const void *x, lc_dtype_t dtype, size_t n, uint64_t *bits);
+
+/**
+ * @brief Number of bit planes needed to count up to p votes: ceil(log2(p+1)).
+ * @return the plane count (1..32), or -EINVAL for p == 0 or p > LC_MAX_VOTERS.
+ */
+LC_API int lc_count_planes(size_t p);
+
+/** Largest number of voters the count kernels accept. */
+#define LC_MAX_VOTERS (1u << 20)
+
+/**
+ * @brief Count the set bits of p packed vectors, element by element, into
+ *        bit-sliced counters.
+ *
+ * Vector j starts at vecs + j * stride words (stride >= LC_BITS_WORDS(n)).
+ * The counts are written as w = lc_count_planes(p) bit planes, each a packed
+ * vector of n bits, plane k at planes + k * LC_BITS_WORDS(n): bit i of plane
+ * k is bit k of the number of vectors whose bit i is set.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_count_votes(const uint64_t *vecs, size_t stride, size_t p, size_t n,
+                          uint64_t *planes);
+
+/**
+ * @brief Majority decode of bit-sliced counts of set bits (votes for -1).
+ *
+ * Element i decodes to 1 (-1) when 2*count > p, to 0 (+1) when 2*count < p,
+ * and to the tie rule's bit ((first + i + tie_salt) & 1) when 2*count == p.
+ * @param planes lc_count_planes(p) planes of n bits, laid out as written by
+ *               lc_count_votes.
+ * @param first  global index of element 0 (a multiple of 64 or 0).
+ * @param bits   output, LC_BITS_WORDS(n) words.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_decode_majority(const uint64_t *planes, size_t p, size_t n, uint64_t first,
+                              uint64_t tie_salt, uint64_t *bits);
+
+/**
+ * @brief Average decode of bit-sliced counts: out[i] = (p - 2*count_i) / p,
+ *        the mean of the voters' +1/-1 values.
+ * @param out n values of type dtype (LC_FP32 or LC_BF16, round to nearest even).
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_decode_average(const uint64_t *planes, size_t p, size_t n, void *out,
+                             lc_dtype_t dtype);
+
+/**
+ * @brief Unpack a sign bit vector to +1/-1 values (bit set: -1).
+ * @param out n values of type dtype (LC_FP32, LC_BF16 or LC_FP16).
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_unpack_signs(const uint64_t *bits, size_t n, void *out, lc_dtype_t dtype);
+
+/**
+ * @brief The fused Lion parameter update with packed signs:
+ *        param[i] = param[i] * (1 - lr*wd) - lr * s_i, s_i = -1 if bit i is set, else +1.
+ *
+ * Computed in fp32 (bf16 parameters are widened, updated, rounded to nearest
+ * even).
+ * @param param n parameters of type dtype (LC_FP32 or LC_BF16), updated in place.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_apply_signs(void *param, lc_dtype_t dtype, const uint64_t *bits, size_t n,
+                          float lr, float wd);
+
+/**
+ * @brief The same update with real-valued directions:
+ *        param[i] = param[i] * (1 - lr*wd) - lr * u[i].
+ * @param u n fp32 directions (for example averaged votes).
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_apply_update(void *param, lc_dtype_t dtype, const float *u, size_t n, float lr,
+                           float wd);
+
+/**
+ * @brief Pack n signed levels of b bits (1 <= b <= 8) into a bit stream.
+ *
+ * Level i is stored as a b-bit two's complement field at bit offset i*b of
+ * the little-endian word stream; q[i] must lie in [-(2^(b-1)-1), 2^(b-1)-1]
+ * (for b == 1: 0 stands for +1 and -1 for -1, the sign-bit convention).
+ * @param out LC_BITS_WORDS(n * b) words.
+ * @return 0, -EINVAL, or -ERANGE if a level does not fit (out is then undefined).
+ */
+LC_API int lc_levels_pack(const int8_t *q, size_t n, unsigned b, uint64_t *out);
+
+/**
+ * @brief Add n packed b-bit levels into 32-bit sums: sums[i] += level_i.
+ *
+ * p ranks of levels up to 127 cannot overflow int32 for any p <= LC_MAX_VOTERS.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_levels_accumulate(const uint64_t *packed, size_t n, unsigned b, int32_t *sums);
+
+/**
+ * @brief Sign decode of summed levels: bit i = 1 if sums[i] < 0, 0 if > 0, and
+ *        the tie rule's bit ((first + i + tie_salt) & 1) if sums[i] == 0.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_decode_sum_sign(const int32_t *sums, size_t n, uint64_t first, uint64_t tie_salt,
+                              uint64_t *bits);
+
+/**
+ * @brief L1 quantization of Lion's interpolation c (paper-notes.md):
+ *        q[i] = clip(round_half_even(c[i] / mean|c| * s / 2), -s, s),
+ *        s = 2^(b-1) - 1 for b >= 2. All zeros give all-zero levels.
+ *
+ * mean|c| is computed in double in element order, so the result does not depend
+ * on the SIMD level.
+ * @param c n values of type dtype (LC_FP32 or LC_BF16).
+ * @param b level bits, 2..8.
+ * @param q n output levels.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_quantize_l1(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t *q);
+
+/* ------------------------------------------------------------------ */
+/* Communicator                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct lc_comm lc_comm_t;
+
+/** Opaque rendezvous token, NCCL-unique-id style (address of the root and job key). */
+typedef struct lc_unique_id {
+    char internal[128];
+} lc_unique_id_t;
+
+/**
+ * @brief Make a rendezvous token: starts the bootstrap root in this process
+ *        (listening on LC_ROOT's host, or all interfaces, at an ephemeral
+ *        port) and describes it. Call on one rank, pass the token to all ranks
+ *        (MPI_Bcast, a file, ...), then each calls lc_comm_init with it.
+ * @return 0, or a negative code.
+ */
+LC_API int lc_get_unique_id(lc_unique_id_t *id);
+
+typedef struct lc_comm_config {
+    size_t size;              /**< sizeof(lc_comm_config_t) */
+    int rank;                 /**< this rank, or -1: from the environment */
+    int nranks;               /**< number of ranks, or 0: from the environment */
+    const char *root;         /**< "host:port" of the rendezvous, or NULL: LC_ROOT */
+    const lc_unique_id_t *id; /**< token from lc_get_unique_id, overrides root and job_key */
+    const char *job_key;      /**< shared secret, or NULL: LC_JOB_KEY (may be unset) */
+    const char *provider;     /**< provider list, or NULL: LC_PROVIDER (default "tcp") */
+    int timeout_ms;           /**< collective and bootstrap timeout, or 0: LC_TIMEOUT */
+} lc_comm_config_t;
+
+/**
+ * @brief Join a communicator.
+ *
+ * With cfg NULL (or fields left at -1/0/NULL) everything comes from the
+ * environment: LC_RANK/LC_SIZE or OMPI_COMM_WORLD_RANK/SIZE, PMI_RANK/PMI_SIZE,
+ * SLURM_PROCID/SLURM_NTASKS; LC_ROOT=host:port (rank 0 listens there);
+ * LC_JOB_KEY; LC_PROVIDER; LC_TIMEOUT. Blocks until all ranks have joined or
+ * the timeout expires.
+ * @param[out] comm the new communicator.
+ * @return 0, or a negative code (-ETIMEDOUT, LC_ERR_JOB_KEY, ...).
+ */
+LC_API int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **comm);
+
+/**
+ * @brief Leave and free a communicator. Not collective: it never blocks on
+ *        peers. NULL is accepted.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_comm_destroy(lc_comm_t *comm);
+
+/** @brief This rank, or -EINVAL for a NULL comm. */
+LC_API int lc_comm_rank(const lc_comm_t *comm);
+
+/** @brief Number of ranks, or -EINVAL for a NULL comm. */
+LC_API int lc_comm_size(const lc_comm_t *comm);
+
+/** @brief Name of the provider the communicator runs on, or NULL for a NULL comm. */
+LC_API const char *lc_comm_provider(const lc_comm_t *comm);
+
+/** Traffic counters of a communicator since it was created. */
+typedef struct lc_comm_stats {
+    size_t size;           /**< sizeof(lc_comm_stats_t) */
+    uint64_t bytes_sent;   /**< payload bytes handed to the provider */
+    uint64_t bytes_recv;   /**< payload bytes received */
+    uint64_t collectives;  /**< collectives completed */
+    double comm_seconds;   /**< wall time spent inside collectives */
+} lc_comm_stats_t;
+
+/**
+ * @brief Read the communicator's counters.
+ * @param[in,out] stats with stats->size set by the caller.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_comm_get_stats(const lc_comm_t *comm, lc_comm_stats_t *stats);
+
+/* ------------------------------------------------------------------ */
+/* Collectives (blocking; every rank must call them in the same order) */
+/* ------------------------------------------------------------------ */
+
+typedef enum lc_vote_mode {
+    LC_VOTE_MAJORITY = 0, /**< sign of the sum of signs (1 bit each way) */
+    LC_VOTE_AVERAGE = 1,  /**< mean of the signs, (p - 2*negatives) / p */
+    LC_VOTE_L1 = 2,       /**< sign of the sum of L1-quantized levels */
+} lc_vote_mode_t;
+
+typedef struct lc_vote_opts {
+    size_t size;          /**< sizeof(lc_vote_opts_t) */
+    lc_vote_mode_t mode;  /**< default LC_VOTE_MAJORITY */
+    unsigned level_bits;  /**< LC_VOTE_L1: bits per level 2..8, 0 = default (4) */
+    uint64_t tie_salt;    /**< tie rule salt (the Lion step passes its step number) */
+} lc_vote_opts_t;
+
+/**
+ * @brief Vote AllReduce over count elements (two phases: all-to-all of packed
+ *        votes, local count, all-gather of the decoded chunk).
+ *
+ * Inputs: in_type LC_FP32/LC_BF16/LC_FP16 values (their signs, or for LC_VOTE_L1
+ * their L1-quantized levels), LC_BITS prepacked signs (majority and average),
+ * or LC_INT8 levels already quantized to opts->level_bits (LC_VOTE_L1).
+ * Outputs: LC_BITS (majority and L1: the decoded signs) or LC_FP32/LC_BF16
+ * (+1/-1 values, or the averages for LC_VOTE_AVERAGE).
+ * Every rank gets the same result bit for bit. Arguments that differ between
+ * ranks give LC_ERR_MISMATCH on every rank.
+ * @param opts NULL for a majority vote with tie_salt 0.
+ * @return 0, or a negative code.
+ */
+LC_API int lc_vote(lc_comm_t *comm, const void *in, lc_dtype_t in_type, void *out,
+                   lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts);
+
+typedef enum lc_op { LC_SUM = 0, LC_AVG = 1 } lc_op_t;
+
+/**
+ * @brief Sum or average AllReduce of fp32 or bf16 values (ring reduce-scatter
+ *        and all-gather; bf16 is accumulated in fp32 per hop). in == out is
+ *        allowed. Every rank gets the same result bit for bit.
+ * @return 0, or a negative code.
+ */
+LC_API int lc_allreduce(lc_comm_t *comm, const void *in, void *out, size_t count,
+                        lc_dtype_t dtype, lc_op_t op);
+
+/**
+ * @brief All-gather: out holds nranks blocks of `bytes`, block r from rank r.
+ * @return 0, or a negative code.
+ */
+LC_API int lc_allgather(lc_comm_t *comm, const void *in, void *out, size_t bytes);
+
+/**
+ * @brief Broadcast `bytes` of buf from rank root to all ranks.
+ * @return 0, or a negative code.
+ */
+LC_API int lc_bcast(lc_comm_t *comm, void *buf, size_t bytes, int root);
+
+/**
+ * @brief Barrier: returns when every rank has entered it.
+ * @return 0, or a negative code.
+ */
+LC_API int lc_barrier(lc_comm_t *comm);
+
+/* ------------------------------------------------------------------ */
+/* Lion Cub optimizer                                                  */
+/* ------------------------------------------------------------------ */
+
+typedef struct lc_lion lc_lion_t;
+
+typedef enum lc_lion_mode {
+    LC_LION_GLOBAL_FP32 = 0, /**< fp32 gradient allreduce, Lion on the mean gradient */
+    LC_LION_GLOBAL_BF16 = 1, /**< bf16 gradient allreduce, Lion on the mean gradient */
+    LC_LION_VOTE = 2,        /**< 1-bit majority vote of the local sign(c) */
+    LC_LION_VOTE_AVG = 3,    /**< average of the ranks' signs */
+    LC_LION_VOTE_L1 = 4,     /**< sign of the sum of L1-quantized levels */
+    LC_LION_MODE_COUNT
+} lc_lion_mode_t;
+
+typedef enum lc_msync_kind {
+    LC_MSYNC_NEVER = 0, /**< momenta stay local */
+    LC_MSYNC_EVERY = 1, /**< every `every` steps (steps every, 2*every, ...) */
+    LC_MSYNC_EXP = 2,   /**< T(0) = every, T(j+1) = T(j) + 2^(j/k) (rounded down) */
+} lc_msync_kind_t;
+
+typedef struct lc_msync {
+    size_t size;          /**< sizeof(lc_msync_t) */
+    lc_msync_kind_t kind;
+    uint64_t every;       /**< period (EVERY) or first sync step (EXP) */
+    uint64_t until;       /**< 0: no limit; else no sync after step `until` */
+    double k;             /**< EXP: growth constant (> 0) */
+    lc_dtype_t dtype;     /**< LC_FP32 or LC_BF16 on the wire */
+} lc_msync_t;
+
+typedef struct lc_lion_config {
+    size_t size;          /**< sizeof(lc_lion_config_t) */
+    lc_lion_mode_t mode;
+    float lr;             /**< learning rate */
+    float beta1;          /**< default 0.9 when 0 */
+    float beta2;          /**< default 0.99 when 0 */
+    float weight_decay;   /**< decoupled weight decay */
+    unsigned level_bits;  /**< LC_LION_VOTE_L1: 2..8, 0 = default (4) */
+} lc_lion_config_t;
+
+/**
+ * @brief Create a distributed Lion optimizer on a communicator.
+ * @return 0, or a negative code.
+ */
+LC_API int lc_lion_create(lc_comm_t *comm, const lc_lion_config_t *cfg, lc_lion_t **lion);
+
+/**
+ * @brief Register a parameter group (a tensor or a layer). Its momentum starts
+ *        at zero. All ranks must register the same groups in the same order.
+ * @param params  count parameters of type dtype (LC_FP32 or LC_BF16), updated in place.
+ * @param msync   momentum synchronization policy, NULL for never.
+ * @return the group index (>= 0), or a negative code.
+ */
+LC_API int lc_lion_add_group(lc_lion_t *lion, void *params, size_t count, lc_dtype_t dtype,
+                             const char *name, const lc_msync_t *msync);
+
+typedef struct lc_lion_step_opts {
+    size_t size;          /**< sizeof(lc_lion_step_opts_t) */
+    float lr;             /**< this step's lr, or < 0: the configured one */
+    float weight_decay;   /**< this step's weight decay, or < 0: the configured one */
+} lc_lion_step_opts_t;
+
+typedef struct lc_lion_step_info {
+    size_t size;          /**< sizeof(lc_lion_step_info_t) */
+    uint64_t step;        /**< the step just completed (1-based) */
+    uint64_t bytes_sent;  /**< payload bytes this rank sent during the step */
+    double comm_seconds;  /**< time in collectives during the step */
+    double total_seconds; /**< time of the whole step */
+    int momentum_synced;  /**< number of groups whose momentum was averaged */
+} lc_lion_step_info_t;
+
+/**
+ * @brief One optimizer step over all groups.
+ * @param grads  one gradient pointer per group, of the group's dtype and count.
+ * @param opts   NULL for the configured lr and weight decay.
+ * @param info   NULL, or receives the step's figures (info->size set by caller).
+ * @return 0, or a negative code.
+ */
+LC_API int lc_lion_step(lc_lion_t *lion, const void *const *grads,
+                        const lc_lion_step_opts_t *opts, lc_lion_step_info_t *info);
+
+/**
+ * @brief Whether the momentum policy syncs at a step (1-based), for planning
+ *        and tests.
+ * @return 1 or 0, or -EINVAL.
+ */
+LC_API int lc_msync_due(const lc_msync_t *msync, uint64_t step);
+
+/**
+ * @brief Free the optimizer (not the parameters). NULL is accepted.
+ */
+LC_API void lc_lion_destroy(lc_lion_t *lion);
+
+/** @brief Name of a Lion mode ("global-fp32", "vote", ...), or "invalid". */
+LC_API const char *lc_lion_mode_name(lc_lion_mode_t mode);
+
+/** @brief Parse a Lion mode name. @return the mode, or -EINVAL. */
+LC_API int lc_lion_mode_parse(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIONCUB_H */
