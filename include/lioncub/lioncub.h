@@ -437,6 +437,45 @@ LC_API int lc_barrier(lc_comm_t *comm);
 /* Lion Cub optimizer                                                  */
 /* ------------------------------------------------------------------ */
 
+/*
+ * One step, per parameter group, with gradient g (of the group's dtype),
+ * fp32 momentum m (kept in fp32 whatever the parameter dtype, starts at 0),
+ * lr, wd and betas (b1, b2):
+ *
+ *     c = b1*m + (1-b1)*g                  (fp32)
+ *     p = p*(1 - lr*wd) - lr*u             (fp32; bf16 params rounded to nearest even)
+ *     m = b2*m + (1-b2)*g
+ *
+ * where g and u depend on the mode:
+ *  - LC_LION_GLOBAL_FP32 / _BF16: g is the mean gradient over the ranks
+ *    (lc_allreduce LC_AVG in fp32, or in bf16: each rank's gradient rounded to
+ *    bf16, averaged, widened), u = sign(c) with sign(0) = 0 as in standard
+ *    Lion (a c of +0 or -0 leaves the parameter to weight decay only; so does
+ *    a NaN). Momenta are the mean-gradient momentum, identical on all ranks.
+ *  - LC_LION_VOTE: g is the local gradient; u = the majority vote of the
+ *    ranks' sign bits of c (lc_vote LC_VOTE_MAJORITY, tie_salt = step).
+ *  - LC_LION_VOTE_AVG: g local; u = the mean of the ranks' +1/-1 votes
+ *    (lc_vote LC_VOTE_AVERAGE).
+ *  - LC_LION_VOTE_L1: g local; u = the sign of the sum of the ranks' L1
+ *    levels of c (lc_vote LC_VOTE_L1 with level_bits, tie_salt = step).
+ * In the vote modes a c of exactly 0 votes by its IEEE sign bit: +0 votes +1
+ * and -0 votes -1 (so at one rank it moves the parameter by -lr or +lr, where
+ * standard Lion would not move it); in LC_LION_VOTE_L1 an entry whose level
+ * rounds to 0 (a c of 0 among them) abstains, and an element where the levels
+ * sum to 0 takes the tie rule. Momenta stay local in the vote modes (each
+ * rank's own gradient) until a momentum sync averages them.
+ *
+ * Momentum sync (lc_msync_t): in the vote modes, at every step where
+ * lc_msync_due(msync, step) is 1, after that step's momentum update, the
+ * group's momentum is replaced on every rank by its mean over the ranks
+ * (lc_allreduce LC_AVG in fp32, or in bf16: m rounded to bf16, averaged,
+ * widened back to fp32), identical on all ranks. In the global modes the
+ * momenta are identical already and the policy is ignored. Step numbers are
+ * the optimizer's (1-based, counted by lc_lion_step on all groups alike).
+ *
+ * After an error from lc_lion_step (a failed collective) the parameters and
+ * momenta of the step's groups are unspecified: destroy the optimizer.
+ */
 typedef struct lc_lion lc_lion_t;
 
 typedef enum lc_lion_mode {
@@ -448,6 +487,17 @@ typedef enum lc_lion_mode {
     LC_LION_MODE_COUNT
 } lc_lion_mode_t;
 
+/*
+ * Momentum sync schedules. A sync is due at step s (1-based) when s <= until
+ * (or until == 0) and:
+ *  - LC_MSYNC_NEVER: never;
+ *  - LC_MSYNC_EVERY: s is a multiple of every (every >= 1): every, 2*every, ...;
+ *  - LC_MSYNC_EXP:   s is one of T(0) = every (>= 1),
+ *                    T(j+1) = T(j) + floor(2^(j/k)), j = 0, 1, ..., with k > 0
+ *                    and floor(2^(j/k)) computed as floor(pow(2.0, (double)j / k));
+ *                    e.g. every = 1, k = 1: steps 1, 2, 4, 8, 16, ...;
+ *                    every = 10, k = 2: 10, 11, 12, 14, 16, 20, 25, 33, 44, ...
+ */
 typedef enum lc_msync_kind {
     LC_MSYNC_NEVER = 0, /**< momenta stay local */
     LC_MSYNC_EVERY = 1, /**< every `every` steps (steps every, 2*every, ...) */

@@ -1,0 +1,173 @@
+/* lion.c - the Lion optimizer object: creation, parameter groups, destruction, mode names. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lion_internal.h"
+
+static const char *const lion_mode_names[LC_LION_MODE_COUNT] = {
+    [LC_LION_GLOBAL_FP32] = "global-fp32", [LC_LION_GLOBAL_BF16] = "global-bf16",
+    [LC_LION_VOTE] = "vote",               [LC_LION_VOTE_AVG] = "vote-avg",
+    [LC_LION_VOTE_L1] = "vote-l1",
+};
+
+const char *lc_lion_mode_name(lc_lion_mode_t mode)
+{
+    if ((unsigned)mode >= LC_LION_MODE_COUNT)
+        return "invalid";
+    return lion_mode_names[mode];
+}
+
+int lc_lion_mode_parse(const char *name)
+{
+    if (!name)
+        return LC_EINVAL("lion", "mode name is NULL");
+    for (int i = 0; i < LC_LION_MODE_COUNT; i++)
+        if (!strcmp(name, lion_mode_names[i]))
+            return i;
+    return LC_EINVAL("lion", "unknown Lion mode '%s' (global-fp32, global-bf16, vote, "
+                             "vote-avg, vote-l1)", name);
+}
+
+/* A hyper-parameter in [lo, hi], finite. */
+static int lion_check_range(const char *what, float v, float lo, float hi)
+{
+    if (!isfinite(v) || v < lo || v > hi)
+        return LC_EINVAL("lion", "%s = %g is outside [%g, %g]", what, (double)v, (double)lo,
+                         (double)hi);
+    return 0;
+}
+
+int lc_lion_create(lc_comm_t *comm, const lc_lion_config_t *cfg, lc_lion_t **lion)
+{
+    lc_lion_t *l;
+    int rc;
+
+    if (!lion)
+        return LC_EINVAL("lion", "lion (output) is NULL");
+    *lion = NULL;
+    if (!comm || !cfg)
+        return LC_EINVAL("lion", "%s is NULL", comm ? "cfg" : "comm");
+    if (cfg->size < sizeof(*cfg))
+        return LC_EINVAL("lion", "cfg->size %zu < %zu", cfg->size, sizeof(*cfg));
+    if ((unsigned)cfg->mode >= LC_LION_MODE_COUNT)
+        return LC_EINVAL("lion", "unknown mode %d", (int)cfg->mode);
+    if (cfg->level_bits != 0 && (cfg->level_bits < 2 || cfg->level_bits > 8))
+        return LC_EINVAL("lion", "level_bits %u is not 2..8 (or 0)", cfg->level_bits);
+    l = calloc(1, sizeof(*l));
+    if (!l)
+        return lc_seterr(-ENOMEM, "lion", "out of memory");
+    l->comm = comm;
+    l->mode = cfg->mode;
+    l->lr = cfg->lr;
+    l->wd = cfg->weight_decay;
+    l->beta1 = cfg->beta1 == 0.0f ? 0.9f : cfg->beta1;
+    l->beta2 = cfg->beta2 == 0.0f ? 0.99f : cfg->beta2;
+    l->level_bits = cfg->level_bits ? cfg->level_bits : 4;
+    if ((rc = lion_check_range("lr", l->lr, 0.0f, INFINITY)) ||
+        (rc = lion_check_range("weight_decay", l->wd, 0.0f, INFINITY)) ||
+        (rc = lion_check_range("beta1", l->beta1, 0.0f, 1.0f)) ||
+        (rc = lion_check_range("beta2", l->beta2, 0.0f, 1.0f))) {
+        free(l);
+        return rc;
+    }
+    *lion = l;
+    return 0;
+}
+
+static void lion_group_free(struct lion_group *g)
+{
+    free(g->name);
+    free(g->m);
+    free(g->work);
+    free(g->wire);
+    free(g->bits);
+}
+
+/* Allocate the work buffers group g needs in lion's mode. */
+static int lion_group_alloc(const lc_lion_t *lion, struct lion_group *g)
+{
+    size_t n = g->count ? g->count : 1;
+    int need_work = lion->mode == LC_LION_GLOBAL_FP32 || lion->mode == LC_LION_VOTE_AVG ||
+                    lion->mode == LC_LION_VOTE_L1;
+    int global = lion->mode == LC_LION_GLOBAL_FP32 || lion->mode == LC_LION_GLOBAL_BF16;
+    int need_wire = lion->mode == LC_LION_GLOBAL_BF16 ||
+                    (!global && g->msync.kind != LC_MSYNC_NEVER && g->msync.dtype == LC_BF16);
+
+    g->m = calloc(n, sizeof(float));
+    if (need_work)
+        g->work = malloc(n * sizeof(float));
+    if (need_wire)
+        g->wire = malloc(n * sizeof(uint16_t));
+    if (!global)
+        g->bits = calloc(2 * LC_BITS_WORDS(n), sizeof(uint64_t));
+    if (!g->m || (need_work && !g->work) || (need_wire && !g->wire) || (!global && !g->bits))
+        return lc_seterr(-ENOMEM, "lion", "out of memory for group '%s' (%zu elements)",
+                         g->name, g->count);
+    return 0;
+}
+
+int lc_lion_add_group(lc_lion_t *lion, void *params, size_t count, lc_dtype_t dtype,
+                      const char *name, const lc_msync_t *msync)
+{
+    struct lion_group g = {0};
+    char defname[32];
+    int rc;
+
+    if (!lion)
+        return LC_EINVAL("lion", "lion is NULL");
+    if (!params && count)
+        return LC_EINVAL("lion", "params is NULL for a group of %zu elements", count);
+    if (dtype != LC_FP32 && dtype != LC_BF16)
+        return LC_EINVAL("lion", "group dtype must be fp32 or bf16 (got %s)",
+                         lc_dtype_name(dtype));
+    if (count > SIZE_MAX / 2 / sizeof(float))
+        return LC_EINVAL("lion", "group of %zu elements is too large", count);
+    if (lion->ngroups >= (size_t)INT32_MAX)
+        return LC_EINVAL("lion", "too many groups");
+    if (msync && (rc = lion_msync_check(msync)))
+        return rc;
+    if (lion->ngroups == lion->cap) {
+        size_t cap = lion->cap ? 2 * lion->cap : 8;
+        struct lion_group *ng = realloc(lion->groups, cap * sizeof(*ng));
+
+        if (!ng)
+            return lc_seterr(-ENOMEM, "lion", "out of memory");
+        lion->groups = ng;
+        lion->cap = cap;
+    }
+    g.params = params;
+    g.count = count;
+    g.dtype = dtype;
+    if (msync)
+        g.msync = *msync;
+    else
+        g.msync = (lc_msync_t){.size = sizeof(lc_msync_t), .kind = LC_MSYNC_NEVER};
+    g.msync.size = sizeof(lc_msync_t);
+    g.exp_t = g.msync.every;
+    snprintf(defname, sizeof(defname), "group%zu", lion->ngroups);
+    g.name = strdup(name ? name : defname);
+    if (!g.name) {
+        rc = lc_seterr(-ENOMEM, "lion", "out of memory");
+        goto fail;
+    }
+    rc = lion_group_alloc(lion, &g);
+    if (rc)
+        goto fail;
+    lion->groups[lion->ngroups] = g;
+    return (int)lion->ngroups++;
+fail:
+    lion_group_free(&g);
+    return rc;
+}
+
+void lc_lion_destroy(lc_lion_t *lion)
+{
+    if (!lion)
+        return;
+    for (size_t i = 0; i < lion->ngroups; i++)
+        lion_group_free(&lion->groups[i]);
+    free(lion->groups);
+    free(lion);
+}

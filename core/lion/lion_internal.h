@@ -1,0 +1,65 @@
+/* lion_internal.h - the Lion optimizer's private state, shared by the files of core/lion. */
+#ifndef LC_LION_INTERNAL_H
+#define LC_LION_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* One parameter group and its work buffers (allocated once, at add_group). */
+struct lion_group {
+    void *params;
+    size_t count;
+    lc_dtype_t dtype;
+    char *name;
+    lc_msync_t msync;   /* kind LC_MSYNC_NEVER when none was given */
+    uint64_t exp_j;     /* LC_MSYNC_EXP cursor: the next sync is T(exp_j) = exp_t */
+    uint64_t exp_t;     /* 0 once the schedule ran past UINT64_MAX */
+    float *m;           /* momentum, fp32 */
+    float *work;        /* fp32: mean gradient (global-fp32), c (vote-l1), votes (vote-avg) */
+    uint16_t *wire;     /* bf16: gradient (global-bf16) or momentum (msync bf16) */
+    uint64_t *bits;     /* vote modes: local signs, then (at + LC_BITS_WORDS(count)) decoded */
+};
+
+struct lc_lion {
+    lc_comm_t *comm;
+    lc_lion_mode_t mode;
+    float lr, beta1, beta2, wd;
+    unsigned level_bits;
+    uint64_t step;      /* steps completed */
+    struct lion_group *groups;
+    size_t ngroups, cap;
+};
+
+/* bf16 <-> fp32: widening is exact, narrowing rounds to nearest even (NaN stays NaN). */
+static inline float lion_bf16_to_f32(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+
+    memcpy(&f, &u, sizeof(f));
+    return f;
+}
+
+static inline uint16_t lion_f32_to_bf16(float f)
+{
+    uint32_t u;
+
+    memcpy(&u, &f, sizeof(u));
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x0040u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+/* Check a momentum policy; 0 or -EINVAL (with lc_seterr). */
+LC_HIDDEN int lion_msync_check(const lc_msync_t *msync);
+
+/* Whether group g's policy syncs at `step`, advancing its EXP cursor; steps must not decrease. */
+LC_HIDDEN int lion_msync_due_group(struct lion_group *g, uint64_t step);
+
+/* Average group g's momentum over the ranks (fp32 or bf16 on the wire). */
+LC_HIDDEN int lion_msync_run(lc_lion_t *lion, struct lion_group *g);
+
+#endif

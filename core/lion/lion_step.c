@@ -1,0 +1,234 @@
+/* lion_step.c - one Lion step over all groups: local math, the mode's collective, the update. */
+#include <math.h>
+
+#include "lion_internal.h"
+
+/* Per-step scalars shared by the loops. */
+struct lion_coef {
+    float b1, a1, b2, a2; /* a = 1 - b */
+    float lr, decay;      /* decay = 1 - lr*wd */
+};
+
+static inline float lion_ld(const void *x, lc_dtype_t dt, size_t i)
+{
+    return dt == LC_FP32 ? ((const float *)x)[i] : lion_bf16_to_f32(((const uint16_t *)x)[i]);
+}
+
+static inline uint32_t lion_signbit(float c)
+{
+    uint32_t u;
+
+    memcpy(&u, &c, sizeof(u));
+    return u >> 31;
+}
+
+/*
+ * Global modes, after the gradient average g (fp32 or bf16 in gbuf): one pass
+ * that forms c, updates the parameter with sign(c) (sign(0) = 0) and the momentum.
+ */
+#define LION_GLOBAL_LOOP(GLOAD, PTYPE, PLOAD, PSTORE)                                            \
+    do {                                                                                         \
+        PTYPE *p = g->params;                                                                    \
+        for (size_t i = 0; i < n; i++) {                                                         \
+            float gi = GLOAD;                                                                    \
+            float c = k->b1 * m[i] + k->a1 * gi;                                                 \
+            float s = c > 0.0f ? 1.0f : c < 0.0f ? -1.0f : 0.0f;                                 \
+            float pi = PLOAD;                                                                    \
+            pi = pi * k->decay - k->lr * s;                                                      \
+            PSTORE;                                                                              \
+            m[i] = k->b2 * m[i] + k->a2 * gi;                                                    \
+        }                                                                                        \
+    } while (0)
+
+static void lion_global_update(struct lion_group *g, const void *gbuf, lc_dtype_t gdt,
+                               const struct lion_coef *k)
+{
+    size_t n = g->count;
+    float *m = g->m;
+    const float *gf = gbuf;
+    const uint16_t *gh = gbuf;
+
+    if (gdt == LC_FP32 && g->dtype == LC_FP32)
+        LION_GLOBAL_LOOP(gf[i], float, p[i], p[i] = pi);
+    else if (gdt == LC_FP32)
+        LION_GLOBAL_LOOP(gf[i], uint16_t, lion_bf16_to_f32(p[i]), p[i] = lion_f32_to_bf16(pi));
+    else if (g->dtype == LC_FP32)
+        LION_GLOBAL_LOOP(lion_bf16_to_f32(gh[i]), float, p[i], p[i] = pi);
+    else
+        LION_GLOBAL_LOOP(lion_bf16_to_f32(gh[i]), uint16_t, lion_bf16_to_f32(p[i]),
+                         p[i] = lion_f32_to_bf16(pi));
+}
+
+static int lion_step_global(lc_lion_t *lion, struct lion_group *g, const void *grad,
+                            const struct lion_coef *k, double *comm_s)
+{
+    size_t n = g->count;
+    const void *src = grad;
+    lc_dtype_t wdt = lion->mode == LC_LION_GLOBAL_FP32 ? LC_FP32 : LC_BF16;
+    void *dst = wdt == LC_FP32 ? (void *)g->work : (void *)g->wire;
+    double t;
+    int rc;
+
+    if (g->dtype != wdt) {
+        for (size_t i = 0; i < n; i++) {
+            if (wdt == LC_FP32)
+                g->work[i] = lion_bf16_to_f32(((const uint16_t *)grad)[i]);
+            else
+                g->wire[i] = lion_f32_to_bf16(((const float *)grad)[i]);
+        }
+        src = dst;
+    }
+    t = lc_now();
+    rc = lc_allreduce(lion->comm, src, dst, n, wdt, LC_AVG);
+    *comm_s += lc_now() - t;
+    if (rc)
+        return rc;
+    lion_global_update(g, dst, wdt, k);
+    return 0;
+}
+
+/*
+ * Vote modes, local part: c from the local gradient, its sign bits packed into
+ * g->bits (or c itself into g->work for vote-l1), and the momentum update.
+ */
+static void lion_vote_local(lc_lion_t *lion, struct lion_group *g, const void *grad,
+                            const struct lion_coef *k)
+{
+    size_t n = g->count;
+    float *m = g->m;
+    int keep_c = lion->mode == LC_LION_VOTE_L1;
+
+    for (size_t w = 0; w < LC_BITS_WORDS(n); w++) {
+        size_t lo = w * 64, hi = lo + 64 < n ? lo + 64 : n;
+        uint64_t word = 0;
+
+        for (size_t i = lo; i < hi; i++) {
+            float gi = lion_ld(grad, g->dtype, i);
+            float c = k->b1 * m[i] + k->a1 * gi;
+
+            if (keep_c)
+                g->work[i] = c;
+            else
+                word |= (uint64_t)lion_signbit(c) << (i - lo);
+            m[i] = k->b2 * m[i] + k->a2 * gi;
+        }
+        if (!keep_c)
+            g->bits[w] = word;
+    }
+}
+
+static int lion_step_vote(lc_lion_t *lion, struct lion_group *g, const void *grad,
+                          const struct lion_coef *k, float wd, uint64_t step, double *comm_s)
+{
+    size_t n = g->count;
+    uint64_t *decoded = g->bits + LC_BITS_WORDS(n);
+    lc_vote_opts_t vo = {.size = sizeof(vo), .tie_salt = step};
+    double t;
+    int rc;
+
+    lion_vote_local(lion, g, grad, k);
+    t = lc_now();
+    switch (lion->mode) {
+    case LC_LION_VOTE:
+        vo.mode = LC_VOTE_MAJORITY;
+        rc = lc_vote(lion->comm, g->bits, LC_BITS, decoded, LC_BITS, n, &vo);
+        break;
+    case LC_LION_VOTE_AVG:
+        vo.mode = LC_VOTE_AVERAGE;
+        rc = lc_vote(lion->comm, g->bits, LC_BITS, g->work, LC_FP32, n, &vo);
+        break;
+    default:
+        vo.mode = LC_VOTE_L1;
+        vo.level_bits = lion->level_bits;
+        rc = lc_vote(lion->comm, g->work, LC_FP32, decoded, LC_BITS, n, &vo);
+        break;
+    }
+    *comm_s += lc_now() - t;
+    if (rc)
+        return rc;
+    if (lion->mode == LC_LION_VOTE_AVG)
+        return lc_apply_update(g->params, g->dtype, g->work, n, k->lr, wd);
+    return lc_apply_signs(g->params, g->dtype, decoded, n, k->lr, wd);
+}
+
+/* Check the step's arguments before touching any state. */
+static int lion_step_check(const lc_lion_t *lion, const void *const *grads,
+                           const lc_lion_step_opts_t *opts, const lc_lion_step_info_t *info)
+{
+    if (!lion)
+        return LC_EINVAL("lion", "lion is NULL");
+    if (lion->ngroups == 0)
+        return LC_EINVAL("lion", "no parameter groups registered");
+    if (!grads)
+        return LC_EINVAL("lion", "grads is NULL");
+    for (size_t i = 0; i < lion->ngroups; i++)
+        if (!grads[i] && lion->groups[i].count)
+            return LC_EINVAL("lion", "gradient of group %zu ('%s') is NULL", i,
+                             lion->groups[i].name);
+    if (opts) {
+        if (opts->size < sizeof(*opts))
+            return LC_EINVAL("lion", "opts->size %zu < %zu", opts->size, sizeof(*opts));
+        if (isnan(opts->lr) || isinf(opts->lr) || isnan(opts->weight_decay) ||
+            isinf(opts->weight_decay))
+            return LC_EINVAL("lion", "step lr/weight_decay must be finite");
+    }
+    if (info && info->size < sizeof(*info))
+        return LC_EINVAL("lion", "info->size %zu < %zu", info->size, sizeof(*info));
+    return 0;
+}
+
+int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_opts_t *opts,
+                 lc_lion_step_info_t *info)
+{
+    lc_comm_stats_t s0 = {.size = sizeof(s0)}, s1 = {.size = sizeof(s1)};
+    int global, synced = 0, rc;
+    double t0 = lc_now(), comm_s = 0.0, t;
+    struct lion_coef k;
+    uint64_t step;
+    float wd;
+
+    rc = lion_step_check(lion, grads, opts, info);
+    if (rc)
+        return rc;
+    if (info && (rc = lc_comm_get_stats(lion->comm, &s0)))
+        return rc;
+    global = lion->mode == LC_LION_GLOBAL_FP32 || lion->mode == LC_LION_GLOBAL_BF16;
+    step = lion->step + 1;
+    k.b1 = lion->beta1;
+    k.a1 = 1.0f - lion->beta1;
+    k.b2 = lion->beta2;
+    k.a2 = 1.0f - lion->beta2;
+    k.lr = opts && opts->lr >= 0.0f ? opts->lr : lion->lr;
+    wd = opts && opts->weight_decay >= 0.0f ? opts->weight_decay : lion->wd;
+    k.decay = 1.0f - k.lr * wd;
+    for (size_t i = 0; i < lion->ngroups; i++) {
+        struct lion_group *g = &lion->groups[i];
+
+        if (g->count == 0)
+            continue;
+        if (global) {
+            rc = lion_step_global(lion, g, grads[i], &k, &comm_s);
+        } else {
+            rc = lion_step_vote(lion, g, grads[i], &k, wd, step, &comm_s);
+            if (rc == 0 && lion_msync_due_group(g, step)) {
+                t = lc_now();
+                rc = lion_msync_run(lion, g);
+                comm_s += lc_now() - t;
+                synced++;
+            }
+        }
+        if (rc)
+            return rc;
+    }
+    lion->step = step;
+    if (info) {
+        if ((rc = lc_comm_get_stats(lion->comm, &s1)))
+            return rc;
+        info->step = step;
+        info->bytes_sent = s1.bytes_sent - s0.bytes_sent;
+        info->comm_seconds = comm_s;
+        info->total_seconds = lc_now() - t0;
+        info->momentum_synced = synced;
+    }
+    return 0;
+}
