@@ -1,0 +1,336 @@
+/* main.c - lc_run: start N ranks of a program on this machine with lioncub's
+ * bootstrap variables, over loopback or over an emulated, rate-limited
+ * Ethernet of network namespaces (--net). Options, the environment contract
+ * and the order of setup and teardown live here. */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "lc_run.h"
+
+static const char lcr_usage[] =
+    "usage: lc_run -n N [options] [--] PROG [ARGS...]\n"
+    "Start N ranks of PROG on this machine with LC_RANK, LC_SIZE, LC_LOCAL_RANK,\n"
+    "LC_ROOT and LC_JOB_KEY set; output lines are prefixed with \"[rank] \".\n"
+    "  -n, --np N         number of ranks (hosts with --net)\n"
+    "  --net RATE         emulated Ethernet (root only): one network namespace per\n"
+    "                     rank behind a bridge, each link shaped to RATE (tc syntax:\n"
+    "                     100mbit, 1gbit, 10gbit, 125mbps); addresses 169.254.1.(r+1)\n"
+    "  --netem \"ARGS\"     netem impairment on each host's egress, e.g. \"delay 1ms loss 1%\"\n"
+    "  --mtu N            link MTU with --net (default 1500)\n"
+    "  --one              run PROG once (in host 0's namespace with --net), with\n"
+    "                     LC_NET_HOSTS and LC_NET_ADDRS listing the hosts\n"
+    "  --timeout SEC      stop everything after SEC seconds (exit code 124)\n"
+    "  --grace SEC        wait between SIGTERM and SIGKILL when stopping (default 2)\n"
+    "  --port P           rendezvous port in LC_ROOT (default: a free loopback port;\n"
+    "                     29500 with --net)\n"
+    "  -h, --help         this text\n"
+    "Exit code: 0; that of the first rank to fail (128+signal if killed); 124 on\n"
+    "timeout; 128+signal if lc_run was signalled; 2 if lc_run itself failed.\n";
+
+enum { OPT_NET = 256, OPT_NETEM, OPT_MTU, OPT_ONE, OPT_TIMEOUT, OPT_GRACE, OPT_PORT };
+
+static int lcr_parse_int(const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+static int lcr_parse_secs(const char *s, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= 0 && v <= 1e7))
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int lcr_usage_error(const char *what, const char *arg)
+{
+    if (arg)
+        lcr_msg("%s: \"%s\"", what, arg);
+    else
+        lcr_msg("%s", what);
+    fputs("Try 'lc_run --help'.\n", stderr);
+    return LCR_EXIT_USAGE;
+}
+
+/* 0 and filled *o, or an exit code (help: -1). */
+static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
+{
+    static const struct option longopts[] = {
+        {"np", required_argument, NULL, 'n'},
+        {"net", required_argument, NULL, OPT_NET},
+        {"netem", required_argument, NULL, OPT_NETEM},
+        {"mtu", required_argument, NULL, OPT_MTU},
+        {"one", no_argument, NULL, OPT_ONE},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"grace", required_argument, NULL, OPT_GRACE},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c, mtu_set = 0;
+
+    *o = (lcr_opts_t){.mtu = 1500, .grace_s = 2.0};
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+n:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (lcr_parse_int(optarg, 1, LCR_MAX_RANKS, &o->nranks) < 0)
+                return lcr_usage_error("-n needs a rank count from 1 to 1024", optarg);
+            break;
+        case OPT_NET:
+            if (lcr_parse_rate(optarg, &o->rate_bits) < 0)
+                return lcr_usage_error("--net needs a tc rate such as 100mbit, 1gbit, 10gbit",
+                                       optarg);
+            o->rate = optarg;
+            break;
+        case OPT_NETEM:
+            if (!*optarg || strlen(optarg) > 500)
+                return lcr_usage_error("--netem needs netem arguments", optarg);
+            o->netem = optarg;
+            break;
+        case OPT_MTU:
+            if (lcr_parse_int(optarg, 576, 65535, &o->mtu) < 0)
+                return lcr_usage_error("--mtu needs a value from 576 to 65535", optarg);
+            mtu_set = 1;
+            break;
+        case OPT_ONE:
+            o->one = 1;
+            break;
+        case OPT_TIMEOUT:
+            if (lcr_parse_secs(optarg, &o->timeout_s) < 0 || o->timeout_s <= 0)
+                return lcr_usage_error("--timeout needs a positive number of seconds", optarg);
+            break;
+        case OPT_GRACE:
+            if (lcr_parse_secs(optarg, &o->grace_s) < 0)
+                return lcr_usage_error("--grace needs a number of seconds", optarg);
+            break;
+        case OPT_PORT:
+            if (lcr_parse_int(optarg, 1, 65535, &o->port) < 0)
+                return lcr_usage_error("--port needs a port from 1 to 65535", optarg);
+            break;
+        case 'h':
+            fputs(lcr_usage, stdout);
+            return -1;
+        default:
+            return lcr_usage_error("unknown option or missing argument", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return lcr_usage_error("no program given", NULL);
+    if (!o->nranks)
+        return lcr_usage_error("-n N is required", NULL);
+    if ((o->netem || mtu_set) && !o->rate)
+        return lcr_usage_error("--netem and --mtu need --net", NULL);
+    if (o->rate && o->nranks > LCR_MAX_NET_HOSTS)
+        return lcr_usage_error("--net supports at most 250 hosts", NULL);
+    o->argv = argv + optind;
+    return 0;
+}
+
+/* A port that is free on 127.0.0.1 right now. */
+static int lcr_free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static int lcr_job_key(void)
+{
+    unsigned char raw[16];
+    char hex[2 * sizeof(raw) + 1];
+    const char *cur = getenv("LC_JOB_KEY");
+
+    if (cur && *cur)
+        return 0; /* the user's key wins */
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        lcr_msg("getrandom: %s", strerror(errno));
+        return -EIO;
+    }
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    return setenv("LC_JOB_KEY", hex, 1) ? -errno : 0;
+}
+
+static void lcr_setenv_int(const char *name, unsigned long long v)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof(buf), "%llu", v);
+    setenv(name, buf, 1);
+}
+
+/* The environment every rank (or the --one program) shares. */
+static int lcr_common_env(const lcr_opts_t *o, const lcr_net_t *net)
+{
+    static const char *const ifvars[] = {"LC_TCP_IFNAME", "LC_RAWETH_IFNAME", "LC_OFI_IFNAME"};
+    char root[64];
+    char *hosts = NULL, *addrs = NULL;
+    size_t hn = 0, an = 0;
+    int port = o->port;
+    FILE *hf, *af;
+
+    if (!port)
+        port = net ? LCR_NET_PORT : lcr_free_port();
+    if (port <= 0) {
+        lcr_msg("cannot find a free port on 127.0.0.1: %s", strerror(errno));
+        return -EIO;
+    }
+    snprintf(root, sizeof(root), "%s:%d", net ? net->addr[0] : "127.0.0.1", port);
+    setenv("LC_ROOT", root, 1);
+    lcr_setenv_int("LC_SIZE", (unsigned long long)o->nranks);
+    if (lcr_job_key() < 0)
+        return -EIO;
+
+    hf = open_memstream(&hosts, &hn);
+    af = open_memstream(&addrs, &an);
+    if (!hf || !af) {
+        if (hf)
+            fclose(hf);
+        if (af)
+            fclose(af);
+        free(hosts);
+        free(addrs);
+        return -ENOMEM;
+    }
+    for (int r = 0; net && r < net->nhosts; r++) {
+        fprintf(hf, "%s%s", r ? " " : "", net->host[r]);
+        fprintf(af, "%s%s", r ? " " : "", net->addr[r]);
+    }
+    fclose(hf);
+    fclose(af);
+    setenv("LC_NET_HOSTS", hosts, 1);
+    setenv("LC_NET_ADDRS", addrs, 1);
+    free(hosts);
+    free(addrs);
+
+    if (!net) {
+        unsetenv("LC_NET_RATE");
+        unsetenv("LC_NET_RATE_BITS");
+        unsetenv("LC_NET_SWITCH");
+        unsetenv("LC_NET_MTU");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(ifvars) / sizeof(ifvars[0]); i++)
+        setenv(ifvars[i], "lc0", 0);
+    setenv("LC_NET_RATE", o->rate, 1);
+    lcr_setenv_int("LC_NET_RATE_BITS", (unsigned long long)o->rate_bits);
+    lcr_setenv_int("LC_NET_MTU", (unsigned long long)o->mtu);
+    setenv("LC_NET_SWITCH", net->sw, 1);
+    return 0;
+}
+
+/* Enough descriptors for two pipes per rank. */
+static void lcr_raise_nofile(int nranks)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)nranks * 2 + 64) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* A stop signal that arrived during setup: its number, else 0. */
+static int lcr_pending_stop(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    sigset_t pend;
+
+    if (sigpending(&pend) < 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (sigismember(&pend, sigs[i]))
+            return sigs[i];
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static lcr_net_t net; /* large: keep it off the stack */
+    lcr_net_t *netp = NULL;
+    lcr_opts_t o;
+    sigset_t mask;
+    int rc, sigfd;
+
+    rc = lcr_parse_args(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (o.rate && geteuid() != 0) {
+        lcr_msg("--net needs root: it creates network namespaces, veth pairs, a bridge and "
+                "tc qdiscs; run as root or without --net");
+        return LCR_EXIT_USAGE;
+    }
+    lcr_raise_nofile(o.nranks);
+
+    /* Signals are taken synchronously from a signalfd from here on, so setup
+     * and teardown are never interrupted half way. */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sigfd < 0) {
+        lcr_msg("signalfd: %s", strerror(errno));
+        return LCR_EXIT_USAGE;
+    }
+
+    if (o.rate) {
+        lcr_net_sweep_stale();
+        if (lcr_net_setup(&net, &o) < 0)
+            return LCR_EXIT_USAGE;
+        netp = &net;
+    }
+    if (lcr_common_env(&o, netp) < 0) {
+        rc = LCR_EXIT_USAGE;
+        goto out;
+    }
+    rc = lcr_pending_stop();
+    if (rc) {
+        lcr_msg("got signal %d during setup; not starting the ranks", rc);
+        rc += 128;
+        goto out;
+    }
+    rc = lcr_supervise(&o, netp, sigfd);
+out:
+    if (netp)
+        lcr_net_teardown(netp);
+    close(sigfd);
+    return rc;
+}
