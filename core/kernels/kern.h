@@ -1,0 +1,152 @@
+/*
+ * kern.h - internal interface of the kernels: one table of entry points per
+ * SIMD level, the per-level entry points, and the small helpers every level
+ * shares (unaligned loads and stores, bf16 rounding).
+ *
+ * The table entries take arguments already checked by kernels.c. Every entry
+ * accepts any n and unaligned pointers. The SIMD entries process the bulk and
+ * hand the rest (always starting on a 64-element boundary) to the scalar
+ * entry, so tails are the scalar code's business everywhere.
+ */
+#ifndef LC_KERN_H
+#define LC_KERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Planes needed for LC_MAX_VOTERS = 2^20 voters: ceil(log2(2^20 + 1)). */
+#define LC_KERN_MAX_PLANES 21
+
+/* The tie rule's pattern for one word: bit i set iff (first + i + salt) is
+ * odd, the same for every word of a call because words hold 64 (even) bits. */
+#define LC_KERN_TIEPAT(first, salt)                                                             \
+    ((((first) + (salt)) & 1) ? 0x5555555555555555ull : 0xAAAAAAAAAAAAAAAAull)
+
+typedef struct lc_kern_ops {
+    lc_simd_t level;
+    void (*pack_fp32)(const float *x, size_t n, uint64_t *bits);
+    void (*pack_16)(const uint16_t *x, size_t n, uint64_t *bits);
+    void (*unpack_fp32)(const uint64_t *bits, size_t n, float *out);
+    void (*unpack_16)(const uint64_t *bits, size_t n, uint16_t one, uint16_t *out);
+    void (*count)(const uint64_t *vecs, size_t stride, size_t p, size_t n, uint64_t *planes,
+                  size_t pstride);
+    void (*decode_majority)(const uint64_t *planes, size_t pstride, size_t p, size_t n,
+                            uint64_t tiepat, uint64_t *bits);
+    void (*decode_avg_fp32)(const uint64_t *planes, size_t pstride, size_t p, size_t n,
+                            float *out);
+    void (*decode_avg_bf16)(const uint64_t *planes, size_t pstride, size_t p, size_t n,
+                            uint16_t *out);
+    void (*apply_signs_fp32)(float *param, const uint64_t *bits, size_t n, float decay, float lr);
+    void (*apply_signs_bf16)(uint16_t *param, const uint64_t *bits, size_t n, float decay,
+                             float lr);
+    void (*apply_update_fp32)(float *param, const float *u, size_t n, float decay, float lr);
+    void (*apply_update_bf16)(uint16_t *param, const float *u, size_t n, float decay, float lr);
+    int (*levels_pack)(const int8_t *q, size_t n, unsigned b, uint64_t *out);
+    void (*levels_accumulate)(const uint64_t *packed, size_t n, unsigned b, int32_t *sums);
+    void (*decode_sum_sign)(const int32_t *sums, size_t n, uint64_t tiepat, uint64_t *bits);
+    void (*quantize_l1)(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t *q);
+} lc_kern_ops_t;
+
+/* The table of a level, whether or not this CPU can run it (tests and
+ * benchmarks check lc_simd_supported first); NULL for an invalid level. */
+LC_HIDDEN const lc_kern_ops_t *lc_kern_table(lc_simd_t level);
+
+/* The active level's table: 0, or the error of lc_simd_active(). */
+LC_HIDDEN int lc_kern_get(const lc_kern_ops_t **ops);
+
+/* Entry points of one level (sfx = scalar, avx2, avx512). */
+#define LC_KERN_DECLARE(sfx)                                                                     \
+    LC_HIDDEN void lc_kern_pack_fp32_##sfx(const float *x, size_t n, uint64_t *bits);            \
+    LC_HIDDEN void lc_kern_pack_16_##sfx(const uint16_t *x, size_t n, uint64_t *bits);           \
+    LC_HIDDEN void lc_kern_unpack_fp32_##sfx(const uint64_t *bits, size_t n, float *out);        \
+    LC_HIDDEN void lc_kern_unpack_16_##sfx(const uint64_t *bits, size_t n, uint16_t one,         \
+                                           uint16_t *out);                                       \
+    LC_HIDDEN void lc_kern_count_##sfx(const uint64_t *vecs, size_t stride, size_t p, size_t n,  \
+                                       uint64_t *planes, size_t pstride);                        \
+    LC_HIDDEN void lc_kern_decode_majority_##sfx(const uint64_t *planes, size_t pstride,         \
+                                                 size_t p, size_t n, uint64_t tiepat,            \
+                                                 uint64_t *bits);                                \
+    LC_HIDDEN void lc_kern_decode_avg_fp32_##sfx(const uint64_t *planes, size_t pstride,         \
+                                                 size_t p, size_t n, float *out);                \
+    LC_HIDDEN void lc_kern_decode_avg_bf16_##sfx(const uint64_t *planes, size_t pstride,         \
+                                                 size_t p, size_t n, uint16_t *out);             \
+    LC_HIDDEN void lc_kern_apply_signs_fp32_##sfx(float *param, const uint64_t *bits, size_t n,  \
+                                                  float decay, float lr);                        \
+    LC_HIDDEN void lc_kern_apply_signs_bf16_##sfx(uint16_t *param, const uint64_t *bits,         \
+                                                  size_t n, float decay, float lr);              \
+    LC_HIDDEN void lc_kern_apply_update_fp32_##sfx(float *param, const float *u, size_t n,       \
+                                                   float decay, float lr);                       \
+    LC_HIDDEN void lc_kern_apply_update_bf16_##sfx(uint16_t *param, const float *u, size_t n,    \
+                                                   float decay, float lr);                       \
+    LC_HIDDEN void lc_kern_levels_accumulate_##sfx(const uint64_t *packed, size_t n, unsigned b, \
+                                                   int32_t *sums);                               \
+    LC_HIDDEN void lc_kern_decode_sum_sign_##sfx(const int32_t *sums, size_t n, uint64_t tiepat, \
+                                                 uint64_t *bits)
+
+LC_KERN_DECLARE(scalar);
+LC_KERN_DECLARE(avx2);
+LC_KERN_DECLARE(avx512);
+
+/* levels_pack and quantize_l1 have one implementation for every level (see
+ * levels_scalar.c for why). */
+LC_HIDDEN int lc_kern_levels_pack_scalar(const int8_t *q, size_t n, unsigned b, uint64_t *out);
+LC_HIDDEN void lc_kern_quantize_l1_scalar(const void *c, lc_dtype_t dtype, size_t n, unsigned b,
+                                          int8_t *q);
+
+/* ---- helpers: memcpy-based accesses are the portable unaligned ones ---- */
+
+static inline uint64_t lc_kern_ld64(const uint64_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline void lc_kern_st64(uint64_t *p, uint64_t v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+static inline uint32_t lc_kern_f2u(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof(u));
+    return u;
+}
+
+static inline float lc_kern_u2f(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof(f));
+    return f;
+}
+
+/* Bit planes of a count of up to p votes: the bit length of p. */
+static inline int lc_kern_nplanes(size_t p)
+{
+    int w = 0;
+
+    while ((p >> w) != 0)
+        w++;
+    return w;
+}
+
+/* The mask of the valid bits of the last word of an n-bit vector (n > 0). */
+static inline uint64_t lc_kern_tailmask(size_t n)
+{
+    return (n & 63) ? (1ull << (n & 63)) - 1 : ~0ull;
+}
+
+/* fp32 bits to bf16, round to nearest even; a NaN stays a NaN (quieted),
+ * keeping its sign and top payload bits. The SIMD paths do exactly this. */
+static inline uint16_t lc_kern_bf16_round(uint32_t x)
+{
+    if ((x & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((x >> 16) | 0x0040u);
+    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * levels_avx2.c - level accumulation and the sum-sign decode with AVX2.
+ *
+ * Accumulation reads 8 levels (8*b bits = b bytes) with one 8-byte load
+ * broadcast to every 64-bit lane; a byte shuffle moves the two bytes holding
+ * level j into 32-bit lane j, a variable shift aligns it, and a shift pair
+ * sign-extends it. Loads stay inside the packed buffer (LC_BITS_WORDS(n*b)
+ * words); the rest goes to the scalar code from a 64-level boundary.
+ */
+#include "kern.h"
+#include "simd_avx2.h"
+
+void lc_kern_levels_accumulate_avx2(const uint64_t *packed, size_t n, unsigned b,
+                                    int32_t *sums)
+{
+    size_t nbytes = LC_BITS_WORDS(n * b) * 8, i = 0;
+    const uint8_t *src = (const uint8_t *)packed;
+    int8_t ctl[32];
+    int32_t sh[8];
+
+    for (unsigned j = 0; j < 8; j++) {
+        unsigned byte = j * b / 8;
+
+        sh[j] = (int32_t)(j * b % 8);
+        /* Lanes 0-3 shuffle the low 128 bits, lanes 4-7 the high ones; both hold the
+         * 8 loaded bytes (twice), so byte indices 0..8 are valid in either half. */
+        ctl[16 * (j / 4) + 4 * (j % 4) + 0] = (int8_t)byte;
+        ctl[16 * (j / 4) + 4 * (j % 4) + 1] = (int8_t)(byte + 1);
+        ctl[16 * (j / 4) + 4 * (j % 4) + 2] = (int8_t)0x80;
+        ctl[16 * (j / 4) + 4 * (j % 4) + 3] = (int8_t)0x80;
+    }
+    const __m256i vctl = _mm256_loadu_si256((const __m256i *)(const void *)ctl);
+    const __m256i vsh = _mm256_loadu_si256((const __m256i *)(const void *)sh);
+    const int ext = 32 - (int)b;
+
+    for (; i + 64 <= n && (i + 56) * b / 8 + 8 <= nbytes; i += 64)
+        for (size_t e = i; e < i + 64; e += 8) {
+            uint64_t raw;
+
+            memcpy(&raw, src + e * b / 8, sizeof(raw));
+            __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)raw), vctl);
+            v = _mm256_srlv_epi32(v, vsh);
+            v = _mm256_srai_epi32(_mm256_slli_epi32(v, ext), ext);
+            __m256i *d = (__m256i *)(void *)(sums + e);
+            _mm256_storeu_si256(d, _mm256_add_epi32(_mm256_loadu_si256(d), v));
+        }
+    lc_kern_levels_accumulate_scalar(packed + i * b / 64, n - i, b, sums + i);
+}
+
+void lc_kern_decode_sum_sign_avx2(const int32_t *sums, size_t n, uint64_t tiepat,
+                                  uint64_t *bits)
+{
+    size_t nw = n / 64;
+    const __m256i zero = _mm256_setzero_si256();
+
+    for (size_t wi = 0; wi < nw; wi++) {
+        uint64_t neg = 0, zer = 0;
+
+        for (unsigned g = 0; g < 8; g++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(sums + wi * 64 + 8 * g));
+
+            neg |= (uint64_t)(uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(v)) << (8 * g);
+            zer |= (uint64_t)(uint32_t)_mm256_movemask_ps(
+                       _mm256_castsi256_ps(_mm256_cmpeq_epi32(v, zero)))
+                   << (8 * g);
+        }
+        lc_kern_st64(bits + wi, neg | (zer & tiepat));
+    }
+    lc_kern_decode_sum_sign_scalar(sums + nw * 64, n - nw * 64, tiepat, bits + nw);
+}
