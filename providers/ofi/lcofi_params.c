@@ -1,0 +1,19 @@
+/* lcofi_params.c - the ofi provider's LC_OFI_* parameters, with their help text. */
+#include "lcofi.h"
+
+const lc_param_t lcofi_params[] = {
+    {"LC_OFI_PROVIDER", LC_PARAM_STR, "tcp;ofi_rxm",
+     "libfabric provider (fi_info -p syntax): tcp;ofi_rxm (Ethernet), verbs;ofi_rxm (RoCE), "
+     "efa (AWS)"},
+    {"LC_OFI_IFNAME", LC_PARAM_STR, NULL,
+     "Network interface to bind (its address selects the libfabric domain); default lo "
+     "when LC_ROOT is unset or on loopback, else the provider's first"},
+    {"LC_OFI_DOMAIN", LC_PARAM_STR, NULL,
+     "libfabric domain name to use, e.g. mlx5_0 for verbs or eth0 for tcp (fi_info -l)"},
+    {"LC_OFI_MAX_MSG", LC_PARAM_INT, "0",
+     "Largest message one libfabric send carries; longer ones are split (0: the "
+     "provider's max_msg_size)"},
+    {"LC_OFI_MR_LOCAL", LC_PARAM_BOOL, "0",
+     "Register every buffer as if the provider asked for FI_MR_LOCAL (for testing)"},
+    {NULL, 0, NULL, NULL},
+};

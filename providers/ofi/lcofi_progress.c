@@ -1,0 +1,106 @@
+/*
+ * lcofi_progress.c - drives the context: reads the completion queue and hands
+ * each completion (or error completion) to the object that posted it.
+ */
+#include <stdio.h>
+
+#include "lcofi.h"
+
+static void lcofi_dispatch(lcofi_op_t *op, size_t len, uint64_t tag, int err, const char *msg)
+{
+    op->posted = 0;
+    switch (op->kind) {
+    case LCOFI_OP_DATA:
+    case LCOFI_OP_DRAIN:
+        lcofi_req_on_op(op, len, tag, err, msg);
+        break;
+    case LCOFI_OP_HS_RECV:
+        lcofi_listen_on_hs(op->owner, err);
+        break;
+    case LCOFI_OP_HS_SEND: {
+        lcofi_send_comm_t *sc = op->owner;
+
+        if (err && !op->cancel && sc->state == 0)
+            sc->state = lc_seterr(err, LCOFI_SUBSYS, "connect: handshake send failed: %s", msg);
+        break;
+    }
+    case LCOFI_OP_ACK_RECV:
+        lcofi_connect_on_ack(op->owner, op->cancel ? -ECANCELED : err);
+        break;
+    case LCOFI_OP_ACK_SEND: {
+        lcofi_recv_comm_t *rc = op->owner;
+
+        rc->ack_state = err ? lc_seterr(err, LCOFI_SUBSYS, "accept: reply failed: %s", msg) : 2;
+        break;
+    }
+    default:
+        LC_WARN(LCOFI_SUBSYS, "completion for an unknown operation kind %d", op->kind);
+    }
+}
+
+/* Read one error completion and dispatch it; 0, or -EAGAIN when there was none. */
+static int lcofi_progress_err(lcofi_ctx_t *ctx)
+{
+    struct fi_cq_err_entry e = {0};
+    char msg[256], prov[160];
+    ssize_t n = fi_cq_readerr(ctx->cq, &e, 0);
+    int err;
+
+    if (n == -FI_EAGAIN)
+        return -EAGAIN;
+    if (n != 1)
+        return lcofi_fierr(n < 0 ? (int)n : -FI_EOTHER, "fi_cq_readerr");
+    if (e.err == FI_ETRUNC)
+        err = -EMSGSIZE;
+    else if (e.err == FI_ECANCELED)
+        err = -ECANCELED;
+    else
+        err = e.err == FI_ETIMEDOUT ? -ETIMEDOUT : -EIO;
+    snprintf(msg, sizeof(msg), "%s (provider: %s)", fi_strerror(e.err),
+             fi_cq_strerror(ctx->cq, e.prov_errno, e.err_data, prov, sizeof(prov)));
+    if (!e.op_context)
+        return lc_seterr(err, LCOFI_SUBSYS, "completion error without context: %s", msg);
+    lcofi_dispatch(e.op_context, e.len, e.tag, err, msg);
+    return 0;
+}
+
+int lcofi_progress(lcofi_ctx_t *ctx)
+{
+    struct fi_cq_tagged_entry ent[16];
+    ssize_t n;
+    int ret;
+
+    for (;;) {
+        n = fi_cq_read(ctx->cq, ent, 16);
+        if (n > 0) {
+            for (ssize_t i = 0; i < n; i++)
+                lcofi_dispatch(ent[i].op_context, ent[i].len, ent[i].tag, 0, "");
+            continue;
+        }
+        if (n == -FI_EAGAIN)
+            break;
+        if (n != -FI_EAVAIL)
+            return lcofi_fierr((int)n, "fi_cq_read");
+        ret = lcofi_progress_err(ctx);
+        if (ret == -EAGAIN)
+            break;
+        if (ret)
+            return ret;
+    }
+    lcofi_listen_retry(ctx);
+    return 0;
+}
+
+int lcofi_wait_op(lcofi_ctx_t *ctx, lcofi_op_t *op)
+{
+    double t0 = lc_now();
+    int ret;
+
+    while (op->posted) {
+        if ((ret = lcofi_progress(ctx)))
+            return ret;
+        if (op->posted && lc_now() - t0 > 5.0)
+            return lc_seterr(-ETIMEDOUT, LCOFI_SUBSYS, "an operation did not complete in 5 s");
+    }
+    return 0;
+}

@@ -1,0 +1,286 @@
+/*
+ * lcofi_req.c - messages of the ofi provider: isend/irecv/test. A message is
+ * posted as tagged operations of at most the connection's chunk size (one
+ * operation unless the provider's max_msg_size is smaller than the message);
+ * each tag holds the connection id, the message's sequence number and the
+ * chunk index, the last chunk is flagged, so the receiver learns the size.
+ * A receive buffer that is too small ends with -EMSGSIZE after swallowing the
+ * rest of the message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lcofi.h"
+
+static size_t lcofi_chunk_len(const lcofi_req_t *req, uint32_t i)
+{
+    size_t off = (size_t)i * req->chunk;
+
+    if (off >= req->len)
+        return 0;
+    return req->len - off < req->chunk ? req->len - off : req->chunk;
+}
+
+/* Record the request's first error: what failed, and libfabric's words. */
+static void lcofi_req_fail(lcofi_req_t *req, int err, const char *what, const char *msg)
+{
+    if (req->err)
+        return;
+    req->err = err;
+    snprintf(req->errmsg, sizeof(req->errmsg), "%s%s", what, msg);
+}
+
+/* Cancel the posted chunk operations from index from on. */
+static void lcofi_req_cancel_from(lcofi_req_t *req, uint32_t from)
+{
+    for (uint32_t i = from; i < req->nposted; i++)
+        if (req->ops[i].posted && !req->ops[i].cancel) {
+            req->ops[i].cancel = 1;
+            fi_cancel(&req->ctx->ep->fid, &req->ops[i]);
+        }
+    if (req->nwant > from)
+        req->nwant = from > req->nposted ? from : req->nposted;
+}
+
+static void lcofi_req_drain_post(lcofi_req_t *req)
+{
+    ssize_t ret;
+
+    ret = fi_trecv(req->ctx->ep, NULL, 0, NULL, FI_ADDR_UNSPEC, req->tag | req->drain_op.idx,
+                   LCOFI_TAG_LAST, &req->drain_op);
+    if (ret == -FI_EAGAIN) {
+        req->draining = 2;
+    } else if (ret) {
+        lcofi_fierr((int)ret, "fi_trecv(drain)");
+        req->draining = 0;
+    } else {
+        req->drain_op.posted = 1;
+        req->draining = 1;
+    }
+}
+
+/* The message is larger than the buffer: swallow its chunks from index idx on. */
+static void lcofi_req_drain_from(lcofi_req_t *req, uint32_t idx)
+{
+    lcofi_req_fail(req, -EMSGSIZE, "message larger than the receive buffer", "");
+    if (idx >= LCOFI_CHUNK_MAX)
+        return;
+    req->drain_op.kind = LCOFI_OP_DRAIN;
+    req->drain_op.owner = req;
+    req->drain_op.idx = idx;
+    lcofi_req_drain_post(req);
+}
+
+static void lcofi_req_on_drain(lcofi_req_t *req, uint64_t tag)
+{
+    uint32_t idx = req->drain_op.idx;
+
+    req->draining = 0;
+    if ((tag & ~LCOFI_TAG_LAST) == (req->tag | idx) && !(tag & LCOFI_TAG_LAST) &&
+        idx + 1 < LCOFI_CHUNK_MAX) {
+        req->drain_op.idx = idx + 1;
+        lcofi_req_drain_post(req);
+    }
+}
+
+void lcofi_req_on_op(lcofi_op_t *op, size_t len, uint64_t tag, int err, const char *msg)
+{
+    lcofi_req_t *req = op->owner;
+    uint32_t idx = op->idx;
+    int tag_ok = (tag & ~LCOFI_TAG_LAST) == (req->tag | idx);
+
+    if (op->kind == LCOFI_OP_DRAIN) {
+        lcofi_req_on_drain(req, tag);
+        return;
+    }
+    req->ndone++;
+    if (err == -ECANCELED && op->cancel)
+        return;
+    if (req->is_send) {
+        if (err)
+            lcofi_req_fail(req, err, "send failed: ", msg);
+        return;
+    }
+    if (err == -EMSGSIZE) {
+        /* The chunk was larger than the end of our buffer. */
+        if (tag_ok && !(tag & LCOFI_TAG_LAST))
+            lcofi_req_drain_from(req, idx + 1);
+        lcofi_req_fail(req, err, "message larger than the receive buffer", "");
+    } else if (err) {
+        lcofi_req_fail(req, err, "receive failed: ", msg);
+        lcofi_req_cancel_from(req, 0);
+    } else if (tag & LCOFI_TAG_LAST) {
+        req->size = (size_t)idx * req->chunk + len;
+        lcofi_req_cancel_from(req, idx + 1);
+    } else if (idx + 1 == req->nops) {
+        lcofi_req_drain_from(req, req->nops); /* buffer full, message goes on */
+    }
+}
+
+/* Post the chunks not yet posted; stops at the first that finds no room. */
+static void lcofi_req_post_more(lcofi_req_t *req)
+{
+    lcofi_ctx_t *ctx = req->ctx;
+
+    if (req->draining == 2)
+        lcofi_req_drain_post(req);
+    while (req->nposted < req->nwant) {
+        uint32_t i = req->nposted;
+        char *p = req->buf ? req->buf + (size_t)i * req->chunk : NULL;
+        size_t n = lcofi_chunk_len(req, i);
+        ssize_t ret;
+
+        if (req->is_send)
+            ret = fi_tsend(ctx->ep, p, n, req->desc, req->peer,
+                           req->tag | i | (i + 1 == req->nops ? LCOFI_TAG_LAST : 0),
+                           &req->ops[i]);
+        else
+            ret = fi_trecv(ctx->ep, p, n, req->desc, FI_ADDR_UNSPEC, req->tag | i,
+                           LCOFI_TAG_LAST, &req->ops[i]);
+        if (ret == -FI_EAGAIN)
+            return;
+        if (ret) {
+            lcofi_req_fail(req, lcofi_fierr((int)ret, req->is_send ? "fi_tsend" : "fi_trecv"),
+                           "", lc_last_error());
+            lcofi_req_cancel_from(req, 0);
+            return;
+        }
+        req->ops[i].posted = 1;
+        req->nposted++;
+    }
+}
+
+static void lcofi_req_free(lcofi_req_t *req)
+{
+    lcofi_mr_release(req->ctx, req->tmp_mr);
+    free(req);
+}
+
+/* Create and start a request; *out NULL (and 0) when nothing could be posted yet. */
+static int lcofi_req_start(lcofi_ctx_t *ctx, int is_send, const void *buf, size_t len,
+                           size_t chunk, uint64_t tag, fi_addr_t peer, lcofi_mr_t *mh,
+                           lcofi_req_t **out)
+{
+    size_t nops = len ? (len - 1) / chunk + 1 : 1;
+    lcofi_req_t *req;
+    int ret;
+
+    *out = NULL;
+    if (nops > LCOFI_CHUNK_MAX) {
+        if (is_send)
+            return lc_seterr(-EMSGSIZE, LCOFI_SUBSYS, "isend: %zu bytes exceed %u chunks of %zu",
+                             len, LCOFI_CHUNK_MAX, chunk);
+        nops = LCOFI_CHUNK_MAX;
+        len = nops * chunk; /* a receive may offer more than any message needs */
+    }
+    if (!(req = calloc(1, sizeof(*req) + nops * sizeof(req->ops[0]))))
+        return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "out of memory for a request");
+    req->ctx = ctx;
+    req->is_send = is_send;
+    req->buf = (char *)buf;
+    req->len = len;
+    req->chunk = chunk;
+    req->size = is_send ? len : 0;
+    req->tag = tag;
+    req->peer = peer;
+    req->nops = req->nwant = (uint32_t)nops;
+    for (uint32_t i = 0; i < nops; i++) {
+        req->ops[i].kind = LCOFI_OP_DATA;
+        req->ops[i].owner = req;
+        req->ops[i].idx = i;
+    }
+    if (mh)
+        req->desc = mh->desc;
+    else if ((ret = lcofi_mr_local(ctx, buf, len, &req->tmp_mr, &req->desc)))
+        goto fail;
+    lcofi_req_post_more(req);
+    if (req->err && req->nposted == 0) {
+        ret = lc_seterr(req->err, LCOFI_SUBSYS, "%s", req->errmsg);
+        goto fail;
+    }
+    if (req->nposted == 0) { /* no room: the caller retries */
+        lcofi_req_free(req);
+        return lcofi_progress(ctx);
+    }
+    *out = req;
+    return 0;
+fail:
+    lcofi_req_free(req);
+    return ret;
+}
+
+static uint64_t lcofi_tag(uint32_t comm_id, uint32_t seq)
+{
+    return ((uint64_t)(comm_id & LCOFI_COMM_MASK) << LCOFI_COMM_SHIFT) |
+           ((uint64_t)(seq & LCOFI_SEQ_MASK) << LCOFI_SEQ_SHIFT);
+}
+
+int lcofi_isend(void *comm, const void *buf, size_t len, void *mhandle, void **out)
+{
+    lcofi_send_comm_t *sc = comm;
+    lcofi_req_t *req;
+    int ret;
+
+    if (!sc || !out || (!buf && len))
+        return LC_EINVAL(LCOFI_SUBSYS, "isend: NULL argument");
+    *out = NULL;
+    if (sc->state != 1)
+        return LC_EINVAL(LCOFI_SUBSYS, "isend: not a connected send comm");
+    pthread_mutex_lock(&sc->ctx->lock);
+    ret = lcofi_req_start(sc->ctx, 1, buf, len, sc->chunk, lcofi_tag(sc->remote_id, sc->seq),
+                          sc->peer, mhandle, &req);
+    if (!ret && req) {
+        sc->seq++;
+        *out = req;
+    }
+    pthread_mutex_unlock(&sc->ctx->lock);
+    return ret;
+}
+
+int lcofi_irecv(void *comm, void *buf, size_t len, void *mhandle, void **out)
+{
+    lcofi_recv_comm_t *rc = comm;
+    lcofi_req_t *req;
+    int ret;
+
+    if (!rc || !out || (!buf && len))
+        return LC_EINVAL(LCOFI_SUBSYS, "irecv: NULL argument");
+    *out = NULL;
+    pthread_mutex_lock(&rc->ctx->lock);
+    ret = lcofi_req_start(rc->ctx, 0, buf, len, rc->chunk, lcofi_tag(rc->id, rc->seq),
+                          FI_ADDR_UNSPEC, mhandle, &req);
+    if (!ret && req) {
+        rc->seq++;
+        *out = req;
+    }
+    pthread_mutex_unlock(&rc->ctx->lock);
+    return ret;
+}
+
+int lcofi_test(void *arg, int *done, size_t *size)
+{
+    lcofi_req_t *req = arg;
+    lcofi_ctx_t *ctx;
+    int ret;
+
+    if (!req || !done)
+        return LC_EINVAL(LCOFI_SUBSYS, "test: NULL argument");
+    ctx = req->ctx;
+    *done = 0;
+    pthread_mutex_lock(&ctx->lock);
+    if ((ret = lcofi_progress(ctx)))
+        goto out;
+    lcofi_req_post_more(req);
+    if (req->draining || req->ndone < req->nposted || req->nposted < req->nwant)
+        goto out;
+    *done = 1;
+    if (size)
+        *size = req->err ? 0 : req->size;
+    if (req->err)
+        ret = lc_seterr(req->err, LCOFI_SUBSYS, "%s", req->errmsg);
+    lcofi_req_free(req);
+out:
+    pthread_mutex_unlock(&ctx->lock);
+    return ret;
+}
