@@ -20,8 +20,10 @@ const lc_param_t lc_core_params[] = {
     {"LC_LOG_LEVEL", LC_PARAM_STR, "none", "Log level: none, error, warn, info, debug"},
     {"LC_SIMD", LC_PARAM_STR, NULL,
      "Force the kernels' SIMD level: scalar, avx2, avx512 (default: the best the CPU has)"},
-    {"LC_SEGMENT", LC_PARAM_INT, "4M",
-     "Elements per pipelined segment of the vote collectives"},
+    {"LC_SEGMENT", LC_PARAM_INT, "1M",
+     "Elements per pipelined segment of the vote collectives (a multiple of 64)"},
+    {"LC_CHECK_ARGS", LC_PARAM_BOOL, "1",
+     "Compare every collective's arguments across ranks first (LC_ERR_MISMATCH on all ranks)"},
     {NULL, 0, NULL, NULL},
 };
 

@@ -1,0 +1,461 @@
+/*
+ * vote.c - lc_vote: the two-phase vote AllReduce of design.md.
+ *
+ * The vector is cut into segments (LC_SEGMENT elements); segment s is cut into
+ * p chunks of C elements (C a multiple of 64, so chunks are whole words of the
+ * packed stream). Phase 1 sends chunk j of this rank's packed votes (1 bit, or
+ * b-bit levels for LC_VOTE_L1) to rank j; rank r counts the p contributions to
+ * its chunk and decodes it. Phase 2 sends the decoded chunk (1 bit, or the w
+ * count planes for LC_VOTE_AVERAGE) to every rank. Up to LC_VOTE_DEPTH
+ * segments are in flight, so packing, the network and counting overlap.
+ *
+ * Messages on a connection must be posted in the same order on both sides, so
+ * every peer's sends and receives follow one canonical event order:
+ *   P1(0) .. P1(D-1), then for s = 0, 1, ...: P2(s), P1(s + D).
+ * Each event of segment s only depends on events of segments <= s, so the
+ * order cannot deadlock. Empty chunks send no message (both sides know).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coll/xfer.h"
+
+#define LC_VOTE_DEPTH 4
+#define LC_VOTE_DEFAULT_LEVEL_BITS 4
+
+enum { LC_SLOT_FREE = 0, LC_SLOT_PHASE1 = 1, LC_SLOT_PHASE2 = 2 };
+
+struct lc_vote_slot {
+    int seg;          /* segment in this slot */
+    int stage;
+    uint64_t *send1;  /* this rank's packed votes of the segment */
+    uint64_t *recv1;  /* p contributions to this rank's chunk, stride w1 words */
+    uint64_t *count;  /* count planes of this rank's chunk (majority/average), or sums (L1) */
+    uint64_t *bits2;  /* decoded segment bits (majority/L1 when out is not LC_BITS) */
+    uint64_t *recv2;  /* p chunks of count planes (average), stride w2 words */
+    lc_xfer_t *x;     /* [0,p) P1 sends, [p,2p) P1 recvs, [2p,3p) P2 sends, [3p,4p) P2 recvs */
+};
+
+struct lc_vote {
+    struct lc_comm *c;
+    const void *in;
+    lc_dtype_t in_type;
+    void *out;
+    lc_dtype_t out_type;
+    size_t n;
+    lc_vote_mode_t mode;
+    unsigned b1;        /* phase-1 bits per element */
+    unsigned planes;    /* count planes, w = ceil(log2(p+1)) */
+    uint64_t salt;
+    const int8_t *levels; /* LC_VOTE_L1: quantized levels of the whole vector */
+    int8_t *levels_owned; /* the same when this call quantized them */
+
+    size_t seg;         /* elements per segment */
+    size_t chunk;       /* C: elements per chunk */
+    int nseg;
+    int depth;
+    size_t w1;          /* words of one phase-1 chunk */
+    size_t wc;          /* words of one chunk of bits */
+    struct lc_vote_slot slot[LC_VOTE_DEPTH];
+    int *events;        /* canonical order: seg * 2 + phase (0: P1, 1: P2) */
+    int *send_ev;       /* per peer: next event to post a send for */
+    int *recv_ev;
+};
+
+static size_t lc_seg_len(const struct lc_vote *v, int s)
+{
+    size_t start = (size_t)s * v->seg;
+    return v->n - start < v->seg ? v->n - start : v->seg;
+}
+
+static size_t lc_chunk_len(const struct lc_vote *v, int s, int j)
+{
+    size_t len = lc_seg_len(v, s), start = (size_t)j * v->chunk;
+    if (start >= len)
+        return 0;
+    return len - start < v->chunk ? len - start : v->chunk;
+}
+
+/* Words of the phase-2 message of chunk j of segment s. */
+static size_t lc_p2_words(const struct lc_vote *v, int s, int j)
+{
+    size_t words = LC_BITS_WORDS(lc_chunk_len(v, s, j));
+    return v->mode == LC_VOTE_AVERAGE ? words * v->planes : words;
+}
+
+/* Where decoded segment bits go: the caller's bit vector, or the slot's. */
+static uint64_t *lc_bits_dest(struct lc_vote *v, struct lc_vote_slot *sl)
+{
+    if (v->out_type == LC_BITS)
+        return (uint64_t *)v->out + (size_t)sl->seg * v->seg / 64;
+    return sl->bits2;
+}
+
+/* Pack the segment's votes and set up its transfers. */
+static int lc_vote_start(struct lc_vote *v, struct lc_vote_slot *sl, int s)
+{
+    struct lc_comm *c = v->c;
+    int p = c->nranks, r = c->rank, rc = 0;
+    size_t start = (size_t)s * v->seg, len = lc_seg_len(v, s), esz = lc_dtype_size(v->in_type);
+    const uint64_t *src;
+    uint64_t *dest;
+
+    sl->seg = s;
+    if (v->mode == LC_VOTE_L1) {
+        rc = lc_levels_pack(v->levels + start, len, v->b1, sl->send1);
+        src = sl->send1;
+    } else if (v->in_type == LC_BITS) {
+        src = (const uint64_t *)v->in + start / 64;
+    } else {
+        rc = lc_pack_signs((const char *)v->in + start * esz, v->in_type, len, sl->send1);
+        src = sl->send1;
+    }
+    if (rc)
+        return rc;
+    dest = lc_bits_dest(v, sl);
+    for (int j = 0; j < p; j++) {
+        size_t cj = lc_chunk_len(v, s, j), cr = lc_chunk_len(v, s, r);
+        size_t m1 = LC_BITS_WORDS(cj * v->b1) * 8, r1 = LC_BITS_WORDS(cr * v->b1) * 8;
+        size_t m2 = lc_p2_words(v, s, r) * 8, q2 = lc_p2_words(v, s, j) * 8;
+        uint64_t *chunk_src = (uint64_t *)src + (size_t)j * v->chunk * v->b1 / 64;
+        void *p2_src, *p2_dst;
+
+        if (v->mode == LC_VOTE_AVERAGE) {
+            p2_src = sl->count;
+            p2_dst = sl->recv2 + (size_t)j * v->wc * v->planes;
+        } else {
+            p2_src = dest + (size_t)r * v->chunk / 64;
+            p2_dst = dest + (size_t)j * v->chunk / 64;
+        }
+        lc_xfer_init(&sl->x[j], j, 0, chunk_src, m1);
+        lc_xfer_init(&sl->x[p + j], j, 1, sl->recv1 + (size_t)j * v->w1, r1);
+        lc_xfer_init(&sl->x[2 * p + j], j, 0, p2_src, m2);
+        lc_xfer_init(&sl->x[3 * p + j], j, 1, p2_dst, q2);
+        for (int k = 0; k < 4; k++)
+            if (j == r || !sl->x[k * p + j].len)
+                sl->x[k * p + j].state = LC_XFER_DONE;
+        if (j == r)
+            memcpy(sl->recv1 + (size_t)r * v->w1, chunk_src, r1);
+    }
+    sl->stage = LC_SLOT_PHASE1;
+    return 0;
+}
+
+/* Count this rank's chunk and decode it (phase 1 complete). */
+static int lc_vote_reduce(struct lc_vote *v, struct lc_vote_slot *sl)
+{
+    struct lc_comm *c = v->c;
+    int p = c->nranks, r = c->rank, s = sl->seg;
+    size_t len = lc_chunk_len(v, s, r), first = (size_t)s * v->seg + (size_t)r * v->chunk;
+    int rc = 0;
+
+    if (!len)
+        return 0;
+    if (v->mode == LC_VOTE_L1) {
+        int32_t *sums = (int32_t *)sl->count;
+
+        memset(sums, 0, len * sizeof(*sums));
+        for (int j = 0; j < p && !rc; j++)
+            rc = lc_levels_accumulate(sl->recv1 + (size_t)j * v->w1, len, v->b1, sums);
+        if (!rc)
+            rc = lc_decode_sum_sign(sums, len, first, v->salt,
+                                    lc_bits_dest(v, sl) + (size_t)r * v->chunk / 64);
+        return rc;
+    }
+    rc = lc_count_votes(sl->recv1, v->w1, (size_t)p, len, sl->count);
+    if (rc || v->mode == LC_VOTE_AVERAGE)
+        return rc;
+    return lc_decode_majority(sl->count, (size_t)p, len, first, v->salt,
+                              lc_bits_dest(v, sl) + (size_t)r * v->chunk / 64);
+}
+
+/* Write the segment's result into the caller's output (phase 2 complete). */
+static int lc_vote_finish(struct lc_vote *v, struct lc_vote_slot *sl)
+{
+    struct lc_comm *c = v->c;
+    int s = sl->seg, rc = 0;
+    size_t start = (size_t)s * v->seg, osz = lc_dtype_size(v->out_type);
+
+    if (v->mode == LC_VOTE_AVERAGE) {
+        for (int j = 0; j < c->nranks && !rc; j++) {
+            size_t len = lc_chunk_len(v, s, j);
+            const uint64_t *planes = j == c->rank ? sl->count
+                                                  : sl->recv2 + (size_t)j * v->wc * v->planes;
+            if (len)
+                rc = lc_decode_average(planes, (size_t)c->nranks, len,
+                                       (char *)v->out + (start + (size_t)j * v->chunk) * osz,
+                                       v->out_type);
+        }
+    } else if (v->out_type != LC_BITS) {
+        rc = lc_unpack_signs(sl->bits2, lc_seg_len(v, s), (char *)v->out + start * osz,
+                             v->out_type);
+    }
+    sl->stage = LC_SLOT_FREE;
+    return rc;
+}
+
+/* Post, in canonical order, every transfer to or from peer j that is ready. */
+static int lc_vote_post_peer(struct lc_vote *v, int j, int is_recv)
+{
+    struct lc_comm *c = v->c;
+    int p = c->nranks, *ev = is_recv ? &v->recv_ev[j] : &v->send_ev[j];
+
+    while (*ev < 2 * v->nseg) {
+        int s = v->events[*ev] / 2, phase = v->events[*ev] % 2, rc;
+        struct lc_vote_slot *sl = &v->slot[s % v->depth];
+        lc_xfer_t *x = &sl->x[(2 * phase + is_recv) * p + j];
+
+        if (sl->seg != s || sl->stage == LC_SLOT_FREE)
+            return 0; /* segment not started yet */
+        if (phase == 1 && !is_recv && sl->stage < LC_SLOT_PHASE2)
+            return 0; /* decoded chunk not ready yet */
+        rc = lc_xfer_post(c, x);
+        if (rc)
+            return rc;
+        if (x->state == LC_XFER_IDLE)
+            return 0; /* provider busy: retry later */
+        (*ev)++;
+    }
+    return 0;
+}
+
+static int lc_slot_phase_done(struct lc_comm *c, struct lc_vote_slot *sl, int from, int to,
+                              int *progress)
+{
+    int all = 1;
+
+    for (int i = from * c->nranks; i < to * c->nranks; i++) {
+        int rc = lc_xfer_test(c, &sl->x[i], progress);
+        if (rc)
+            return rc;
+        if (sl->x[i].state != LC_XFER_DONE)
+            all = 0;
+    }
+    return all;
+}
+
+static int lc_vote_run(struct lc_vote *v)
+{
+    struct lc_comm *c = v->c;
+    int p = c->nranks, next = 0, finished = 0, rc;
+    lc_watchdog_t wd = {0};
+
+    while (finished < v->nseg) {
+        int progress = 0;
+
+        while (next < v->nseg && v->slot[next % v->depth].stage == LC_SLOT_FREE) {
+            if ((rc = lc_vote_start(v, &v->slot[next % v->depth], next)))
+                return rc;
+            next++;
+            progress = 1;
+        }
+        for (int j = 0; j < p; j++) {
+            if (j == c->rank)
+                continue;
+            if ((rc = lc_vote_post_peer(v, j, 1)) || (rc = lc_vote_post_peer(v, j, 0)))
+                return rc;
+        }
+        for (int k = 0; k < v->depth; k++) {
+            struct lc_vote_slot *sl = &v->slot[k];
+
+            if (sl->stage == LC_SLOT_PHASE1) {
+                rc = lc_slot_phase_done(c, sl, 1, 2, &progress);
+                if (rc < 0)
+                    return rc;
+                if (rc) {
+                    if ((rc = lc_vote_reduce(v, sl)))
+                        return rc;
+                    sl->stage = LC_SLOT_PHASE2;
+                    progress = 1;
+                }
+            }
+            if (sl->stage == LC_SLOT_PHASE2) {
+                rc = lc_slot_phase_done(c, sl, 0, 4, &progress);
+                if (rc < 0)
+                    return rc;
+                if (rc) {
+                    if ((rc = lc_vote_finish(v, sl)))
+                        return rc;
+                    finished++;
+                    progress = 1;
+                }
+            }
+        }
+        if ((rc = lc_watchdog_check(c, &wd, progress, "lc_vote")))
+            return rc;
+    }
+    return 0;
+}
+
+/* Lay out segments, chunks and the slots' buffers in the comm's scratch. */
+static int lc_vote_setup(struct lc_vote *v)
+{
+    struct lc_comm *c = v->c;
+    size_t p = (size_t)c->nranks, words_seg, w_count, per_slot, total;
+    char *base;
+    int rc, e = 0;
+
+    v->seg = v->n < c->segment ? (v->n + 63) & ~(size_t)63 : c->segment;
+    if (!v->seg)
+        v->seg = 64;
+    v->nseg = (int)((v->n + v->seg - 1) / v->seg);
+    v->depth = v->nseg < LC_VOTE_DEPTH ? v->nseg : LC_VOTE_DEPTH;
+    v->chunk = ((v->seg + p - 1) / p + 63) & ~(size_t)63;
+    v->wc = LC_BITS_WORDS(v->chunk);
+    v->w1 = LC_BITS_WORDS(v->chunk * v->b1);
+    words_seg = LC_BITS_WORDS(p * v->chunk * v->b1);
+    w_count = v->mode == LC_VOTE_L1 ? (v->chunk * 4 + 7) / 8 : v->wc * v->planes;
+    per_slot = 8 * (words_seg + p * v->w1 + w_count + LC_BITS_WORDS(p * v->chunk) +
+                    (v->mode == LC_VOTE_AVERAGE ? p * v->wc * v->planes : 0));
+    total = per_slot * (size_t)v->depth;
+    rc = lc_comm_scratch(c, total, (void **)&base);
+    if (rc)
+        return rc;
+    for (int k = 0; k < v->depth; k++) {
+        struct lc_vote_slot *sl = &v->slot[k];
+        uint64_t *w = (uint64_t *)(base + per_slot * (size_t)k);
+
+        sl->send1 = w, w += words_seg;
+        sl->recv1 = w, w += p * v->w1;
+        sl->count = w, w += w_count;
+        sl->bits2 = w, w += LC_BITS_WORDS(p * v->chunk);
+        sl->recv2 = w;
+        sl->stage = LC_SLOT_FREE;
+        sl->seg = -1;
+        sl->x = calloc(4 * p, sizeof(lc_xfer_t));
+        if (!sl->x)
+            return -ENOMEM;
+    }
+    v->events = malloc(2 * (size_t)v->nseg * sizeof(int));
+    v->send_ev = calloc(p, sizeof(int));
+    v->recv_ev = calloc(p, sizeof(int));
+    if (!v->events || !v->send_ev || !v->recv_ev)
+        return -ENOMEM;
+    for (int s = 0; s < v->depth; s++)
+        v->events[e++] = 2 * s;
+    for (int s = 0; s < v->nseg; s++) {
+        v->events[e++] = 2 * s + 1;
+        if (s + v->depth < v->nseg)
+            v->events[e++] = 2 * (s + v->depth);
+    }
+    return 0;
+}
+
+static void lc_vote_free(struct lc_vote *v)
+{
+    for (int k = 0; k < LC_VOTE_DEPTH; k++)
+        free(v->slot[k].x);
+    free(v->events);
+    free(v->send_ev);
+    free(v->recv_ev);
+    free(v->levels_owned);
+}
+
+static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out,
+                         lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts)
+{
+    lc_vote_mode_t mode = opts ? opts->mode : LC_VOTE_MAJORITY;
+    int in_ok, out_ok;
+
+    if (!c)
+        return LC_EINVAL("vote", "lc_vote: NULL communicator");
+    if (opts && opts->size < sizeof(lc_vote_opts_t))
+        return LC_EINVAL("vote", "lc_vote: opts->size %zu is too small", opts->size);
+    if (count && (!in || !out))
+        return LC_EINVAL("vote", "lc_vote: NULL buffer for %zu elements", count);
+    if ((unsigned)mode > LC_VOTE_L1)
+        return LC_EINVAL("vote", "lc_vote: unknown mode %d", (int)mode);
+    if (mode == LC_VOTE_L1 && opts->level_bits &&
+        (opts->level_bits < 2 || opts->level_bits > 8))
+        return LC_EINVAL("vote", "lc_vote: level_bits %u not in 2..8", opts->level_bits);
+    in_ok = in_type == LC_FP32 || in_type == LC_BF16 ||
+            (in_type == LC_FP16 && mode != LC_VOTE_L1) ||
+            (in_type == LC_BITS && mode != LC_VOTE_L1) || (in_type == LC_INT8 && mode == LC_VOTE_L1);
+    if (!in_ok)
+        return LC_EINVAL("vote", "lc_vote: input type %s is not accepted in this mode",
+                         lc_dtype_name(in_type));
+    if (mode == LC_VOTE_AVERAGE)
+        out_ok = out_type == LC_FP32 || out_type == LC_BF16;
+    else
+        out_ok = out_type == LC_BITS || out_type == LC_FP32 || out_type == LC_BF16 ||
+                 out_type == LC_FP16;
+    if (!out_ok)
+        return LC_EINVAL("vote", "lc_vote: output type %s is not accepted in this mode",
+                         lc_dtype_name(out_type));
+    if (count > (size_t)1 << 40)
+        return LC_EINVAL("vote", "lc_vote: count %zu is too large", count);
+    return 0;
+}
+
+/* LC_VOTE_L1: quantize the input to levels, or check prequantized ones. */
+static int lc_vote_levels(struct lc_vote *v)
+{
+    int lim = (1 << (v->b1 - 1)) - 1;
+    int8_t *q;
+
+    if (v->in_type == LC_INT8) {
+        const int8_t *in = v->in;
+
+        for (size_t i = 0; i < v->n; i++)
+            if (in[i] < -lim || in[i] > lim)
+                return lc_seterr(-ERANGE, "vote", "lc_vote: level %d at %zu exceeds %u bits",
+                                 in[i], i, v->b1);
+        v->levels = in;
+        return 0;
+    }
+    q = malloc(v->n ? v->n : 1);
+    if (!q)
+        return -ENOMEM;
+    v->levels = v->levels_owned = q;
+    return lc_quantize_l1(v->in, v->in_type, v->n, v->b1, q);
+}
+
+int lc_vote(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out, lc_dtype_t out_type,
+            size_t count, const lc_vote_opts_t *opts)
+{
+    struct lc_vote v = {0};
+    uint64_t desc[7];
+    double t0;
+    int rc;
+
+    rc = lc_vote_check(c, in, in_type, out, out_type, count, opts);
+    if (rc)
+        return rc;
+    v.c = c;
+    v.in = in;
+    v.in_type = in_type;
+    v.out = out;
+    v.out_type = out_type;
+    v.n = count;
+    v.mode = opts ? opts->mode : LC_VOTE_MAJORITY;
+    v.salt = opts ? opts->tie_salt : 0;
+    v.b1 = v.mode == LC_VOTE_L1 ? (opts->level_bits ? opts->level_bits
+                                                     : LC_VOTE_DEFAULT_LEVEL_BITS)
+                                : 1;
+    v.planes = (unsigned)lc_count_planes((size_t)c->nranks);
+
+    /* A rank whose levels are bad says so in its descriptor: every rank then fails. */
+    rc = v.mode == LC_VOTE_L1 && count ? lc_vote_levels(&v) : 0;
+    desc[0] = 1; /* collective id: vote */
+    desc[1] = count;
+    desc[2] = v.mode;
+    desc[3] = v.b1;
+    desc[4] = v.salt;
+    desc[5] = c->segment;
+    desc[6] = (uint64_t)(-rc);
+    if (!rc || c->check_args) {
+        int brc = lc_coll_begin(c, "lc_vote", desc, 7, &t0);
+        rc = rc ? rc : brc;
+    } else {
+        t0 = lc_now();
+    }
+    if (rc || !count) {
+        lc_vote_free(&v);
+        return lc_coll_end(c, rc, t0, 0);
+    }
+    rc = lc_vote_setup(&v);
+    if (!rc)
+        rc = lc_vote_run(&v);
+    lc_vote_free(&v);
+    return lc_coll_end(c, rc, t0, 1);
+}

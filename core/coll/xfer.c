@@ -1,0 +1,172 @@
+/* xfer.c - the progress loop under every collective, the argument check and failure handling. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coll/xfer.h"
+
+int lc_xfer_post(struct lc_comm *c, lc_xfer_t *x)
+{
+    void *mh;
+    int rc;
+
+    if (x->state != LC_XFER_IDLE)
+        return 0;
+    mh = lc_comm_scratch_mh(c, x->peer, x->is_recv, x->buf);
+    if (x->is_recv)
+        rc = c->prov->irecv(c->recv[x->peer], x->buf, x->len, mh, &x->req);
+    else
+        rc = c->prov->isend(c->send[x->peer], x->buf, x->len, mh, &x->req);
+    if (rc)
+        return lc_seterr(rc == -ECONNRESET || rc == -EPIPE ? LC_ERR_PEER : rc, "coll",
+                         "rank %d: posting a %s of %zu bytes %s rank %d failed: %s", c->rank,
+                         x->is_recv ? "receive" : "send", x->len, x->is_recv ? "from" : "to",
+                         x->peer, lc_strerror(rc));
+    if (x->req) {
+        x->state = LC_XFER_POSTED;
+        if (!x->is_recv)
+            c->stats.bytes_sent += x->len;
+    }
+    return 0;
+}
+
+int lc_xfer_test(struct lc_comm *c, lc_xfer_t *x, int *progress)
+{
+    size_t got = 0;
+    int done = 0, rc;
+
+    if (x->state != LC_XFER_POSTED)
+        return 0;
+    rc = c->prov->test(x->req, &done, &got);
+    if (rc) {
+        x->state = LC_XFER_DONE;
+        x->req = NULL;
+        if (rc == -EMSGSIZE)
+            return lc_seterr(LC_ERR_MISMATCH, "coll",
+                             "rank %d: rank %d sent more than the %zu bytes expected", c->rank,
+                             x->peer, x->len);
+        return lc_seterr(rc == -ECONNRESET || rc == -EPIPE ? LC_ERR_PEER : rc, "coll",
+                         "rank %d: %s rank %d failed: %s", c->rank,
+                         x->is_recv ? "receive from" : "send to", x->peer, lc_strerror(rc));
+    }
+    if (!done)
+        return 0;
+    x->state = LC_XFER_DONE;
+    x->req = NULL;
+    *progress = 1;
+    if (x->is_recv) {
+        c->stats.bytes_recv += got;
+        if (got != x->len)
+            return lc_seterr(LC_ERR_MISMATCH, "coll",
+                             "rank %d: rank %d sent %zu bytes where %zu were expected", c->rank,
+                             x->peer, got, x->len);
+    }
+    return 0;
+}
+
+int lc_watchdog_check(struct lc_comm *c, lc_watchdog_t *w, int progress, const char *what)
+{
+    double now = lc_now();
+
+    if (progress || w->last == 0) {
+        w->last = now;
+        return 0;
+    }
+    if ((now - w->last) * 1000.0 > c->timeout_ms)
+        return lc_seterr(-ETIMEDOUT, "coll", "rank %d: %s made no progress for %d ms", c->rank,
+                         what, c->timeout_ms);
+    return 0;
+}
+
+int lc_xfer_wait_all(struct lc_comm *c, lc_xfer_t *x, int n)
+{
+    lc_watchdog_t wd = {0};
+    int left = n, rc;
+
+    for (int i = 0; i < n; i++)
+        if (x[i].state == LC_XFER_DONE)
+            left--;
+    while (left) {
+        int progress = 0;
+
+        for (int i = 0; i < n; i++) {
+            int p = 0;
+
+            if ((rc = lc_xfer_post(c, &x[i])) || (rc = lc_xfer_test(c, &x[i], &p)))
+                return rc;
+            if (p) {
+                progress = 1;
+                left--;
+            }
+        }
+        if ((rc = lc_watchdog_check(c, &wd, progress, "a transfer")))
+            return rc;
+    }
+    return 0;
+}
+
+int lc_coll_begin(struct lc_comm *c, const char *name, const uint64_t *desc, int ndesc,
+                  double *t0)
+{
+    uint64_t mine[2], *all = NULL;
+    lc_xfer_t *x = NULL;
+    int p = c->nranks, n = 0, rc = 0;
+
+    *t0 = lc_now();
+    if (c->failed)
+        return lc_seterr(LC_ERR_PEER, "coll",
+                         "rank %d: %s on a communicator that failed earlier (%s)", c->rank, name,
+                         lc_strerror(c->failed));
+    c->seq++;
+    if (!c->check_args || p == 1)
+        return 0;
+    mine[0] = c->seq;
+    mine[1] = lc_hash64(desc, (size_t)ndesc * sizeof(*desc), 0);
+    all = calloc((size_t)p, sizeof(mine));
+    x = calloc(2 * (size_t)p, sizeof(*x));
+    if (!all || !x) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (int j = 0; j < p; j++) {
+        if (j == c->rank)
+            continue;
+        lc_xfer_init(&x[n++], j, 0, mine, sizeof(mine));
+        lc_xfer_init(&x[n++], j, 1, &all[2 * j], sizeof(mine));
+    }
+    rc = lc_xfer_wait_all(c, x, n);
+    if (rc) {
+        c->failed = rc;
+        lc_comm_close_all(c);
+        goto out;
+    }
+    for (int j = 0; j < p; j++) {
+        if (j == c->rank)
+            continue;
+        if (all[2 * j] != mine[0] || all[2 * j + 1] != mine[1]) {
+            rc = lc_seterr(LC_ERR_MISMATCH, "coll",
+                           "rank %d: %s #%llu: rank %d called %s with different arguments "
+                           "(or a different collective)",
+                           c->rank, name, (unsigned long long)c->seq, j,
+                           all[2 * j] != mine[0] ? "a different sequence" : "it");
+            break;
+        }
+    }
+out:
+    free(all);
+    free(x);
+    return rc;
+}
+
+int lc_coll_end(struct lc_comm *c, int rc, double t0, int data_moved)
+{
+    c->stats.comm_seconds += lc_now() - t0;
+    if (!rc) {
+        c->stats.collectives++;
+        return 0;
+    }
+    if (data_moved && c->nranks > 1 && !c->failed) {
+        c->failed = rc;
+        lc_comm_close_all(c);
+    }
+    return rc;
+}

@@ -1,0 +1,64 @@
+/* xfer.h - point-to-point transfers of a collective: post, progress, wait, fail. */
+#ifndef LC_XFER_H
+#define LC_XFER_H
+
+#include <stddef.h>
+
+#include "comm/comm.h"
+
+enum { LC_XFER_IDLE = 0, LC_XFER_POSTED = 1, LC_XFER_DONE = 2 };
+
+typedef struct lc_xfer {
+    void *buf;
+    size_t len;       /* exact message size: a different size is a mismatch */
+    void *req;
+    int peer;
+    int is_recv;
+    int state;
+} lc_xfer_t;
+
+/* Set up a transfer (not posted yet). */
+static inline void lc_xfer_init(lc_xfer_t *x, int peer, int is_recv, void *buf, size_t len)
+{
+    x->buf = buf;
+    x->len = len;
+    x->req = NULL;
+    x->peer = peer;
+    x->is_recv = is_recv;
+    x->state = LC_XFER_IDLE;
+}
+
+/* Try to post an idle transfer (stays idle if the provider says retry). */
+LC_HIDDEN int lc_xfer_post(struct lc_comm *c, lc_xfer_t *x);
+
+/* Test a posted transfer; *progress is set when it completed. */
+LC_HIDDEN int lc_xfer_test(struct lc_comm *c, lc_xfer_t *x, int *progress);
+
+/* Post and complete n transfers. */
+LC_HIDDEN int lc_xfer_wait_all(struct lc_comm *c, lc_xfer_t *x, int n);
+
+/* Watchdog: fails with -ETIMEDOUT when nothing progressed for the comm's timeout. */
+typedef struct lc_watchdog {
+    double last;
+} lc_watchdog_t;
+
+LC_HIDDEN int lc_watchdog_check(struct lc_comm *c, lc_watchdog_t *w, int progress,
+                                const char *what);
+
+/*
+ * Begin a collective: refuse a failed comm, and when argument checking is on,
+ * exchange the descriptor with every rank (LC_ERR_MISMATCH on every rank if any
+ * differs). desc is hashed; name is for messages.
+ */
+LC_HIDDEN int lc_coll_begin(struct lc_comm *c, const char *name, const uint64_t *desc,
+                            int ndesc, double *t0);
+
+/*
+ * End a collective: account its time. An error after data moved (data_moved)
+ * marks the comm failed and closes its connections, so that peers waiting on
+ * this rank fail fast too. Before data moves (argument errors, a mismatch) the
+ * comm stays usable; lc_coll_begin itself fails the comm on transport errors.
+ */
+LC_HIDDEN int lc_coll_end(struct lc_comm *c, int rc, double t0, int data_moved);
+
+#endif

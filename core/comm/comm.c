@@ -1,0 +1,312 @@
+/*
+ * comm.c - the communicator: configuration from the caller or the environment,
+ * provider selection, rendezvous, the connection mesh, scratch registration.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "bootstrap.h"
+#include "comm.h"
+#include "sock.h"
+
+#define LC_ID_MAGIC 0x4c434944u /* "LCID" */
+
+struct lc_id_body {
+    uint32_t magic;
+    uint32_t pad;
+    uint64_t key_hash;
+    char root[112];
+};
+
+_Static_assert(sizeof(struct lc_id_body) <= sizeof(lc_unique_id_t), "unique id too large");
+
+static uint64_t lc_key_hash(const char *key)
+{
+    return key ? lc_hash64(key, strlen(key), 0x6c696f6e63756275ull) : 0;
+}
+
+int lc_get_unique_id(lc_unique_id_t *id)
+{
+    struct lc_id_body body = {.magic = LC_ID_MAGIC};
+    const char *root = lc_param_str("LC_ROOT");
+    char host[96] = "127.0.0.1", port[16];
+    int64_t timeout = 60000;
+    int bound, rc;
+
+    if (!id)
+        return LC_EINVAL("comm", "lc_get_unique_id: NULL id");
+    if (root && lc_sock_split(root, host, sizeof(host), port, sizeof(port)))
+        return lc_seterr(LC_ERR_CONFIG, "comm", "LC_ROOT=%s is not host:port", root);
+    if (lc_param_str("LC_JOB_KEY")) {
+        body.key_hash = lc_key_hash(lc_param_str("LC_JOB_KEY"));
+    } else if (getrandom(&body.key_hash, sizeof(body.key_hash), 0) !=
+               (ssize_t)sizeof(body.key_hash)) {
+        return lc_seterr(-errno, "comm", "getrandom failed");
+    }
+    lc_param_int("LC_TIMEOUT", &timeout);
+    rc = lc_boot_root_start(host, "0", body.key_hash, (int)timeout, &bound);
+    if (rc)
+        return rc;
+    snprintf(body.root, sizeof(body.root), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
+             bound);
+    memset(id, 0, sizeof(*id));
+    memcpy(id->internal, &body, sizeof(body));
+    return 0;
+}
+
+/* Fill rank, size, root, key and timeout from cfg, falling back to the environment. */
+static int lc_comm_resolve(const lc_comm_config_t *cfg, struct lc_comm *c, char *root,
+                           size_t rootlen, int *start_root)
+{
+    const char *r = cfg ? cfg->root : NULL;
+    int64_t v;
+    int rc;
+
+    c->rank = cfg ? cfg->rank : -1;
+    c->nranks = cfg ? cfg->nranks : 0;
+    if (c->rank < 0 || c->nranks <= 0) {
+        rc = lc_env_rank_size(&c->rank, &c->nranks);
+        if (rc)
+            return rc;
+    }
+    if (c->nranks < 1 || c->rank < 0 || c->rank >= c->nranks)
+        return lc_seterr(-EINVAL, "comm", "rank %d is not in [0, %d)", c->rank, c->nranks);
+
+    c->timeout_ms = cfg && cfg->timeout_ms > 0 ? cfg->timeout_ms : 0;
+    if (!c->timeout_ms) {
+        rc = lc_param_int("LC_TIMEOUT", &v);
+        if (rc && rc != -ENOENT)
+            return rc;
+        if (rc || v <= 0 || v > 24 * 3600 * 1000)
+            return lc_seterr(LC_ERR_CONFIG, "comm", "LC_TIMEOUT must be 1..86400000 ms");
+        c->timeout_ms = (int)v;
+    }
+
+    *start_root = 0;
+    if (cfg && cfg->id) {
+        struct lc_id_body body;
+
+        memcpy(&body, cfg->id->internal, sizeof(body));
+        if (body.magic != LC_ID_MAGIC)
+            return lc_seterr(-EINVAL, "comm", "the unique id is not from lc_get_unique_id");
+        body.root[sizeof(body.root) - 1] = 0;
+        snprintf(root, rootlen, "%s", body.root);
+        c->job_id = body.key_hash;
+        return 0;
+    }
+    c->job_id = lc_key_hash(cfg && cfg->job_key ? cfg->job_key : lc_param_str("LC_JOB_KEY"));
+    if (!r)
+        r = lc_param_str("LC_ROOT");
+    if (!r) {
+        if (c->nranks > 1)
+            return lc_seterr(LC_ERR_CONFIG, "comm",
+                             "%d ranks need a rendezvous: set LC_ROOT=host:port", c->nranks);
+        root[0] = 0;
+        return 0;
+    }
+    snprintf(root, rootlen, "%s", r);
+    *start_root = c->rank == 0;
+    return 0;
+}
+
+/* Initialise the first provider of the list that has a device, and listen on it. */
+static int lc_comm_open_provider(struct lc_comm *c, const char *list, void *handle)
+{
+    const lc_provider_t *provs[8];
+    lc_prov_init_opts_t opts = {.size = sizeof(opts), .job_id = c->job_id, .rank = c->rank};
+    int n, rc = LC_ERR_NO_PROVIDER;
+
+    n = lc_provider_select(list, provs, 8);
+    if (n < 0)
+        return n;
+    for (int i = 0; i < n; i++) {
+        lc_prov_props_t props = {.size = sizeof(props)};
+        int ndev = 0;
+
+        rc = provs[i]->init(&opts, &c->ctx);
+        if (!rc)
+            rc = provs[i]->devices(c->ctx, &ndev);
+        if (!rc && ndev < 1)
+            rc = -ENODEV;
+        if (!rc)
+            rc = provs[i]->get_props(c->ctx, 0, &props);
+        if (!rc)
+            rc = provs[i]->listen(c->ctx, 0, handle, &c->listen);
+        if (!rc) {
+            c->prov = provs[i];
+            c->dev = 0;
+            c->reg_is_global = props.reg_is_global;
+            LC_INFO("comm", "rank %d of %d on provider %s device %s", c->rank, c->nranks,
+                    provs[i]->name, props.name);
+            return 0;
+        }
+        LC_WARN("comm", "provider %s unusable: %s", provs[i]->name, lc_strerror(rc));
+        if (c->ctx)
+            provs[i]->fini(c->ctx);
+        c->ctx = NULL;
+    }
+    return rc;
+}
+
+int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
+{
+    struct lc_comm *c;
+    lc_boot_info_t self = {0};
+    uint8_t *handles = NULL;
+    char root[128], host[112], port[16];
+    int64_t v;
+    int rc, start_root;
+
+    if (!out)
+        return LC_EINVAL("comm", "lc_comm_init: NULL output");
+    *out = NULL;
+    if (cfg && cfg->size < sizeof(lc_comm_config_t))
+        return LC_EINVAL("comm", "lc_comm_init: cfg->size %zu is too small", cfg->size);
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    rc = lc_comm_resolve(cfg, c, root, sizeof(root), &start_root);
+    if (rc)
+        goto fail;
+    lc_log_set_rank(c->rank);
+    c->segment = 1 << 20;
+    if (!lc_param_int("LC_SEGMENT", &v)) {
+        if (v < 64 || v > (1LL << 32)) {
+            rc = lc_seterr(LC_ERR_CONFIG, "comm", "LC_SEGMENT must be 64..4G elements");
+            goto fail;
+        }
+        c->segment = (size_t)v & ~(size_t)63;
+    }
+    c->check_args = 1;
+    if (!lc_param_int("LC_CHECK_ARGS", &v))
+        c->check_args = v != 0;
+
+    c->send = calloc((size_t)c->nranks, sizeof(void *));
+    c->recv = calloc((size_t)c->nranks, sizeof(void *));
+    c->scratch_mh = calloc(2 * (size_t)c->nranks, sizeof(void *));
+    handles = calloc((size_t)c->nranks, LC_PROV_HANDLE_MAX);
+    if (!c->send || !c->recv || !c->scratch_mh || !handles) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    rc = lc_comm_open_provider(c, cfg ? cfg->provider : NULL, self.handle);
+    if (rc)
+        goto fail;
+    if (c->nranks == 1 && !root[0])
+        goto done;
+
+    if (lc_sock_split(root, host, sizeof(host), port, sizeof(port))) {
+        rc = lc_seterr(LC_ERR_CONFIG, "comm", "LC_ROOT=%s is not host:port", root);
+        goto fail;
+    }
+    if (start_root) {
+        rc = lc_boot_root_start(host, port, c->job_id, c->timeout_ms, NULL);
+        if (rc)
+            goto fail;
+    }
+    self.rank = c->rank;
+    self.nranks = c->nranks;
+    self.key_hash = c->job_id;
+    snprintf(self.provider, sizeof(self.provider), "%s", c->prov->name);
+    rc = lc_boot_exchange(host, port, &self, c->timeout_ms, handles);
+    if (rc)
+        goto fail;
+    rc = lc_comm_connect_all(c, handles);
+    if (rc)
+        goto fail;
+done:
+    free(handles);
+    *out = c;
+    return 0;
+fail:
+    free(handles);
+    lc_comm_destroy(c);
+    return rc;
+}
+
+int lc_comm_destroy(lc_comm_t *c)
+{
+    if (!c)
+        return 0;
+    if (c->prov)
+        lc_comm_close_all(c);
+    if (c->ctx)
+        c->prov->fini(c->ctx);
+    free(c->scratch);
+    free(c->scratch_mh);
+    free(c->send);
+    free(c->recv);
+    free(c);
+    return 0;
+}
+
+int lc_comm_rank(const lc_comm_t *c)
+{
+    return c ? c->rank : LC_EINVAL("comm", "lc_comm_rank: NULL comm");
+}
+
+int lc_comm_size(const lc_comm_t *c)
+{
+    return c ? c->nranks : LC_EINVAL("comm", "lc_comm_size: NULL comm");
+}
+
+const char *lc_comm_provider(const lc_comm_t *c)
+{
+    return c && c->prov ? c->prov->name : NULL;
+}
+
+int lc_comm_get_stats(const lc_comm_t *c, lc_comm_stats_t *stats)
+{
+    size_t n;
+
+    if (!c || !stats || stats->size < sizeof(size_t))
+        return LC_EINVAL("comm", "lc_comm_get_stats: NULL argument or size not set");
+    n = stats->size < sizeof(c->stats) ? stats->size : sizeof(c->stats);
+    memcpy((char *)stats + sizeof(size_t), (const char *)&c->stats + sizeof(size_t),
+           n - sizeof(size_t));
+    return 0;
+}
+
+int lc_comm_scratch(struct lc_comm *c, size_t len, void **buf)
+{
+    if (len <= c->scratch_len) {
+        *buf = c->scratch;
+        return 0;
+    }
+    for (int j = 0; j < c->nranks; j++) {
+        if (c->scratch_mh[2 * j])
+            c->prov->dereg_mr(c->send[j], c->scratch_mh[2 * j]);
+        if (c->scratch_mh[2 * j + 1])
+            c->prov->dereg_mr(c->recv[j], c->scratch_mh[2 * j + 1]);
+        c->scratch_mh[2 * j] = c->scratch_mh[2 * j + 1] = NULL;
+    }
+    free(c->scratch);
+    c->scratch_len = 0;
+    len = (len + 4095) & ~(size_t)4095;
+    if (posix_memalign(&c->scratch, 4096, len))
+        return lc_seterr(-ENOMEM, "comm", "cannot allocate %zu bytes of scratch", len);
+    c->scratch_len = len;
+    for (int j = 0; j < c->nranks; j++) {
+        int rc = 0;
+
+        if (c->send[j])
+            rc = c->prov->reg_mr(c->send[j], c->scratch, len, &c->scratch_mh[2 * j]);
+        if (!rc && c->recv[j])
+            rc = c->prov->reg_mr(c->recv[j], c->scratch, len, &c->scratch_mh[2 * j + 1]);
+        if (rc)
+            return lc_seterr(rc, "comm", "registering %zu bytes of scratch failed", len);
+    }
+    *buf = c->scratch;
+    return 0;
+}
+
+void *lc_comm_scratch_mh(struct lc_comm *c, int peer, int is_recv, const void *ptr)
+{
+    const char *p = ptr, *s = c->scratch;
+
+    if (!s || p < s || p >= s + c->scratch_len)
+        return NULL;
+    return c->scratch_mh[2 * peer + (is_recv ? 1 : 0)];
+}
