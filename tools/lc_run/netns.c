@@ -195,7 +195,8 @@ static int lcr_shape(const lcr_opts_t *o, const char *ns, const char *dev, int w
     ne[n] = NULL;
     rc = lcr_cmd(ne, 0);
     if (rc < 0)
-        lcr_msg("cannot add netem \"%s\" on %s (is sch_netem in this kernel?)", o->netem, dev);
+        lcr_msg("cannot add netem \"%s\" on %s: check the arguments, and that the kernel has "
+                "sch_netem", o->netem, dev);
     return rc;
 }
 
