@@ -1,0 +1,200 @@
+/*
+ * tcp.h - internal types of the tcp provider (never installed).
+ *
+ * Wire format, per one-directional connection of nsocks TCP sockets:
+ *  - each socket opens with a tcp_hello_t (magic, version, the listener's
+ *    nonce, a random connection id, the socket's index, nsocks, chunk size);
+ *  - message number m (counted from 0 per connection) has a "lead" socket
+ *    m % nsocks, which carries a tcp_msg_hdr_t (sequence number, length)
+ *    followed by chunk 0 of the payload. A payload of len bytes is cut into
+ *    ceil(len / chunk) chunks; chunk k travels on socket (lead + k) % nsocks.
+ *    A message of at most one chunk thus uses one socket only.
+ *  - every socket carries its share of each message in message order, so the
+ *    receiver, which matches messages to posted receives in order, knows
+ *    where each byte belongs once it has read the message's header.
+ * All integers on the wire are little-endian.
+ */
+#ifndef LC_TCP_H
+#define LC_TCP_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+
+#define TCP_SUBSYS "tcp"
+#define TCP_MAGIC 0x4c435450u  /* "LCTP" */
+#define TCP_VERSION 1
+#define TCP_MAX_SOCKS 16       /* most sockets per connection */
+#define TCP_MAX_REQS 256       /* most requests in flight per comm (power of 2) */
+#define TCP_MAX_DEVS 16        /* most devices (interfaces) per context */
+#define TCP_MAX_MSG ((size_t)1 << 48)
+#define TCP_MIN_CHUNK 4096     /* smallest LC_TCP_CHUNK accepted */
+
+/** The listen handle, copied out of band to the connecting peer. */
+typedef struct tcp_handle {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t family;           /* AF_INET or AF_INET6 */
+    uint16_t port;             /* network byte order */
+    uint16_t pad;
+    uint32_t scope_id;         /* IPv6 link-local scope */
+    uint8_t addr[16];          /* IPv4 (first 4 bytes) or IPv6 address */
+    uint64_t nonce;            /* random, identifies the listener */
+} tcp_handle_t;
+
+/** First bytes on every socket of a connection. */
+typedef struct tcp_hello {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t sock_idx;
+    uint16_t nsocks;
+    uint16_t pad;
+    uint32_t chunk;            /* chunk size the sender cuts messages into */
+    uint64_t nonce;            /* the listener's nonce, from the handle */
+    uint64_t conn_id;          /* random, the same on every socket of the connection */
+} tcp_hello_t;
+
+/** Per-message header, on the message's lead socket. */
+typedef struct tcp_msg_hdr {
+    uint32_t seq;              /* low 32 bits of the message number */
+    uint32_t flags;            /* 0 */
+    uint64_t len;
+} tcp_msg_hdr_t;
+
+/** One device: an interface and the address listeners bind to. */
+typedef struct tcp_dev {
+    char ifname[64];
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+} tcp_dev_t;
+
+typedef struct tcp_ctx tcp_ctx_t;
+typedef struct tcp_comm tcp_comm_t;
+typedef struct tcp_req tcp_req_t;
+
+/** One socket of a connection and its position in the message stream. */
+typedef struct tcp_sock {
+    int fd;
+    int idx;                   /* index in the connection */
+    tcp_comm_t *comm;
+    int ready;                 /* not known to block: last I/O did not hit EAGAIN */
+    uint64_t seq;              /* message this socket works on */
+    uint64_t chunk;            /* next chunk index of that message for this socket */
+    size_t off;                /* bytes of that chunk done */
+    size_t hdr_off;            /* header bytes done (lead socket only) */
+    tcp_hello_t hello;         /* connect: hello being sent */
+    size_t hello_off;
+    int connected;             /* connect: TCP handshake done */
+} tcp_sock_t;
+
+/** A send or receive comm: one connection. */
+struct tcp_comm {
+    tcp_ctx_t *ctx;
+    int is_send;
+    int err;                   /* first error; the comm is dead once set */
+    int nsocks;
+    size_t chunk;
+    tcp_sock_t socks[TCP_MAX_SOCKS];
+    uint64_t head;             /* oldest incomplete message */
+    uint64_t tail;             /* next message number to post */
+    tcp_req_t *ring[TCP_MAX_REQS]; /* messages head..tail-1; NULL once complete */
+    char peer[64];             /* peer address, for messages */
+    tcp_handle_t handle;       /* connect: the handle being connected to */
+    int dev;
+    tcp_comm_t *next;          /* in ctx->comms or ctx->connecting */
+};
+
+/** A request: one posted message. */
+struct tcp_req {
+    tcp_ctx_t *ctx;
+    tcp_comm_t *comm;          /* NULL once detached by a close */
+    uint32_t magic;            /* TCP_REQ_LIVE while owned by the caller */
+    int done;
+    int status;                /* 0 or the error the request fails with */
+    int hdr_done;
+    uint64_t seq;
+    char *buf;
+    size_t cap;                /* receive: buffer size; send: len */
+    size_t len;                /* message length (receive: known once hdr_done) */
+    size_t left;               /* payload bytes not yet transferred */
+    uint64_t nchunks;
+    tcp_msg_hdr_t hdr;
+    tcp_req_t *next_free;
+};
+#define TCP_REQ_LIVE 0x52514c56u
+
+/** A memory registration: only a record, TCP needs none. */
+typedef struct tcp_mr {
+    uint32_t magic;            /* TCP_MR_LIVE until deregistered */
+    const char *buf;
+    size_t len;
+} tcp_mr_t;
+#define TCP_MR_LIVE 0x524d4c56u
+
+/** A provider context. */
+struct tcp_ctx {
+    pthread_mutex_t lock;      /* every op holds it: contexts may be shared by threads */
+    int epfd;
+    int ndev;
+    tcp_dev_t devs[TCP_MAX_DEVS];
+    int nsocks;                /* LC_TCP_NSOCKS */
+    size_t chunk;              /* LC_TCP_CHUNK */
+    int sndbuf, rcvbuf;        /* from LC_TCP_SOCKBUF; 0: kernel autotuning */
+    tcp_comm_t *comms;         /* connected comms */
+    tcp_comm_t *connecting;    /* send comms still connecting */
+    tcp_req_t *free_reqs;
+    void **req_blocks;         /* every request allocation, freed at fini */
+    int nreq_blocks;
+    char scratch[65536];       /* sink for payload of truncated receives */
+};
+
+/* tcp_dev.c */
+LC_HIDDEN int tcp_dev_discover(tcp_dev_t *devs, int max);
+LC_HIDDEN int tcp_dev_props(const tcp_dev_t *dev, lc_prov_props_t *props);
+
+/* tcp_sock.c */
+LC_HIDDEN int tcp_sockbuf_fit(int want, int rcv);
+LC_HIDDEN int tcp_sock_setup(int fd, const tcp_ctx_t *ctx);
+LC_HIDDEN void tcp_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
+LC_HIDDEN uint64_t tcp_random64(void);
+LC_HIDDEN int tcp_errno_to_err(int e);
+
+/* tcp_conn.c */
+LC_HIDDEN tcp_comm_t *tcp_comm_new(tcp_ctx_t *ctx, int is_send, int nsocks, size_t chunk);
+LC_HIDDEN int tcp_comm_activate(tcp_comm_t *comm);
+LC_HIDDEN void tcp_comm_free(tcp_comm_t *comm);
+LC_HIDDEN void tcp_comm_fail(tcp_comm_t *comm, int err);
+LC_HIDDEN int tcp_connect(void *ctx, int dev, const void *handle, void **send_comm);
+LC_HIDDEN int tcp_close_send(void *send_comm);
+LC_HIDDEN int tcp_close_recv(void *recv_comm);
+
+/* tcp_listen.c */
+LC_HIDDEN int tcp_listen(void *ctx, int dev, void *handle, void **listen_comm);
+LC_HIDDEN int tcp_accept(void *listen_comm, void **recv_comm);
+LC_HIDDEN int tcp_close_listen(void *listen_comm);
+
+/* tcp_progress.c */
+LC_HIDDEN void tcp_progress(tcp_ctx_t *ctx);
+LC_HIDDEN void tcp_req_complete(tcp_req_t *req);
+
+/* tcp_req.c */
+LC_HIDDEN void tcp_req_pool_free(tcp_ctx_t *ctx);
+LC_HIDDEN int tcp_isend(void *send_comm, const void *buf, size_t len, void *mhandle, void **req);
+LC_HIDDEN int tcp_irecv(void *recv_comm, void *buf, size_t len, void *mhandle, void **req);
+LC_HIDDEN int tcp_test(void *req, int *done, size_t *size);
+
+/* tcp_mr.c */
+LC_HIDDEN int tcp_reg_mr(void *comm, void *buf, size_t len, void **mhandle);
+LC_HIDDEN int tcp_dereg_mr(void *comm, void *mhandle);
+LC_HIDDEN int tcp_mr_check(const tcp_mr_t *mr, const void *buf, size_t len);
+
+/* tcp_ctx.c */
+LC_HIDDEN int tcp_init(const lc_prov_init_opts_t *opts, void **ctx);
+LC_HIDDEN void tcp_fini(void *ctx);
+LC_HIDDEN int tcp_devices(void *ctx, int *ndev);
+LC_HIDDEN int tcp_get_props(void *ctx, int dev, lc_prov_props_t *props);
+
+#endif
