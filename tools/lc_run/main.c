@@ -34,11 +34,13 @@ static const char lcr_usage[] =
     "  --grace SEC        wait between SIGTERM and SIGKILL when stopping (default 2)\n"
     "  --port P           rendezvous port in LC_ROOT (default: a free loopback port;\n"
     "                     29500 with --net)\n"
+    "  --cleanup          remove namespaces left by lc_run processes that are gone\n"
+    "                     (lc_run --net also does this when it starts), then exit\n"
     "  -h, --help         this text\n"
     "Exit code: 0; that of the first rank to fail (128+signal if killed); 124 on\n"
     "timeout; 128+signal if lc_run was signalled; 2 if lc_run itself failed.\n";
 
-enum { OPT_NET = 256, OPT_NETEM, OPT_MTU, OPT_ONE, OPT_TIMEOUT, OPT_GRACE, OPT_PORT };
+enum { OPT_NET = 256, OPT_NETEM, OPT_MTU, OPT_ONE, OPT_TIMEOUT, OPT_GRACE, OPT_PORT, OPT_CLEANUP };
 
 static int lcr_parse_int(const char *s, long lo, long hi, int *out)
 {
@@ -76,7 +78,7 @@ static int lcr_usage_error(const char *what, const char *arg)
     return LCR_EXIT_USAGE;
 }
 
-/* 0 and filled *o, or an exit code (help: -1). */
+/* 0 and filled *o, or an exit code (-1: done, exit 0: --help, --cleanup). */
 static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
 {
     static const struct option longopts[] = {
@@ -88,6 +90,7 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"grace", required_argument, NULL, OPT_GRACE},
         {"port", required_argument, NULL, OPT_PORT},
+        {"cleanup", no_argument, NULL, OPT_CLEANUP},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -132,6 +135,11 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
             if (lcr_parse_int(optarg, 1, 65535, &o->port) < 0)
                 return lcr_usage_error("--port needs a port from 1 to 65535", optarg);
             break;
+        case OPT_CLEANUP:
+            if (geteuid() != 0)
+                return lcr_usage_error("--cleanup needs root", NULL);
+            lcr_net_sweep_stale();
+            return -1;
         case 'h':
             fputs(lcr_usage, stdout);
             return -1;

@@ -26,7 +26,8 @@ typedef struct lcr_stream {
 } lcr_stream_t;
 
 typedef struct lcr_proc {
-    pid_t pid; /* 0 once reaped */
+    pid_t pid;  /* 0 once reaped */
+    pid_t pgid; /* its process group, kept after reaping */
     lcr_stream_t s[2];
 } lcr_proc_t;
 
@@ -297,6 +298,7 @@ static int lcr_spawn(lcr_sup_t *s, int r)
         lcr_child(s, r, parent, pout, perr);
     setpgid(pid, pid); /* also done by the child; whoever is first wins */
     p->pid = pid;
+    p->pgid = pid;
     s->alive++;
     if (!s->o->one) {
         close(pout[1]);
@@ -406,6 +408,10 @@ int lcr_supervise(const lcr_opts_t *o, const lcr_net_t *net, int sigfd)
         for (int k = 0; k < 2; k++)
             if (s.p[r].s[k].fd >= 0)
                 lcr_stream_close(&s.p[r].s[k], r);
+    /* What a rank left behind in its process group goes with it. */
+    for (int r = 0; r < s.nproc; r++)
+        if (s.p[r].pgid > 0)
+            kill(-s.p[r].pgid, SIGKILL);
     free(s.p);
     return s.result < 0 ? 0 : s.result;
 }
