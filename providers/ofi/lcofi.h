@@ -184,6 +184,8 @@ struct lcofi_ctx {
     uint8_t addr[LCOFI_ADDR_MAX];
     size_t addrlen;
     size_t chunk;     /* largest chunk one post may carry */
+    char *scratch;    /* chunk bytes catching what overflows a receive buffer */
+    lcofi_mr_t *scratch_mr;
     int need_local;   /* FI_MR_LOCAL: every buffer needs a descriptor */
     uint64_t mr_key;  /* next requested key when not FI_MR_PROV_KEY */
     uint32_t next_id; /* listener ids, comm ids, cookies */

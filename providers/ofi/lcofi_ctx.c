@@ -50,6 +50,8 @@ static int lcofi_open(lcofi_ctx_t *ctx)
 
 static void lcofi_close(lcofi_ctx_t *ctx)
 {
+    lcofi_mr_release(ctx, ctx->scratch_mr);
+    free(ctx->scratch);
     while (ctx->mrs) {
         lcofi_mr_t *mr = ctx->mrs;
 
@@ -90,15 +92,15 @@ int lcofi_init(const lc_prov_init_opts_t *opts, void **out)
         return ret;
     if ((ret = lc_param_int("LC_OFI_MR_LOCAL", &force_local)) && ret != -ENOENT)
         return ret;
-    if (cap < 0)
-        return lc_seterr(LC_ERR_CONFIG, LCOFI_SUBSYS, "LC_OFI_MAX_MSG must not be negative");
+    if (cap <= 0)
+        return lc_seterr(LC_ERR_CONFIG, LCOFI_SUBSYS, "LC_OFI_MAX_MSG must be positive");
     if (!(ctx = calloc(1, sizeof(*ctx))))
         return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "init: out of memory");
     pthread_mutex_init(&ctx->lock, NULL);
     if ((ret = lcofi_info_select(&ctx->info)) || (ret = lcofi_open(ctx)))
         goto fail;
     ctx->chunk = ctx->info->ep_attr->max_msg_size;
-    if (cap > 0 && (uint64_t)cap < ctx->chunk)
+    if ((uint64_t)cap < ctx->chunk)
         ctx->chunk = (size_t)cap;
     ctx->need_local = (ctx->info->domain_attr->mr_mode & FI_MR_LOCAL) || force_local;
     ctx->mr_key = 1;

@@ -98,6 +98,7 @@ static struct fi_info *lcofi_hints(const char *prov)
     h->domain_attr->mr_mode =
         FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY | FI_MR_ENDPOINT;
     h->domain_attr->threading = FI_THREAD_DOMAIN;
+    h->rx_attr->iov_limit = 2; /* a receive buffer, then the overflow scratch */
     if (prov && *prov && !(h->fabric_attr->prov_name = strdup(prov))) {
         fi_freeinfo(h);
         return NULL;

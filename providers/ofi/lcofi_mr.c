@@ -94,7 +94,7 @@ int lcofi_mr_local(lcofi_ctx_t *ctx, const void *buf, size_t len, lcofi_mr_t **t
 
     *tmp = NULL;
     *desc = NULL;
-    if (!ctx->need_local)
+    if (!ctx->need_local || !buf || !len)
         return 0;
     if ((ret = lcofi_mr_acquire(ctx, buf, len, tmp)))
         return ret;

@@ -10,9 +10,10 @@ const lc_param_t lcofi_params[] = {
      "when LC_ROOT is unset or on loopback, else the provider's first"},
     {"LC_OFI_DOMAIN", LC_PARAM_STR, NULL,
      "libfabric domain name to use, e.g. mlx5_0 for verbs or eth0 for tcp (fi_info -l)"},
-    {"LC_OFI_MAX_MSG", LC_PARAM_INT, "0",
-     "Largest message one libfabric send carries; longer ones are split (0: the "
-     "provider's max_msg_size)"},
+    {"LC_OFI_MAX_MSG", LC_PARAM_INT, "8M",
+     "Largest piece of a message one libfabric operation carries (at most the provider's "
+     "max_msg_size); longer messages are split. Each context keeps a scratch buffer of this "
+     "size that catches data overflowing a receive buffer"},
     {"LC_OFI_MR_LOCAL", LC_PARAM_BOOL, "0",
      "Register every buffer as if the provider asked for FI_MR_LOCAL (for testing)"},
     {NULL, 0, NULL, NULL},

@@ -4,9 +4,13 @@
  * operation unless the provider's max_msg_size is smaller than the message);
  * each tag holds the connection id, the message's sequence number and the
  * chunk index, the last chunk is flagged, so the receiver learns the size.
- * A receive buffer that is too small ends with -EMSGSIZE after swallowing the
- * rest of the message.
+ * Every receive can take a whole chunk: the part of a chunk beyond the
+ * caller's buffer lands in the context's scratch buffer (a second iov), so
+ * libfabric never truncates (a truncation closes the connection in the tcp
+ * provider of libfabric 1.17). A message too large for the buffer ends with
+ * -EMSGSIZE after its remaining chunks were swallowed into the scratch.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +26,18 @@ static size_t lcofi_chunk_len(const lcofi_req_t *req, uint32_t i)
     return req->len - off < req->chunk ? req->len - off : req->chunk;
 }
 
-/* Record the request's first error: what failed, and libfabric's words. */
-static void lcofi_req_fail(lcofi_req_t *req, int err, const char *what, const char *msg)
+/* Record the request's first error and its message. */
+__attribute__((format(printf, 3, 4))) static void lcofi_req_fail(lcofi_req_t *req, int err,
+                                                                 const char *fmt, ...)
 {
+    va_list ap;
+
     if (req->err)
         return;
     req->err = err;
-    snprintf(req->errmsg, sizeof(req->errmsg), "%s%s", what, msg);
+    va_start(ap, fmt);
+    vsnprintf(req->errmsg, sizeof(req->errmsg), fmt, ap);
+    va_end(ap);
 }
 
 /* Cancel the posted chunk operations from index from on. */
@@ -45,10 +54,11 @@ static void lcofi_req_cancel_from(lcofi_req_t *req, uint32_t from)
 
 static void lcofi_req_drain_post(lcofi_req_t *req)
 {
+    lcofi_ctx_t *ctx = req->ctx;
     ssize_t ret;
 
-    ret = fi_trecv(req->ctx->ep, NULL, 0, NULL, FI_ADDR_UNSPEC, req->tag | req->drain_op.idx,
-                   LCOFI_TAG_LAST, &req->drain_op);
+    ret = fi_trecv(ctx->ep, ctx->scratch, req->chunk, ctx->scratch_mr ? ctx->scratch_mr->desc : NULL,
+                   FI_ADDR_UNSPEC, req->tag | req->drain_op.idx, LCOFI_TAG_LAST, &req->drain_op);
     if (ret == -FI_EAGAIN) {
         req->draining = 2;
     } else if (ret) {
@@ -63,7 +73,6 @@ static void lcofi_req_drain_post(lcofi_req_t *req)
 /* The message is larger than the buffer: swallow its chunks from index idx on. */
 static void lcofi_req_drain_from(lcofi_req_t *req, uint32_t idx)
 {
-    lcofi_req_fail(req, -EMSGSIZE, "message larger than the receive buffer", "");
     if (idx >= LCOFI_CHUNK_MAX)
         return;
     req->drain_op.kind = LCOFI_OP_DRAIN;
@@ -72,50 +81,69 @@ static void lcofi_req_drain_from(lcofi_req_t *req, uint32_t idx)
     lcofi_req_drain_post(req);
 }
 
-static void lcofi_req_on_drain(lcofi_req_t *req, uint64_t tag)
+static void lcofi_req_on_drain(lcofi_req_t *req, uint64_t tag, int err)
 {
     uint32_t idx = req->drain_op.idx;
 
     req->draining = 0;
-    if ((tag & ~LCOFI_TAG_LAST) == (req->tag | idx) && !(tag & LCOFI_TAG_LAST) &&
-        idx + 1 < LCOFI_CHUNK_MAX) {
-        req->drain_op.idx = idx + 1;
-        lcofi_req_drain_post(req);
-    }
+    if (!err && !(tag & LCOFI_TAG_LAST))
+        lcofi_req_drain_from(req, idx + 1);
 }
 
 void lcofi_req_on_op(lcofi_op_t *op, size_t len, uint64_t tag, int err, const char *msg)
 {
     lcofi_req_t *req = op->owner;
     uint32_t idx = op->idx;
-    int tag_ok = (tag & ~LCOFI_TAG_LAST) == (req->tag | idx);
+    size_t room = lcofi_chunk_len(req, idx);
 
     if (op->kind == LCOFI_OP_DRAIN) {
-        lcofi_req_on_drain(req, tag);
+        lcofi_req_on_drain(req, tag, err);
         return;
     }
     req->ndone++;
     if (err == -ECANCELED && op->cancel)
         return;
-    if (req->is_send) {
-        if (err)
-            lcofi_req_fail(req, err, "send failed: ", msg);
+    if (err) {
+        lcofi_req_fail(req, err, "%s failed: %s", req->is_send ? "send" : "receive", msg);
+        if (!req->is_send)
+            lcofi_req_cancel_from(req, 0);
         return;
     }
-    if (err == -EMSGSIZE) {
-        /* The chunk was larger than the end of our buffer. */
-        if (tag_ok && !(tag & LCOFI_TAG_LAST))
+    if (req->is_send)
+        return;
+    if (len > room || (!(tag & LCOFI_TAG_LAST) && idx + 1 == req->nops)) {
+        lcofi_req_fail(req, -EMSGSIZE,
+                       "message of more than %zu bytes does not fit the %zu-byte receive buffer",
+                       (size_t)idx * req->chunk + room, req->len);
+        if (!(tag & LCOFI_TAG_LAST))
             lcofi_req_drain_from(req, idx + 1);
-        lcofi_req_fail(req, err, "message larger than the receive buffer", "");
-    } else if (err) {
-        lcofi_req_fail(req, err, "receive failed: ", msg);
-        lcofi_req_cancel_from(req, 0);
     } else if (tag & LCOFI_TAG_LAST) {
         req->size = (size_t)idx * req->chunk + len;
         lcofi_req_cancel_from(req, idx + 1);
-    } else if (idx + 1 == req->nops) {
-        lcofi_req_drain_from(req, req->nops); /* buffer full, message goes on */
     }
+}
+
+/* Post receive chunk i: the caller's part of the buffer, then the scratch. */
+static ssize_t lcofi_req_post_recv(lcofi_req_t *req, uint32_t i)
+{
+    lcofi_ctx_t *ctx = req->ctx;
+    size_t n = lcofi_chunk_len(req, i);
+    struct iovec iov[2];
+    void *desc[2];
+    size_t k = 0;
+
+    if (n) {
+        iov[k].iov_base = req->buf + (size_t)i * req->chunk;
+        iov[k].iov_len = n;
+        desc[k++] = req->desc;
+    }
+    if (n < req->chunk) {
+        iov[k].iov_base = ctx->scratch;
+        iov[k].iov_len = req->chunk - n;
+        desc[k++] = ctx->scratch_mr ? ctx->scratch_mr->desc : NULL;
+    }
+    return fi_trecvv(ctx->ep, iov, desc, k, FI_ADDR_UNSPEC, req->tag | i, LCOFI_TAG_LAST,
+                     &req->ops[i]);
 }
 
 /* Post the chunks not yet posted; stops at the first that finds no room. */
@@ -127,22 +155,20 @@ static void lcofi_req_post_more(lcofi_req_t *req)
         lcofi_req_drain_post(req);
     while (req->nposted < req->nwant) {
         uint32_t i = req->nposted;
-        char *p = req->buf ? req->buf + (size_t)i * req->chunk : NULL;
-        size_t n = lcofi_chunk_len(req, i);
         ssize_t ret;
 
         if (req->is_send)
-            ret = fi_tsend(ctx->ep, p, n, req->desc, req->peer,
+            ret = fi_tsend(ctx->ep, req->buf ? req->buf + (size_t)i * req->chunk : NULL,
+                           lcofi_chunk_len(req, i), req->desc, req->peer,
                            req->tag | i | (i + 1 == req->nops ? LCOFI_TAG_LAST : 0),
                            &req->ops[i]);
         else
-            ret = fi_trecv(ctx->ep, p, n, req->desc, FI_ADDR_UNSPEC, req->tag | i,
-                           LCOFI_TAG_LAST, &req->ops[i]);
+            ret = lcofi_req_post_recv(req, i);
         if (ret == -FI_EAGAIN)
             return;
         if (ret) {
             lcofi_req_fail(req, lcofi_fierr((int)ret, req->is_send ? "fi_tsend" : "fi_trecv"),
-                           "", lc_last_error());
+                           "%s", lc_last_error());
             lcofi_req_cancel_from(req, 0);
             return;
         }
@@ -157,6 +183,25 @@ static void lcofi_req_free(lcofi_req_t *req)
     free(req);
 }
 
+/* The context's overflow scratch, made at the first receive. */
+static int lcofi_scratch(lcofi_ctx_t *ctx)
+{
+    void *p;
+    int ret;
+
+    if (ctx->scratch)
+        return 0;
+    if (posix_memalign(&p, 4096, ctx->chunk))
+        return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "no memory for a %zu-byte receive scratch",
+                         ctx->chunk);
+    if (ctx->need_local && (ret = lcofi_mr_acquire(ctx, p, ctx->chunk, &ctx->scratch_mr))) {
+        free(p);
+        return ret;
+    }
+    ctx->scratch = p;
+    return 0;
+}
+
 /* Create and start a request; *out NULL (and 0) when nothing could be posted yet. */
 static int lcofi_req_start(lcofi_ctx_t *ctx, int is_send, const void *buf, size_t len,
                            size_t chunk, uint64_t tag, fi_addr_t peer, lcofi_mr_t *mh,
@@ -167,6 +212,8 @@ static int lcofi_req_start(lcofi_ctx_t *ctx, int is_send, const void *buf, size_
     int ret;
 
     *out = NULL;
+    if (!is_send && (ret = lcofi_scratch(ctx)))
+        return ret;
     if (nops > LCOFI_CHUNK_MAX) {
         if (is_send)
             return lc_seterr(-EMSGSIZE, LCOFI_SUBSYS, "isend: %zu bytes exceed %u chunks of %zu",
