@@ -37,6 +37,17 @@ static const char lcr_usage[] =
     "  --cleanup          remove namespaces left by lc_run processes that are gone\n"
     "                     (lc_run --net also does this when it starts), then exit\n"
     "  -h, --help         this text\n"
+    "Environment given to the ranks:\n"
+    "  LC_SIZE                 N\n"
+    "  LC_RANK, LC_LOCAL_RANK, LC_LOCAL_SIZE (not with --one)  r, and the rank and count\n"
+    "                          on this host: r and N, or 0 and 1 with --net\n"
+    "  LC_ROOT                 127.0.0.1:<free port>, or 169.254.1.1:29500 with --net\n"
+    "  LC_JOB_KEY              32 random hex digits per run, unless already set\n"
+    "  LC_NET_HOSTS, LC_NET_ADDRS  space-separated host namespaces and addresses\n"
+    "                          (empty without --net)\n"
+    "  with --net: LC_TCP_IFNAME, LC_RAWETH_IFNAME, LC_OFI_IFNAME = lc0 (unless set),\n"
+    "  LC_NET_RATE (as given), LC_NET_RATE_BITS (bit/s), LC_NET_MTU, LC_NET_SWITCH\n"
+    "  (the switch namespace, for tc -n ... -s qdisc)\n"
     "Exit code: 0; that of the first rank to fail (128+signal if killed); 124 on\n"
     "timeout; 128+signal if lc_run was signalled; 2 if lc_run itself failed.\n";
 
