@@ -1,0 +1,127 @@
+/*
+ * reth.h - the raweth provider's internal objects: context, connection,
+ * request, counters, and the functions the provider's files share.
+ */
+#ifndef RETH_H
+#define RETH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "reth_counters.h"
+#include "reth_dp.h"
+#include "reth_fault.h"
+#include "reth_frame.h"
+#include "reth_window.h"
+
+#define RETH_HANDLE_MAGIC 0x4552434Cu /* "LCRE" */
+#define RETH_MAX_CONNS 65535
+
+/* The listen handle exchanged out of band (fits LC_PROV_HANDLE_MAX). */
+typedef struct reth_handle {
+    uint32_t magic;
+    uint8_t version, queue;
+    uint8_t mac[6];   /* the listener's interface MAC: ifindex means nothing in another namespace */
+    uint32_t ep;      /* the listener's endpoint (context) id */
+    uint32_t listen_id;
+    uint64_t job_id;
+} reth_handle_t;
+
+typedef struct reth_ctx reth_ctx_t;
+typedef struct reth_conn reth_conn_t;
+typedef struct reth_req reth_req_t;
+
+enum reth_kind { RETH_K_LISTEN, RETH_K_SEND, RETH_K_RECV };
+enum reth_state { RETH_S_CONNECTING, RETH_S_OPEN, RETH_S_FAILED };
+
+struct reth_req {
+    reth_conn_t *conn;
+    reth_req_t *next;
+    uint8_t *buf;
+    size_t len;
+    size_t off;      /* send: bytes framed so far; recv: bytes of the message received */
+    size_t msg_len;  /* recv: size of the message being received */
+    uint32_t frames; /* send: frames not yet acknowledged */
+    uint8_t started; /* recv: the first fragment arrived */
+    uint8_t done;
+    int err;
+};
+
+struct reth_conn {
+    reth_ctx_t *ctx;
+    int kind, state, err;
+    uint32_t id;                  /* our connection id (index | generation << 16) */
+    uint8_t peer_mac[6];
+    uint32_t peer_ep, peer_conn;  /* while connecting: peer_conn is the listen id */
+    int32_t peer_rank;
+    uint32_t maxpay;              /* payload bytes per frame on this connection */
+    reth_txwin_t tx;              /* send side */
+    reth_rxwin_t rx;              /* receive side */
+    reth_req_t *q_head, *q_tail;  /* posted requests, oldest first */
+    reth_req_t *q_frame;          /* send: first request with bytes left to frame */
+    double t_heard, t_tx;         /* last frame from / to the peer */
+    double t_syn;                 /* connecting: when the SYN was last sent */
+    int syn_tries;
+    uint32_t ack_due;             /* receive: frames since our last ack */
+    uint8_t handed_out;           /* connect()/accept() returned it */
+    uint8_t fin;                  /* receive: the sender closed after seq fin_seq */
+    uint32_t fin_seq;
+    reth_conn_t *acc_next;        /* accept queue link */
+    reth_conn_t *acc_head, *acc_tail; /* listen: accepted, not yet returned */
+    uint32_t listen_id;           /* receive: the listen id the SYN named */
+};
+
+struct reth_ctx {
+    reth_iface_t ifc;
+    const reth_dp_ops_t *dpo;
+    reth_dp_t *dp;
+    reth_fault_t *fault;
+    uint64_t job_id;
+    int32_t rank;
+    uint32_t ep;         /* random endpoint id of this context */
+    uint32_t window;     /* frames per connection window (power of two) */
+    uint32_t maxpay;     /* payload bytes per frame on this interface */
+    double timeout;      /* s: give up on a silent peer after this */
+    reth_conn_t **conns; /* by id & 0xFFFF */
+    uint32_t nconns;
+    uint16_t gen;
+    reth_counters_t cnt;
+};
+
+/* reth_ctx.c */
+LC_HIDDEN int reth_init(const lc_prov_init_opts_t *opts, void **ctx);
+LC_HIDDEN void reth_fini(void *ctx);
+LC_HIDDEN int reth_conn_new(reth_ctx_t *ctx, int kind, reth_conn_t **out);
+LC_HIDDEN void reth_conn_free(reth_conn_t *c);
+LC_HIDDEN reth_conn_t *reth_conn_lookup(reth_ctx_t *ctx, uint32_t id);
+/* Receive, then send what is due on every connection. */
+LC_HIDDEN void reth_progress(reth_ctx_t *ctx);
+/* Encode and queue one frame to c's peer; -EAGAIN while the ring is full. */
+LC_HIDDEN int reth_send_frame(reth_ctx_t *ctx, reth_conn_t *c, reth_hdr_t *h, const void *payload,
+                              size_t len);
+
+/* reth_conn.c: connection set-up and teardown */
+LC_HIDDEN int reth_listen(void *ctx, int dev, void *handle, void **listen_comm);
+LC_HIDDEN int reth_connect(void *ctx, int dev, const void *handle, void **send_comm);
+LC_HIDDEN int reth_accept(void *listen_comm, void **recv_comm);
+LC_HIDDEN int reth_close_send(void *send_comm);
+LC_HIDDEN int reth_close_recv(void *recv_comm);
+LC_HIDDEN int reth_close_listen(void *listen_comm);
+/* A SYN, SYNACK or FIN arrived (after the job and endpoint checks). */
+LC_HIDDEN void reth_conn_control(reth_ctx_t *ctx, const reth_hdr_t *h);
+/* Connecting: resend the SYN when due; give up after the timeout. */
+LC_HIDDEN void reth_conn_tick(reth_conn_t *c, double now);
+/* Fail every request of c with err. */
+LC_HIDDEN void reth_conn_fail(reth_conn_t *c, int err);
+
+/* reth_xfer.c: messages */
+LC_HIDDEN int reth_isend(void *send_comm, const void *buf, size_t len, void *mh, void **req);
+LC_HIDDEN int reth_irecv(void *recv_comm, void *buf, size_t len, void *mh, void **req);
+LC_HIDDEN int reth_test(void *req, int *done, size_t *size);
+/* A DATA, ACK or PING frame for an open connection. */
+LC_HIDDEN void reth_xfer_frame(reth_conn_t *c, const reth_hdr_t *h, const uint8_t *payload);
+/* Send new and retransmitted frames, acks and keepalives; check timeouts. */
+LC_HIDDEN void reth_xfer_tick(reth_conn_t *c, double now);
+
+#endif

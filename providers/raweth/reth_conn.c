@@ -1,0 +1,258 @@
+/*
+ * reth_conn.c - raweth connection set-up and teardown: listen handles,
+ * the SYN / SYNACK exchange behind non-blocking connect and accept, FIN
+ * on close, and failing a connection's requests.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reth.h"
+
+int reth_listen(void *p, int dev, void *handle, void **listen_comm)
+{
+    reth_ctx_t *ctx = p;
+    reth_handle_t h;
+    reth_conn_t *c;
+    int rc;
+
+    if (!ctx || !handle || !listen_comm || dev != 0)
+        return LC_EINVAL("raweth", "listen: bad context, device %d or output", dev);
+    if ((rc = reth_conn_new(ctx, RETH_K_LISTEN, &c)))
+        return rc;
+    c->state = RETH_S_OPEN;
+    memset(&h, 0, sizeof(h));
+    h.magic = RETH_HANDLE_MAGIC;
+    h.version = RETH_VERSION;
+    h.queue = 0;
+    memcpy(h.mac, ctx->ifc.mac, 6);
+    h.ep = ctx->ep;
+    h.listen_id = c->id;
+    h.job_id = ctx->job_id;
+    memcpy(handle, &h, sizeof(h));
+    *listen_comm = c;
+    return 0;
+}
+
+static int reth_send_syn(reth_conn_t *c, double now)
+{
+    reth_hdr_t h = {.type = RETH_T_SYN};
+
+    h.window = (uint16_t)c->ctx->window;
+    h.frag_off = c->maxpay;
+    c->t_syn = now;
+    c->syn_tries++;
+    return reth_send_frame(c->ctx, c, &h, NULL, 0);
+}
+
+int reth_connect(void *p, int dev, const void *handle, void **send_comm)
+{
+    reth_ctx_t *ctx = p;
+    reth_conn_t *c = NULL;
+    reth_handle_t h;
+    int rc;
+
+    if (!ctx || !handle || !send_comm || dev != 0)
+        return LC_EINVAL("raweth", "connect: bad context, device %d, handle or output", dev);
+    *send_comm = NULL;
+    memcpy(&h, handle, sizeof(h));
+    if (h.magic != RETH_HANDLE_MAGIC || h.version != RETH_VERSION)
+        return lc_seterr(LC_ERR_PROTO, "raweth", "connect: not a raweth handle of version %d",
+                         RETH_VERSION);
+    if (h.job_id != ctx->job_id)
+        return lc_seterr(LC_ERR_JOB_KEY, "raweth", "connect: the handle belongs to another job");
+    reth_progress(ctx);
+    for (uint32_t i = 0; i < ctx->nconns && !c; i++) {
+        reth_conn_t *x = ctx->conns[i];
+        if (x && x->kind == RETH_K_SEND && !x->handed_out && x->peer_ep == h.ep &&
+            x->listen_id == h.listen_id && !memcmp(x->peer_mac, h.mac, 6))
+            c = x;
+    }
+    if (!c) {
+        if ((rc = reth_conn_new(ctx, RETH_K_SEND, &c)))
+            return rc;
+        c->state = RETH_S_CONNECTING;
+        memcpy(c->peer_mac, h.mac, 6);
+        c->peer_ep = h.ep;
+        c->peer_conn = h.listen_id;
+        c->listen_id = h.listen_id;
+        reth_send_syn(c, lc_now());
+        ctx->dpo->tx_flush(ctx->dp);
+        return 0;
+    }
+    if (c->state == RETH_S_FAILED) {
+        rc = c->err;
+        reth_conn_free(c);
+        return rc;
+    }
+    if (c->state == RETH_S_OPEN) {
+        c->handed_out = 1;
+        *send_comm = c;
+    }
+    return 0;
+}
+
+int reth_accept(void *listen_comm, void **recv_comm)
+{
+    reth_conn_t *l = listen_comm, *c;
+
+    if (!l || !recv_comm || l->kind != RETH_K_LISTEN)
+        return LC_EINVAL("raweth", "accept: bad listen comm or output");
+    *recv_comm = NULL;
+    reth_progress(l->ctx);
+    c = l->acc_head;
+    if (c) {
+        l->acc_head = c->acc_next;
+        if (!l->acc_head)
+            l->acc_tail = NULL;
+        c->acc_next = NULL;
+        c->handed_out = 1;
+        *recv_comm = c;
+    }
+    return 0;
+}
+
+static void reth_send_synack(reth_conn_t *c)
+{
+    reth_hdr_t h = {.type = RETH_T_SYNACK};
+
+    h.window = (uint16_t)c->ctx->window;
+    h.frag_off = c->maxpay;
+    (void)reth_send_frame(c->ctx, c, &h, NULL, 0); /* a lost SYNACK is resent on the next SYN */
+}
+
+/* A SYN for listen comm l: create (or find again) the receive connection. */
+static void reth_on_syn(reth_ctx_t *ctx, reth_conn_t *l, const reth_hdr_t *h)
+{
+    reth_conn_t *c;
+
+    for (uint32_t i = 0; i < ctx->nconns; i++) {
+        c = ctx->conns[i];
+        if (c && c->kind == RETH_K_RECV && c->peer_ep == h->src_ep &&
+            c->peer_conn == h->src_conn && !memcmp(c->peer_mac, h->src_mac, 6)) {
+            reth_send_synack(c); /* our SYNACK was lost */
+            return;
+        }
+    }
+    if (reth_conn_new(ctx, RETH_K_RECV, &c))
+        return; /* the peer retries; the error was logged */
+    c->state = RETH_S_OPEN;
+    memcpy(c->peer_mac, h->src_mac, 6);
+    c->peer_ep = h->src_ep;
+    c->peer_conn = h->src_conn;
+    c->peer_rank = h->src_rank;
+    c->listen_id = l->id;
+    if (h->frag_off && h->frag_off < c->maxpay)
+        c->maxpay = h->frag_off;
+    if (l->acc_tail)
+        l->acc_tail->acc_next = c;
+    else
+        l->acc_head = c;
+    l->acc_tail = c;
+    reth_send_synack(c);
+}
+
+void reth_conn_control(reth_ctx_t *ctx, const reth_hdr_t *h)
+{
+    reth_conn_t *c = reth_conn_lookup(ctx, h->dst_conn);
+
+    if (c && h->type == RETH_T_SYN && c->kind == RETH_K_LISTEN) {
+        reth_on_syn(ctx, c, h);
+        return;
+    }
+    if (!c || c->peer_ep != h->src_ep || memcmp(c->peer_mac, h->src_mac, 6)) {
+        ctx->cnt.dropped_unknown++;
+        return;
+    }
+    if (h->type == RETH_T_SYNACK && c->kind == RETH_K_SEND) {
+        if (c->state == RETH_S_CONNECTING) {
+            c->peer_conn = h->src_conn;
+            c->peer_rank = h->src_rank;
+            if (h->frag_off && h->frag_off < c->maxpay)
+                c->maxpay = h->frag_off;
+            c->tx.peer_end = h->window;
+            c->state = RETH_S_OPEN;
+            c->t_heard = lc_now();
+        }
+    } else if (h->type == RETH_T_FIN && c->kind == RETH_K_RECV && c->peer_conn == h->src_conn) {
+        c->fin = 1;
+        c->fin_seq = h->seq;
+        c->t_heard = lc_now();
+    } else {
+        ctx->cnt.dropped_unknown++;
+    }
+}
+
+void reth_conn_tick(reth_conn_t *c, double now)
+{
+    double rto = RETH_RTO_INIT;
+
+    for (int i = 1; i < c->syn_tries && rto < RETH_RTO_MAX; i++)
+        rto *= 2;
+    if (now - c->t_heard > c->ctx->timeout) {
+        c->state = RETH_S_FAILED;
+        c->err = lc_seterr(-ETIMEDOUT, "raweth",
+                           "connect: no answer from %02x:%02x:%02x:%02x:%02x:%02x on %s within "
+                           "%.1f s", c->peer_mac[0], c->peer_mac[1], c->peer_mac[2],
+                           c->peer_mac[3], c->peer_mac[4], c->peer_mac[5], c->ctx->ifc.name,
+                           c->ctx->timeout);
+    } else if (now - c->t_syn >= (rto < RETH_RTO_MAX ? rto : RETH_RTO_MAX)) {
+        reth_send_syn(c, now);
+    }
+}
+
+void reth_conn_fail(reth_conn_t *c, int err)
+{
+    c->state = RETH_S_FAILED;
+    c->err = err;
+    while (c->q_head) {
+        reth_req_t *r = c->q_head;
+        c->q_head = r->next;
+        r->next = NULL;
+        r->done = 1;
+        r->err = err;
+    }
+    c->q_tail = c->q_frame = NULL;
+}
+
+/* Requests still queued at close are freed with their connection. */
+int reth_close_send(void *send_comm)
+{
+    reth_conn_t *c = send_comm;
+
+    if (!c || c->kind != RETH_K_SEND)
+        return LC_EINVAL("raweth", "close_send: not a send comm");
+    if (c->state == RETH_S_OPEN) {
+        reth_hdr_t h = {.type = RETH_T_FIN};
+        h.seq = c->tx.nxt;
+        (void)reth_send_frame(c->ctx, c, &h, NULL, 0);
+        c->ctx->dpo->tx_flush(c->ctx->dp);
+    }
+    reth_conn_free(c);
+    return 0;
+}
+
+int reth_close_recv(void *recv_comm)
+{
+    reth_conn_t *c = recv_comm;
+
+    if (!c || c->kind != RETH_K_RECV)
+        return LC_EINVAL("raweth", "close_recv: not a recv comm");
+    reth_conn_free(c);
+    return 0;
+}
+
+int reth_close_listen(void *listen_comm)
+{
+    reth_conn_t *l = listen_comm;
+
+    if (!l || l->kind != RETH_K_LISTEN)
+        return LC_EINVAL("raweth", "close_listen: not a listen comm");
+    while (l->acc_head) {
+        reth_conn_t *c = l->acc_head;
+        l->acc_head = c->acc_next;
+        reth_conn_free(c);
+    }
+    reth_conn_free(l);
+    return 0;
+}

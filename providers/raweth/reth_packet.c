@@ -1,0 +1,208 @@
+/*
+ * reth_packet.c - the "packet" datapath: one AF_PACKET socket bound to the
+ * interface and the lioncub EtherType, with a TPACKET_V3 receive ring
+ * (blocks of frames handed over by the kernel) and a TPACKET_V3 transmit
+ * ring of fixed slots, both mmapped. PACKET_QDISC_BYPASS stays off so that
+ * tc shaping on the interface still applies.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "reth_dp.h"
+#include "reth_frame.h"
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+#define RETH_TX_DATA_OFF TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+
+struct reth_dp {
+    int fd;
+    uint8_t *map;
+    size_t map_len;
+    struct tpacket_req3 rx, tx;
+    uint8_t *tx_base;
+    unsigned rx_cur;  /* next receive block */
+    unsigned tx_cur;  /* next transmit slot */
+    int tx_pending;   /* slots marked for sending since the last flush */
+    size_t frame_max;
+};
+
+static size_t reth_pow2_at_least(size_t v)
+{
+    size_t p = 4096;
+
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+static int reth_packet_rings(reth_dp_t *d, const reth_iface_t *ifc, size_t ring_bytes)
+{
+    size_t frame = (size_t)ifc->mtu + RETH_ETH_HLEN;
+    size_t rxblk = reth_pow2_at_least(frame * 8 > 32768 ? frame * 8 : 32768);
+    size_t txslot = reth_pow2_at_least(frame + RETH_TX_DATA_OFF);
+    size_t txblk = txslot > 65536 ? txslot : 65536;
+    int v = TPACKET_V3;
+
+    if (setsockopt(d->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)))
+        return lc_seterr(-errno, "raweth", "PACKET_VERSION TPACKET_V3: %s", strerror(errno));
+    d->rx.tp_block_size = (unsigned)rxblk;
+    d->rx.tp_block_nr = (unsigned)(ring_bytes / rxblk < 8 ? 8 : ring_bytes / rxblk);
+    d->rx.tp_frame_size = 2048;
+    d->rx.tp_frame_nr = d->rx.tp_block_nr * (unsigned)(rxblk / 2048);
+    d->rx.tp_retire_blk_tov = 1; /* ms: hand over a partly filled block after a tick */
+    if (setsockopt(d->fd, SOL_PACKET, PACKET_RX_RING, &d->rx, sizeof(d->rx)))
+        return lc_seterr(-errno, "raweth", "PACKET_RX_RING (%u blocks of %u B): %s",
+                         d->rx.tp_block_nr, d->rx.tp_block_size, strerror(errno));
+    d->tx.tp_block_size = (unsigned)txblk;
+    d->tx.tp_block_nr = (unsigned)(ring_bytes / 2 / txblk < 4 ? 4 : ring_bytes / 2 / txblk);
+    d->tx.tp_frame_size = (unsigned)txslot;
+    d->tx.tp_frame_nr = d->tx.tp_block_nr * (unsigned)(txblk / txslot);
+    if (setsockopt(d->fd, SOL_PACKET, PACKET_TX_RING, &d->tx, sizeof(d->tx)))
+        return lc_seterr(-errno, "raweth", "PACKET_TX_RING (%u slots of %u B): %s",
+                         d->tx.tp_frame_nr, d->tx.tp_frame_size, strerror(errno));
+    d->map_len = (size_t)d->rx.tp_block_size * d->rx.tp_block_nr +
+                 (size_t)d->tx.tp_block_size * d->tx.tp_block_nr;
+    d->map = mmap(NULL, d->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, d->fd, 0);
+    if (d->map == MAP_FAILED) {
+        d->map = NULL;
+        return lc_seterr(-errno, "raweth", "mmap of the packet rings (%zu B): %s", d->map_len,
+                         strerror(errno));
+    }
+    d->tx_base = d->map + (size_t)d->rx.tp_block_size * d->rx.tp_block_nr;
+    d->frame_max = frame;
+    return 0;
+}
+
+static void reth_packet_close(reth_dp_t *d)
+{
+    if (!d)
+        return;
+    if (d->map)
+        munmap(d->map, d->map_len);
+    if (d->fd >= 0)
+        close(d->fd);
+    free(d);
+}
+
+static int reth_packet_open(const reth_iface_t *ifc, const reth_dp_conf_t *conf, reth_dp_t **out)
+{
+    struct sockaddr_ll sll;
+    reth_dp_t *d = calloc(1, sizeof(*d));
+    int one = 1, rc;
+
+    if (!d)
+        return lc_seterr(-ENOMEM, "raweth", "out of memory");
+    d->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(RETH_ETHERTYPE));
+    if (d->fd < 0) {
+        rc = errno == EPERM || errno == EACCES
+                 ? lc_seterr(-EPERM, "raweth",
+                             "opening an AF_PACKET socket needs CAP_NET_RAW (run as root, in "
+                             "lc_run --net, or give the program cap_net_raw)")
+                 : lc_seterr(-errno, "raweth", "AF_PACKET socket: %s", strerror(errno));
+        goto fail;
+    }
+    /* Our own transmitted frames would otherwise show up in the receive ring. */
+    (void)setsockopt(d->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+    if ((rc = reth_packet_rings(d, ifc, conf->ring_bytes)))
+        goto fail;
+    memset(&sll, 0, sizeof(sll));
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(RETH_ETHERTYPE);
+    sll.sll_ifindex = ifc->ifindex;
+    if (bind(d->fd, (struct sockaddr *)&sll, sizeof(sll))) {
+        rc = lc_seterr(-errno, "raweth", "bind AF_PACKET socket to %s: %s", ifc->name,
+                       strerror(errno));
+        goto fail;
+    }
+    *out = d;
+    return 0;
+fail:
+    reth_packet_close(d);
+    return rc;
+}
+
+static size_t reth_packet_frame_max(const reth_dp_t *d)
+{
+    return d->frame_max;
+}
+
+static struct tpacket3_hdr *reth_tx_slot(reth_dp_t *d, unsigned i)
+{
+    return (struct tpacket3_hdr *)(d->tx_base + (size_t)i * d->tx.tp_frame_size);
+}
+
+static uint8_t *reth_packet_tx_buf(reth_dp_t *d)
+{
+    struct tpacket3_hdr *h = reth_tx_slot(d, d->tx_cur);
+    uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+
+    if (st & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING))
+        return NULL;
+    return (uint8_t *)h + RETH_TX_DATA_OFF;
+}
+
+static void reth_packet_tx_commit(reth_dp_t *d, size_t len)
+{
+    struct tpacket3_hdr *h = reth_tx_slot(d, d->tx_cur);
+
+    h->tp_len = (uint32_t)len;
+    h->tp_next_offset = 0;
+    __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+    d->tx_cur = (d->tx_cur + 1) % d->tx.tp_frame_nr;
+    d->tx_pending = 1;
+}
+
+static void reth_packet_tx_flush(reth_dp_t *d)
+{
+    /* Errors (a full qdisc or socket buffer) leave frames queued for the next flush. */
+    if (d->tx_pending && send(d->fd, NULL, 0, MSG_DONTWAIT) >= 0)
+        d->tx_pending = 0;
+}
+
+static int reth_packet_rx_poll(reth_dp_t *d, reth_rx_fn fn, void *arg, int budget)
+{
+    int n = 0;
+
+    while (n < budget) {
+        struct tpacket_block_desc *bd =
+            (struct tpacket_block_desc *)(d->map + (size_t)d->rx_cur * d->rx.tp_block_size);
+        uint8_t *p;
+
+        if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
+            break;
+        p = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
+        for (uint32_t i = 0; i < bd->hdr.bh1.num_pkts; i++) {
+            struct tpacket3_hdr *h = (struct tpacket3_hdr *)p;
+            const struct sockaddr_ll *sll =
+                (const struct sockaddr_ll *)(p + TPACKET_ALIGN(sizeof(*h)));
+            if (sll->sll_pkttype != PACKET_OUTGOING)
+                fn(arg, p + h->tp_mac, h->tp_snaplen);
+            n++;
+            p += h->tp_next_offset;
+        }
+        __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+        d->rx_cur = (d->rx_cur + 1) % d->rx.tp_block_nr;
+    }
+    return n;
+}
+
+const reth_dp_ops_t reth_dp_packet = {
+    .name = "packet",
+    .open = reth_packet_open,
+    .close = reth_packet_close,
+    .frame_max = reth_packet_frame_max,
+    .tx_buf = reth_packet_tx_buf,
+    .tx_commit = reth_packet_tx_commit,
+    .tx_flush = reth_packet_tx_flush,
+    .rx_poll = reth_packet_rx_poll,
+};

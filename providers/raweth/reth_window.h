@@ -1,0 +1,122 @@
+/*
+ * reth_window.h - per-connection reliability state, free of sockets so that it
+ * can be tested in memory: the sender's sliding window (sequence numbers,
+ * cumulative + selective acks, RTT estimate, retransmission timer with
+ * bounded exponential backoff) and the receiver's reorder buffer (duplicate
+ * suppression, in-order release, ack and window advertisement).
+ */
+#ifndef RETH_WINDOW_H
+#define RETH_WINDOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+static inline int reth_seq_lt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+
+#define RETH_RTO_INIT 0.050 /* s, before any RTT sample */
+#define RETH_RTO_MIN 0.010  /* s: a few kernel ticks (ring blocks retire on a tick) */
+#define RETH_RTO_MAX 1.0    /* s: the backoff stops growing here */
+
+/* One frame in flight. */
+typedef struct reth_txent {
+    void *req;        /* the send request the fragment belongs to */
+    uint32_t off;     /* fragment offset in the message */
+    uint32_t len;     /* fragment bytes */
+    double t_sent;    /* last transmission */
+    uint8_t acked;
+    uint8_t nretx;    /* retransmissions so far */
+    uint8_t fast;     /* selected for fast retransmission by a SACK */
+} reth_txent_t;
+
+typedef struct reth_txwin {
+    reth_txent_t *ent; /* cap entries, frame seq at ent[seq & (cap - 1)] */
+    uint32_t cap;      /* a power of two */
+    uint32_t una;      /* oldest unacknowledged seq */
+    uint32_t nxt;      /* next seq to assign */
+    uint32_t peer_end; /* the receiver takes seq < peer_end */
+    double srtt, rttvar, rto;
+    int backoff;       /* timeouts in a row (RTO doubles each, up to RETH_RTO_MAX) */
+    double t_scan;     /* no retransmission is due before this time */
+    double t_progress; /* last time an ack moved una (or the window opened) */
+} reth_txwin_t;
+
+/* Called for each frame that an ack newly covers. */
+typedef void (*reth_acked_fn)(void *arg, reth_txent_t *e);
+
+LC_HIDDEN int reth_txwin_init(reth_txwin_t *w, uint32_t cap, double now);
+LC_HIDDEN void reth_txwin_fini(reth_txwin_t *w);
+/* 1 when a new frame fits in both our window and the receiver's. */
+LC_HIDDEN int reth_txwin_room(const reth_txwin_t *w);
+/* Number of frames sent and not yet acknowledged. */
+static inline uint32_t reth_txwin_inflight(const reth_txwin_t *w)
+{
+    return w->nxt - w->una;
+}
+/* Take the next seq for a new frame (reth_txwin_room must be 1). */
+LC_HIDDEN reth_txent_t *reth_txwin_push(reth_txwin_t *w, double now, uint32_t *seq);
+/* The entry of an in-flight seq. */
+static inline reth_txent_t *reth_txwin_get(reth_txwin_t *w, uint32_t seq)
+{
+    return &w->ent[seq & (w->cap - 1)];
+}
+/*
+ * Apply an ack: every seq < ack and every seq ack+1+i with bit i of sack set
+ * arrived; the receiver takes window frames past ack. Returns the number of
+ * frames newly acknowledged (fn called for each), or -EINVAL for an ack
+ * outside [una, nxt] (stale or bogus: ignored).
+ */
+LC_HIDDEN int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window,
+                             double now, reth_acked_fn fn, void *arg);
+/*
+ * Collect up to max seqs that must be sent again now (timer expired or
+ * selected by a SACK) into seqs; marks them sent at now and counts the
+ * backoff. Returns how many.
+ */
+LC_HIDDEN int reth_txwin_due(reth_txwin_t *w, double now, uint32_t *seqs, int max);
+
+/* One received frame held by the reorder buffer. */
+typedef struct reth_rxslot {
+    uint8_t present;
+    uint16_t len;
+    uint32_t msg_len, frag_off;
+} reth_rxslot_t;
+
+typedef struct reth_rxwin {
+    reth_rxslot_t *slot; /* cap slots, seq at slot[seq & (cap - 1)] */
+    uint8_t *data;       /* cap * maxpay bytes, allocated at the first stored frame */
+    uint32_t cap, maxpay;
+    uint32_t cons;       /* first seq not yet released to the reader */
+    uint32_t nxt;        /* first seq not yet received: the cumulative ack */
+} reth_rxwin_t;
+
+enum { RETH_RX_NEW = 0, RETH_RX_DUP = 1, RETH_RX_OUT = 2 };
+
+LC_HIDDEN int reth_rxwin_init(reth_rxwin_t *w, uint32_t cap, uint32_t maxpay);
+LC_HIDDEN void reth_rxwin_fini(reth_rxwin_t *w);
+/*
+ * Offer a frame: RETH_RX_NEW (stored), RETH_RX_DUP (had it already),
+ * RETH_RX_OUT (beyond the window: not stored), -ENOMEM, -EPROTO (len > maxpay).
+ */
+LC_HIDDEN int reth_rxwin_store(reth_rxwin_t *w, uint32_t seq, uint32_t msg_len, uint32_t frag_off,
+                               const void *data, uint32_t len);
+/* 1 when seq is exactly the next frame to release and nothing is held before it. */
+static inline int reth_rxwin_is_head(const reth_rxwin_t *w, uint32_t seq)
+{
+    return seq == w->cons && w->cons == w->nxt;
+}
+/* Release the head frame without storing it (the reader took it directly). */
+LC_HIDDEN void reth_rxwin_skip(reth_rxwin_t *w);
+/* The next frame to release in order, or NULL; *data set to its bytes. */
+LC_HIDDEN const reth_rxslot_t *reth_rxwin_peek(const reth_rxwin_t *w, const uint8_t **data);
+/* Release the frame returned by reth_rxwin_peek. */
+LC_HIDDEN void reth_rxwin_pop(reth_rxwin_t *w);
+/* What to acknowledge: cumulative ack, SACK bitmap, window past ack. */
+LC_HIDDEN void reth_rxwin_ackinfo(const reth_rxwin_t *w, uint32_t *ack, uint64_t *sack,
+                                  uint32_t *window);
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * test_reth_window.c - the sliding window and reorder buffer over a
+ * simulated channel in memory that loses, duplicates, delays and reorders
+ * data frames and acks: the released byte stream must equal the sent one.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reth_window.h"
+
+#define CAP 64
+#define MAXPAY 100
+#define NPKT 4096
+
+typedef struct pkt {
+    double t;              /* delivery time */
+    int is_ack;
+    uint32_t seq, msg_len, off, len, ack, window;
+    uint64_t sack;
+    uint8_t data[MAXPAY];
+} pkt_t;
+
+typedef struct chan {
+    pkt_t *q;
+    int n;
+    double loss, dup, delay_max;
+} chan_t;
+
+static double urand(void)
+{
+    return (double)rand() / ((double)RAND_MAX + 1);
+}
+
+static void chan_put(chan_t *c, const pkt_t *p, double now)
+{
+    int copies = urand() < c->dup ? 2 : 1;
+
+    for (int i = 0; i < copies; i++) {
+        if (urand() < c->loss || c->n == NPKT)
+            continue;
+        c->q[c->n] = *p;
+        c->q[c->n].t = now + 0.001 + urand() * c->delay_max;
+        c->n++;
+    }
+}
+
+/* Remove and return one packet due at now, or 0. */
+static int chan_get(chan_t *c, double now, pkt_t *out)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->q[i].t <= now) {
+            *out = c->q[i];
+            c->q[i] = c->q[--c->n];
+            return 1;
+        }
+    return 0;
+}
+
+typedef struct fragsrc {
+    const uint8_t *stream;
+    const uint32_t *lens; /* message lengths */
+    int nmsg, msg;
+    size_t msg_start, off; /* current message start in the stream, offset in it */
+} fragsrc_t;
+
+static uint32_t acked_count;
+
+static void on_acked(void *arg, reth_txent_t *e)
+{
+    acked_count++;
+}
+
+static void run_sim(double loss, double dup, double delay_max, int stall)
+{
+    enum { NMSG = 300 };
+    uint32_t lens[NMSG];
+    size_t total = 0, got = 0, frames = 0;
+    uint8_t *stream, *out;
+    uint32_t *ent_msg_start, *ent_msg_len;
+    chan_t data = {0}, acks = {0};
+    reth_txwin_t tx;
+    reth_rxwin_t rx;
+    fragsrc_t src = {0};
+    size_t rmsg_start = 0; /* receiver: stream position of the message in progress */
+    uint32_t rmsg_len = 0, roff = 0;
+    int rstarted = 0;
+    double now = 0;
+
+    for (int i = 0; i < NMSG; i++) {
+        lens[i] = (uint32_t)(i % 17 == 0 ? 0 : rand() % 1000);
+        total += lens[i];
+    }
+    stream = malloc(total + 1);
+    out = malloc(total + 1);
+    ent_msg_start = calloc(CAP, sizeof(uint32_t));
+    ent_msg_len = calloc(CAP, sizeof(uint32_t));
+    data.q = calloc(NPKT, sizeof(pkt_t));
+    acks.q = calloc(NPKT, sizeof(pkt_t));
+    assert_true(stream && out && data.q && acks.q && ent_msg_start && ent_msg_len);
+    for (size_t i = 0; i < total; i++)
+        stream[i] = (uint8_t)rand();
+    data.loss = acks.loss = loss;
+    data.dup = acks.dup = dup;
+    data.delay_max = acks.delay_max = delay_max;
+    src.stream = stream;
+    src.lens = lens;
+    src.nmsg = NMSG;
+    assert_int_equal(reth_txwin_init(&tx, CAP, now), 0);
+    assert_int_equal(reth_rxwin_init(&rx, CAP, MAXPAY), 0);
+    tx.peer_end = CAP; /* as from the SYNACK */
+    acked_count = 0;
+
+    for (int step = 0; step < 200000 && (got < total || src.msg < NMSG || tx.una != tx.nxt);
+         step++) {
+        pkt_t p;
+        uint32_t seqs[CAP];
+        int n, ackit = 0;
+
+        now += 0.0005;
+        /* Sender: retransmissions, then new frames. */
+        n = reth_txwin_due(&tx, now, seqs, CAP);
+        for (int i = 0; i < n; i++) {
+            reth_txent_t *e = reth_txwin_get(&tx, seqs[i]);
+            uint32_t k = seqs[i] & (CAP - 1);
+            memset(&p, 0, sizeof(p));
+            p.seq = seqs[i];
+            p.msg_len = ent_msg_len[k];
+            p.off = e->off;
+            p.len = e->len;
+            memcpy(p.data, stream + ent_msg_start[k] + e->off, e->len);
+            chan_put(&data, &p, now);
+        }
+        while (src.msg < NMSG && reth_txwin_room(&tx)) {
+            uint32_t mlen = lens[src.msg], seq;
+            uint32_t len = (uint32_t)(mlen - src.off < MAXPAY ? mlen - src.off : MAXPAY);
+            reth_txent_t *e = reth_txwin_push(&tx, now, &seq);
+            e->off = (uint32_t)src.off;
+            e->len = len;
+            ent_msg_start[seq & (CAP - 1)] = (uint32_t)src.msg_start;
+            ent_msg_len[seq & (CAP - 1)] = mlen;
+            memset(&p, 0, sizeof(p));
+            p.seq = seq;
+            p.msg_len = mlen;
+            p.off = e->off;
+            p.len = len;
+            memcpy(p.data, stream + src.msg_start + src.off, len);
+            chan_put(&data, &p, now);
+            frames++;
+            src.off += len;
+            if (src.off == mlen) {
+                src.msg_start += mlen;
+                src.msg++;
+                src.off = 0;
+            }
+        }
+        /* Receiver: store, release in order (unless the reader stalls), ack. */
+        while (chan_get(&data, now, &p)) {
+            int rc = reth_rxwin_store(&rx, p.seq, p.msg_len, p.off, p.data, p.len);
+            assert_true(rc == RETH_RX_NEW || rc == RETH_RX_DUP || rc == RETH_RX_OUT);
+            ackit = 1;
+        }
+        if (!(stall && (step / 200) % 3 == 1)) {
+            const reth_rxslot_t *s;
+            const uint8_t *d;
+            while ((s = reth_rxwin_peek(&rx, &d))) {
+                if (!rstarted) {
+                    assert_int_equal(s->frag_off, 0);
+                    rstarted = 1;
+                    rmsg_len = s->msg_len;
+                    roff = 0;
+                }
+                assert_int_equal(s->frag_off, roff);
+                assert_int_equal(s->msg_len, rmsg_len);
+                assert_true(rmsg_start + roff + s->len <= total);
+                memcpy(out + rmsg_start + roff, d, s->len);
+                roff += s->len;
+                got += s->len;
+                if (roff == rmsg_len) {
+                    rmsg_start += rmsg_len;
+                    rstarted = 0;
+                }
+                reth_rxwin_pop(&rx);
+                ackit = 1;
+            }
+        }
+        if (ackit || step % 50 == 0) {
+            uint32_t w;
+            memset(&p, 0, sizeof(p));
+            p.is_ack = 1;
+            reth_rxwin_ackinfo(&rx, &p.ack, &p.sack, &w);
+            p.window = w;
+            chan_put(&acks, &p, now);
+        }
+        while (chan_get(&acks, now, &p))
+            reth_txwin_ack(&tx, p.ack, p.sack, p.window, now, on_acked, NULL);
+        assert_true(reth_txwin_inflight(&tx) <= CAP);
+    }
+    assert_int_equal(got, total);
+    assert_int_equal(src.msg, NMSG);
+    assert_int_equal(tx.una, tx.nxt);
+    assert_int_equal(acked_count, frames);
+    assert_memory_equal(out, stream, total);
+    reth_txwin_fini(&tx);
+    reth_rxwin_fini(&rx);
+    free(stream);
+    free(out);
+    free(ent_msg_start);
+    free(ent_msg_len);
+    free(data.q);
+    free(acks.q);
+}
+
+static void test_clean(void **state)
+{
+    srand(1);
+    run_sim(0, 0, 0, 0);
+}
+
+static void test_loss(void **state)
+{
+    srand(2);
+    run_sim(0.05, 0, 0, 0);
+}
+
+static void test_dup_reorder(void **state)
+{
+    srand(3);
+    run_sim(0, 0.1, 0.01, 0);
+}
+
+static void test_everything_and_stalls(void **state)
+{
+    srand(4);
+    run_sim(0.05, 0.05, 0.01, 1);
+}
+
+/* The receive buffer refuses frames past its window and counts duplicates. */
+static void test_rx_bounds(void **state)
+{
+    reth_rxwin_t rx;
+    uint8_t b[MAXPAY] = {1};
+    uint32_t ack, win;
+    uint64_t sack;
+
+    assert_int_equal(reth_rxwin_init(&rx, 16, MAXPAY), 0);
+    assert_int_equal(reth_rxwin_store(&rx, 16, 1, 0, b, 1), RETH_RX_OUT);
+    assert_int_equal(reth_rxwin_store(&rx, 2, 1, 0, b, 1), RETH_RX_NEW);
+    assert_int_equal(reth_rxwin_store(&rx, 2, 1, 0, b, 1), RETH_RX_DUP);
+    assert_int_equal(reth_rxwin_store(&rx, 4, 1, 0, b, MAXPAY + 1), -EPROTO);
+    reth_rxwin_ackinfo(&rx, &ack, &sack, &win);
+    assert_int_equal(ack, 0);
+    assert_true(sack == 2); /* seq 2 = ack + 1 + bit 1 */
+    assert_int_equal(win, 16);
+    assert_int_equal(reth_rxwin_store(&rx, 0, 1, 0, b, 1), RETH_RX_NEW);
+    assert_int_equal(reth_rxwin_store(&rx, 1, 1, 0, b, 1), RETH_RX_NEW);
+    reth_rxwin_ackinfo(&rx, &ack, &sack, &win);
+    assert_int_equal(ack, 3);
+    assert_int_equal(win, 13); /* nothing released yet */
+    assert_int_equal(reth_rxwin_store(&rx, 1, 1, 0, b, 1), RETH_RX_DUP);
+    reth_rxwin_fini(&rx);
+}
+
+/* With every frame lost the RTO backs off up to its bound; no ack, no progress. */
+static void test_backoff_bounded(void **state)
+{
+    reth_txwin_t tx;
+    uint32_t seq, seqs[4];
+    double now = 0, last = 0, max_gap = 0;
+    int sends = 0;
+
+    assert_int_equal(reth_txwin_init(&tx, 16, now), 0);
+    tx.peer_end = 16;
+    reth_txwin_push(&tx, now, &seq);
+    for (; now < 30; now += 0.001) {
+        if (reth_txwin_due(&tx, now, seqs, 4)) {
+            if (sends)
+                max_gap = now - last > max_gap ? now - last : max_gap;
+            last = now;
+            sends++;
+        }
+    }
+    assert_true(max_gap <= RETH_RTO_MAX + 0.002);
+    assert_true(max_gap >= RETH_RTO_MAX - 0.002);
+    assert_true(sends > 20 && sends < 40); /* ~6 doublings, then once per RTO_MAX */
+    assert_true(reth_txwin_ack(&tx, 5, 0, 16, now, NULL, NULL) < 0); /* beyond nxt: ignored */
+    assert_int_equal(reth_txwin_ack(&tx, 1, 0, 16, now, NULL, NULL), 1);
+    assert_int_equal(reth_txwin_inflight(&tx), 0);
+    reth_txwin_fini(&tx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clean),
+        cmocka_unit_test(test_loss),
+        cmocka_unit_test(test_dup_reorder),
+        cmocka_unit_test(test_everything_and_stalls),
+        cmocka_unit_test(test_rx_bounds),
+        cmocka_unit_test(test_backoff_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
