@@ -2,7 +2,7 @@
  * tcp_stream.c - rough loopback streaming throughput of the tcp provider:
  * one thread sends COUNT messages of SIZE bytes with WINDOW in flight, another
  * thread (own context, like another process) receives and checks sizes.
- * Prints GB/s (10^9 bytes/s). Numbers are indicative only: both ends and the
+ * Prints GB/s (10^9 bytes/s) and messages/s. Numbers are indicative only: both ends and the
  * kernel share the same CPUs.
  *
  * usage: tcp_stream [SIZE [COUNT [WINDOW]]]   (defaults 4M 256 8; K/M/G allowed)
@@ -113,8 +113,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "transfer failed: %s / %s\n", lc_strerror(s.rc), lc_strerror(r.rc));
         return 1;
     }
-    printf("tcp loopback stream: %ld x %zu B, window %d, nsocks %s: %.3f s, %.2f GB/s\n", count,
-           size, window, lc_param_str("LC_TCP_NSOCKS"), t, (double)size * (double)count / t / 1e9);
+    printf("tcp loopback stream: %ld x %zu B, window %d, nsocks %s: %.3f s, %.3f GB/s, %.0f msg/s\n",
+           count, size, window, lc_param_str("LC_TCP_NSOCKS"), t,
+           (double)size * (double)count / t / 1e9, (double)count / t);
     P->close_send(scomm);
     P->close_recv(rcomm);
     P->close_listen(lcomm);
