@@ -68,7 +68,7 @@ static void *lc_boot_root_main(void *arg)
 {
     struct lc_boot_root *root = arg;
     double deadline = lc_now() + root->timeout_ms / 1000.0;
-    struct lc_boot_hello *hellos = NULL;
+    struct lc_boot_hello *hellos = NULL, first;
     int *fds = NULL, nranks = 0, joined = 0;
 
     while (!nranks || joined < nranks) {
@@ -92,7 +92,7 @@ static void *lc_boot_root_main(void *arg)
             close(fd);
             continue;
         }
-        rc = lc_boot_check(root, &h, nranks ? &hellos[0] : NULL, fds);
+        rc = lc_boot_check(root, &h, nranks ? &first : NULL, fds);
         if (rc) {
             LC_WARN("bootstrap", "root refused rank %d: %s", h.rank, lc_strerror(rc));
             lc_boot_reply(fd, rc, io_deadline);
@@ -100,6 +100,7 @@ static void *lc_boot_root_main(void *arg)
             continue;
         }
         if (!nranks) {
+            first = h;
             nranks = h.nranks;
             hellos = calloc((size_t)nranks, sizeof(*hellos));
             fds = malloc((size_t)nranks * sizeof(*fds));

@@ -1,0 +1,30 @@
+/* harness.h - run p ranks as threads of one process, each with its own communicator. */
+#ifndef LC_TEST_HARNESS_H
+#define LC_TEST_HARNESS_H
+
+#include <stdint.h>
+
+#include "lioncub/lioncub.h"
+
+typedef void (*lc_rank_fn)(lc_comm_t *comm, int rank, int p, void *arg);
+
+/*
+ * Start p threads; each joins a communicator (rendezvous through
+ * lc_get_unique_id on loopback) and runs fn. Returns 0 when every rank
+ * initialised, or the first init error.
+ */
+int lc_test_ranks(int p, lc_rank_fn fn, void *arg);
+
+/* Deterministic pseudo-random numbers (splitmix64). */
+static inline uint64_t lc_test_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* A free TCP port on 127.0.0.1 (for env-style rendezvous tests). */
+int lc_test_free_port(void);
+
+#endif

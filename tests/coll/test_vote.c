@@ -1,0 +1,222 @@
+/*
+ * test_vote.c - lc_vote over real connections (threads as ranks, loopback):
+ * majority, average and L1 modes, every input and output type, p = 1..16,
+ * sizes from 0 to tens of millions, against references computed from all
+ * ranks' inputs; and every rank gets the same bits.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "reference.h"
+
+struct vote_case {
+    lc_vote_mode_t mode;
+    lc_dtype_t in_type, out_type;
+    unsigned level_bits;
+    size_t n;
+    uint64_t salt, seed;
+    void **in;       /* per rank */
+    void **out;      /* per rank */
+    int *rc;         /* per rank */
+};
+
+static size_t bytes_of(lc_dtype_t dt, size_t n)
+{
+    return dt == LC_BITS ? LC_BITS_WORDS(n) * 8 : n * lc_dtype_size(dt);
+}
+
+struct vote_batch {
+    struct vote_case *cases;
+    int ncases;
+};
+
+static void vote_rank(lc_comm_t *comm, int rank, int p, void *arg)
+{
+    struct vote_batch *b = arg;
+
+    for (int k = 0; k < b->ncases; k++) {
+        struct vote_case *vc = &b->cases[k];
+        lc_vote_opts_t o = {.size = sizeof(o), .mode = vc->mode, .level_bits = vc->level_bits,
+                            .tie_salt = vc->salt};
+        vc->rc[rank] = lc_vote(comm, vc->in[rank], vc->in_type, vc->out[rank], vc->out_type,
+                               vc->n, &o);
+        if (vc->rc[rank])
+            fprintf(stderr, "rank %d/%d: lc_vote n=%zu: %s (%s)\n", rank, p, vc->n,
+                    lc_strerror(vc->rc[rank]), lc_last_error());
+    }
+}
+
+static void case_alloc(struct vote_case *vc, int p)
+{
+    vc->in = calloc((size_t)p, sizeof(void *));
+    vc->out = calloc((size_t)p, sizeof(void *));
+    vc->rc = calloc((size_t)p, sizeof(int));
+    for (int r = 0; r < p; r++) {
+        vc->in[r] = malloc(bytes_of(vc->in_type, vc->n) + 8);
+        vc->out[r] = malloc(bytes_of(vc->out_type, vc->n) + 8);
+        memset(vc->out[r], 0xa5, bytes_of(vc->out_type, vc->n) + 8);
+        ref_fill(vc->in[r], vc->in_type, vc->n, vc->seed * 1000 + (uint64_t)r,
+                 vc->mode != LC_VOTE_L1);
+    }
+}
+
+static void case_free(struct vote_case *vc, int p)
+{
+    for (int r = 0; r < p; r++) {
+        free(vc->in[r]);
+        free(vc->out[r]);
+    }
+    free(vc->in);
+    free(vc->out);
+    free(vc->rc);
+}
+
+/* Expected output of rank 0's type from the reference. */
+static void case_check(struct vote_case *vc, int p)
+{
+    size_t n = vc->n, wb = LC_BITS_WORDS(n);
+    uint64_t *bits = calloc(wb + 1, 8);
+    float *avg = malloc((n + 1) * sizeof(float));
+
+    for (int r = 0; r < p; r++)
+        assert_int_equal(vc->rc[r], 0);
+    if (vc->mode == LC_VOTE_MAJORITY) {
+        ref_majority((const void *const *)vc->in, vc->in_type, p, n, vc->salt, bits);
+    } else if (vc->mode == LC_VOTE_AVERAGE) {
+        ref_average((const void *const *)vc->in, vc->in_type, p, n, avg);
+    } else {
+        int8_t **q = calloc((size_t)p, sizeof(*q));
+        for (int r = 0; r < p; r++) {
+            q[r] = malloc(n + 1);
+            if (vc->in_type == LC_INT8)
+                memcpy(q[r], vc->in[r], n);
+            else
+                ref_quantize(vc->in[r], vc->in_type, n, vc->level_bits ? vc->level_bits : 4,
+                             q[r]);
+        }
+        ref_l1((const int8_t *const *)q, p, n, vc->salt, bits);
+        for (int r = 0; r < p; r++)
+            free(q[r]);
+        free(q);
+    }
+    for (int r = 0; r < p; r++) {
+        for (size_t i = 0; i < n; i++) {
+            if (vc->mode == LC_VOTE_AVERAGE) {
+                float got = vc->out_type == LC_FP32 ? ((float *)vc->out[r])[i]
+                                                     : ref_bf16_to_f32(((uint16_t *)vc->out[r])[i]);
+                float want = vc->out_type == LC_FP32 ? avg[i]
+                                                      : ref_bf16_to_f32(ref_f32_to_bf16(avg[i]));
+                if (memcmp(&got, &want, 4)) {
+                    fail_msg("p=%d n=%zu rank %d elem %zu: average %g, want %g", p, n, r, i,
+                             (double)got, (double)want);
+                }
+            } else {
+                int want = ref_bit(bits, i), got;
+                if (vc->out_type == LC_BITS)
+                    got = ref_bit(vc->out[r], i);
+                else
+                    got = ref_sign(vc->out[r], vc->out_type, i);
+                if (got != want)
+                    fail_msg("mode %d p=%d n=%zu rank %d elem %zu: got %d want %d", vc->mode, p,
+                             n, r, i, got, want);
+                if (vc->out_type == LC_FP32) {
+                    float f = ((float *)vc->out[r])[i];
+                    if (f != 1.0f && f != -1.0f)
+                        fail_msg("p=%d elem %zu: %g is not +-1", p, i, (double)f);
+                }
+            }
+        }
+        if (vc->out_type == LC_BITS && n % 64)
+            if (((uint64_t *)vc->out[r])[n / 64] >> (n % 64))
+                fail_msg("p=%d n=%zu rank %d: tail bits are not 0", p, n, r);
+    }
+    free(bits);
+    free(avg);
+}
+
+static void run_batch(int p, struct vote_case *cases, int ncases)
+{
+    struct vote_batch b = {.cases = cases, .ncases = ncases};
+
+    for (int k = 0; k < ncases; k++)
+        case_alloc(&cases[k], p);
+    assert_int_equal(lc_test_ranks(p, vote_rank, &b), 0);
+    for (int k = 0; k < ncases; k++) {
+        case_check(&cases[k], p);
+        case_free(&cases[k], p);
+    }
+}
+
+static const size_t sweep_sizes[] = {0, 1, 63, 64, 65, 1000, 4097, 100003};
+#define NSIZES (sizeof(sweep_sizes) / sizeof(sweep_sizes[0]))
+
+/* Every p from 1 to 16, every size, the types cycling through the cases. */
+static void test_vote_sweep(void **state)
+{
+    static const lc_dtype_t ins[] = {LC_FP32, LC_BF16, LC_FP16, LC_BITS};
+    static const lc_dtype_t outs[] = {LC_BITS, LC_FP32, LC_BF16, LC_FP16};
+
+    for (int p = 1; p <= 16; p++) {
+        struct vote_case cases[3 * NSIZES];
+        int k = 0;
+
+        memset(cases, 0, sizeof(cases));
+        for (size_t s = 0; s < NSIZES; s++, k++) {
+            cases[k].mode = LC_VOTE_MAJORITY;
+            cases[k].in_type = ins[(s + (size_t)p) % 4];
+            cases[k].out_type = outs[(s + 2 * (size_t)p) % 4];
+            cases[k].n = sweep_sizes[s];
+            cases[k].salt = s + (size_t)p;
+            cases[k].seed = 1000u * (unsigned)p + s;
+        }
+        for (size_t s = 0; s < NSIZES; s++, k++) {
+            cases[k].mode = LC_VOTE_AVERAGE;
+            cases[k].in_type = ins[(s + (size_t)p) % 4];
+            cases[k].out_type = (s + (size_t)p) % 2 ? LC_FP32 : LC_BF16;
+            cases[k].n = sweep_sizes[s];
+            cases[k].seed = 2000u * (unsigned)p + s;
+        }
+        for (size_t s = 0; s < NSIZES; s++, k++) {
+            static const lc_dtype_t l1in[] = {LC_FP32, LC_BF16, LC_INT8};
+            cases[k].mode = LC_VOTE_L1;
+            cases[k].in_type = l1in[(s + (size_t)p) % 3];
+            cases[k].out_type = (s % 2) ? LC_BITS : LC_FP32;
+            cases[k].level_bits = cases[k].in_type == LC_INT8 ? 4 : (unsigned)(2 + (s + (size_t)p) % 7);
+            cases[k].n = sweep_sizes[s];
+            cases[k].salt = 7 * s;
+            cases[k].seed = 3000u * (unsigned)p + s;
+        }
+        run_batch(p, cases, k);
+    }
+}
+
+/* Large vectors: many pipelined segments, odd sizes. */
+static void test_vote_large(void **state)
+{
+    struct vote_case c1[1] = {{.mode = LC_VOTE_MAJORITY, .in_type = LC_FP32,
+                               .out_type = LC_BITS, .n = 20000005, .salt = 3, .seed = 11}};
+    struct vote_case c2[1] = {{.mode = LC_VOTE_AVERAGE, .in_type = LC_BF16,
+                               .out_type = LC_FP32, .n = 6000001, .seed = 12}};
+    struct vote_case c3[1] = {{.mode = LC_VOTE_L1, .in_type = LC_FP32, .out_type = LC_BITS,
+                               .n = 4000003, .level_bits = 4, .salt = 1, .seed = 13}};
+
+    run_batch(4, c1, 1);
+    run_batch(3, c2, 1);
+    run_batch(8, c3, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vote_sweep),
+        cmocka_unit_test(test_vote_large),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
