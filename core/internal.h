@@ -29,4 +29,8 @@ static inline double lc_now(void)
 /* Parse "123", "4K", "16M", "1G" (x1024) into *v; 0 or -EINVAL. */
 LC_HIDDEN int lc_parse_size(const char *s, int64_t *v);
 
+/* Parse a link rate in tc syntax ("1gbit", "100mbit", "10gbit", "125mbps", "1e9")
+ * into bits per second; 0 or -EINVAL. */
+LC_HIDDEN int lc_parse_rate(const char *s, double *bits_per_s);
+
 #endif

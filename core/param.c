@@ -60,6 +60,30 @@ int lc_parse_size(const char *s, int64_t *v)
     return 0;
 }
 
+int lc_parse_rate(const char *s, double *bps)
+{
+    static const struct {
+        const char *unit;
+        double mul;
+    } units[] = {{"bit", 1},       {"kbit", 1e3},      {"mbit", 1e6},     {"gbit", 1e9},
+                 {"tbit", 1e12},   {"bps", 8},         {"kbps", 8e3},     {"mbps", 8e6},
+                 {"gbps", 8e9},    {"", 1}};
+    char *end;
+    double v;
+
+    if (!s || !*s)
+        return -EINVAL;
+    v = strtod(s, &end);
+    if (end == s || v <= 0)
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (!strcasecmp(end, units[i].unit)) {
+            *bps = v * units[i].mul;
+            return 0;
+        }
+    return -EINVAL;
+}
+
 const lc_param_t *lc_param_at(int idx, const char **owner)
 {
     const lc_provider_t *const *provs;

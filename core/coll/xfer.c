@@ -1,4 +1,5 @@
 /* xfer.c - the progress loop under every collective, the argument check and failure handling. */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,7 @@ int lc_watchdog_check(struct lc_comm *c, lc_watchdog_t *w, int progress, const c
         w->last = now;
         return 0;
     }
+    sched_yield();
     if ((now - w->last) * 1000.0 > c->timeout_ms)
         return lc_seterr(-ETIMEDOUT, "coll", "rank %d: %s made no progress for %d ms", c->rank,
                          what, c->timeout_ms);
