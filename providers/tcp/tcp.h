@@ -32,6 +32,7 @@
 #define TCP_MAX_DEVS 16        /* most devices (interfaces) per context */
 #define TCP_MAX_MSG ((size_t)1 << 48)
 #define TCP_MIN_CHUNK 4096     /* smallest LC_TCP_CHUNK accepted */
+#define TCP_STAGE_SIZE 16384   /* read-ahead buffer of a receiving socket */
 
 /** The listen handle, copied out of band to the connecting peer. */
 typedef struct tcp_handle {
@@ -85,6 +86,8 @@ typedef struct tcp_sock {
     uint64_t chunk;            /* next chunk index of that message for this socket */
     size_t off;                /* bytes of that chunk done */
     size_t hdr_off;            /* header bytes done (lead socket only) */
+    char *stage;               /* receive: read-ahead of small reads, TCP_STAGE_SIZE bytes */
+    size_t stage_pos, stage_end; /* unread bytes of stage */
     tcp_hello_t hello;         /* connect: hello being sent */
     size_t hello_off;
     int connected;             /* connect: TCP handshake done */
@@ -138,6 +141,7 @@ typedef struct tcp_mr {
 struct tcp_ctx {
     pthread_mutex_t lock;      /* every op holds it: contexts may be shared by threads */
     int epfd;
+    uint64_t idle_poll_ns;     /* when epoll_wait last found nothing */
     int ndev;
     tcp_dev_t devs[TCP_MAX_DEVS];
     int nsocks;                /* LC_TCP_NSOCKS */

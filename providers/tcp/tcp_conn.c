@@ -67,6 +67,13 @@ int tcp_comm_activate(tcp_comm_t *comm)
 {
     tcp_ctx_t *ctx = comm->ctx;
 
+    if (!comm->is_send) { /* one allocation, freed with the first socket's pointer */
+        char *stage = malloc((size_t)comm->nsocks * TCP_STAGE_SIZE);
+        if (!stage)
+            return lc_seterr(-ENOMEM, TCP_SUBSYS, "out of memory for receive buffers");
+        for (int i = 0; i < comm->nsocks; i++)
+            comm->socks[i].stage = stage + (size_t)i * TCP_STAGE_SIZE;
+    }
     for (int i = 0; i < comm->nsocks; i++) {
         struct epoll_event ev = {
             .events = (comm->is_send ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP | EPOLLET,
@@ -113,6 +120,7 @@ void tcp_comm_free(tcp_comm_t *comm)
     for (int i = 0; i < comm->nsocks; i++)
         if (comm->socks[i].fd >= 0)
             close(comm->socks[i].fd); /* also leaves the epoll set */
+    free(comm->socks[0].stage);
     free(comm);
 }
 

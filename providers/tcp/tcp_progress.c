@@ -9,6 +9,7 @@
  * by test() (on any request) and moves every comm of the context.
  */
 #include <endian.h>
+#include <time.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -18,6 +19,17 @@
 
 #define TCP_EPOLL_BATCH 64
 #define TCP_MAX_PASSES 8
+#ifndef TCP_POLL_GAP_NS
+#define TCP_POLL_GAP_NS 1000
+#endif
+
+static uint64_t tcp_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /**
  * @brief Mark a request complete (status already set) and drop it from its
@@ -76,6 +88,32 @@ static int tcp_io_error(tcp_sock_t *s, int eof, int e)
                         c->is_send ? "send to" : "receive from", c->peer, s->idx, strerror(e));
     tcp_comm_fail(c, err);
     return err;
+}
+
+/*
+ * Read up to want bytes of socket s's stream into dst, like recv(). Small
+ * reads go through the socket's read-ahead buffer, so that a header and a
+ * small payload (or several small messages) cost one system call.
+ */
+static ssize_t tcp_sock_read(tcp_sock_t *s, void *dst, size_t want)
+{
+    size_t n = s->stage_end - s->stage_pos;
+    ssize_t got;
+
+    if (n == 0 && want >= TCP_STAGE_SIZE / 2)
+        return recv(s->fd, dst, want, MSG_DONTWAIT);
+    if (n == 0) {
+        got = recv(s->fd, s->stage, TCP_STAGE_SIZE, MSG_DONTWAIT);
+        if (got <= 0)
+            return got;
+        s->stage_pos = 0;
+        s->stage_end = (size_t)got;
+        n = (size_t)got;
+    }
+    n = n < want ? n : want;
+    memcpy(dst, s->stage + s->stage_pos, n);
+    s->stage_pos += n;
+    return (ssize_t)n;
 }
 
 /* Send header (lead socket) and chunk 0 together. >0 progress, 0 blocked, <0 failed. */
@@ -197,8 +235,7 @@ static int tcp_sock_recv(tcp_sock_t *s)
             while (!r->hdr_done) {
                 if (!tcp_sock_is_lead(s))
                     return progress; /* the lead socket has to read the header first */
-                n = recv(s->fd, (char *)&r->hdr + s->hdr_off, sizeof(r->hdr) - s->hdr_off,
-                         MSG_DONTWAIT);
+                n = tcp_sock_read(s, (char *)&r->hdr + s->hdr_off, sizeof(r->hdr) - s->hdr_off);
                 if (n < 0 && errno == EINTR)
                     continue;
                 if (n <= 0)
@@ -216,7 +253,7 @@ static int tcp_sock_recv(tcp_sock_t *s)
                     dst = c->ctx->scratch;
                     want = want < sizeof(c->ctx->scratch) ? want : sizeof(c->ctx->scratch);
                 }
-                n = recv(s->fd, dst, want, MSG_DONTWAIT);
+                n = tcp_sock_read(s, dst, want);
                 if (n < 0 && errno == EINTR)
                     continue;
                 if (n <= 0)
@@ -244,10 +281,16 @@ static int tcp_sock_recv(tcp_sock_t *s)
 void tcp_progress(tcp_ctx_t *ctx)
 {
     struct epoll_event ev[TCP_EPOLL_BATCH];
-    int n = epoll_wait(ctx->epfd, ev, TCP_EPOLL_BATCH, 0);
+    uint64_t now = tcp_now_ns();
 
-    for (int i = 0; i < n; i++)
-        ((tcp_sock_t *)ev[i].data.ptr)->ready = 1;
+    /* an epoll_wait that found nothing is not repeated within TCP_POLL_GAP_NS */
+    if (now - ctx->idle_poll_ns >= TCP_POLL_GAP_NS) {
+        int n = epoll_wait(ctx->epfd, ev, TCP_EPOLL_BATCH, 0);
+
+        for (int i = 0; i < n; i++)
+            ((tcp_sock_t *)ev[i].data.ptr)->ready = 1;
+        ctx->idle_poll_ns = n > 0 ? 0 : now;
+    }
     /* a header read on one socket can unblock the others: repeat while moving */
     for (int pass = 0; pass < TCP_MAX_PASSES; pass++) {
         int progress = 0;

@@ -124,6 +124,24 @@ static void test_bad_args(void **state)
     handle[4] ^= 0x40; /* version field */
     assert_int_equal(TT->connect(ctx, 0, handle, &comm), LC_ERR_PROTO);
     assert_int_equal(TT->close_listen(lcomm), 0);
+    /* the listener is gone: connect fails instead of waiting forever */
+    handle[4] ^= 0x40;
+    {
+        double t0 = tt_now();
+        int rc = 0;
+        comm = NULL;
+        while (rc == 0 && !comm && tt_now() - t0 < 5.0)
+            rc = TT->connect(ctx, 0, handle, &comm);
+        assert_int_equal(rc, -ECONNREFUSED);
+        assert_null(comm);
+    }
+    /* a short props struct is filled only up to its size */
+    memset(&props, 0x7f, sizeof(props));
+    props.size = offsetof(lc_prov_props_t, guid);
+    assert_int_equal(TT->get_props(ctx, 0, &props), 0);
+    assert_string_equal(props.name, "lo");
+    assert_int_equal(props.speed_mbps, 0x7f7f7f7f);
+    props.size = sizeof(props);
 
     tt_connect(&c, ctx, ctx);
     assert_int_equal(TT->isend(c.rcomm, buf, 1, NULL, &req), -EINVAL); /* wrong direction */
