@@ -147,6 +147,7 @@ struct tcp_ctx {
     int nsocks;                /* LC_TCP_NSOCKS */
     size_t chunk;              /* LC_TCP_CHUNK */
     int sndbuf, rcvbuf;        /* from LC_TCP_SOCKBUF; 0: kernel autotuning */
+    int keepalive_s;           /* keepalive idle and interval: LC_TIMEOUT / 4 */
     tcp_comm_t *comms;         /* connected comms */
     tcp_comm_t *connecting;    /* send comms still connecting */
     tcp_req_t *free_reqs;

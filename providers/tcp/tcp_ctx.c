@@ -29,7 +29,7 @@ static int tcp_param_range(const char *name, int64_t lo, int64_t hi, int64_t *v)
 int tcp_init(const lc_prov_init_opts_t *opts, void **out)
 {
     tcp_ctx_t *ctx;
-    int64_t nsocks, chunk, sockbuf;
+    int64_t nsocks, chunk, sockbuf, timeout_ms = 60000;
     int rc;
 
     if (!out)
@@ -41,6 +41,9 @@ int tcp_init(const lc_prov_init_opts_t *opts, void **out)
         (rc = tcp_param_range("LC_TCP_CHUNK", TCP_MIN_CHUNK, 1 << 30, &chunk)) ||
         (rc = tcp_param_range("LC_TCP_SOCKBUF", 0, 1 << 30, &sockbuf)))
         return rc;
+    rc = lc_param_int("LC_TIMEOUT", &timeout_ms);
+    if (rc && rc != -ENOENT)
+        return rc;
     ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return lc_seterr(-ENOMEM, TCP_SUBSYS, "init: out of memory");
@@ -48,6 +51,8 @@ int tcp_init(const lc_prov_init_opts_t *opts, void **out)
     ctx->chunk = (size_t)chunk;
     ctx->sndbuf = tcp_sockbuf_fit((int)sockbuf, 0);
     ctx->rcvbuf = tcp_sockbuf_fit((int)sockbuf, 1);
+    timeout_ms = timeout_ms > 4000LL * 32767 ? 4000LL * 32767 : timeout_ms; /* TCP_KEEPIDLE max */
+    ctx->keepalive_s = timeout_ms <= 0 ? 0 : timeout_ms < 4000 ? 1 : (int)(timeout_ms / 4000);
     rc = tcp_dev_discover(ctx->devs, TCP_MAX_DEVS);
     if (rc < 0)
         goto err_free;

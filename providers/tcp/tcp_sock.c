@@ -41,8 +41,11 @@ int tcp_sockbuf_fit(int want, int rcv)
 }
 
 /**
- * @brief Make fd non-blocking with TCP_NODELAY and the context's socket
- *        buffer sizes (0: autotuning).
+ * @brief Make fd non-blocking with TCP_NODELAY, the context's socket buffer
+ *        sizes (0: autotuning) and keepalive probes, so that a peer host that
+ *        vanished without a reset fails the connection after about
+ *        LC_TIMEOUT instead of never (a live peer answers the probes however
+ *        long it leaves the connection idle).
  * @return 0 or a negative errno.
  */
 int tcp_sock_setup(int fd, const tcp_ctx_t *ctx)
@@ -54,6 +57,13 @@ int tcp_sock_setup(int fd, const tcp_ctx_t *ctx)
         return lc_seterr(-errno, TCP_SUBSYS, "fcntl(O_NONBLOCK): %s", strerror(errno));
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
         return lc_seterr(-errno, TCP_SUBSYS, "setsockopt(TCP_NODELAY): %s", strerror(errno));
+    if (ctx->keepalive_s > 0) {
+        int cnt = 4;
+        (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &ctx->keepalive_s, sizeof(int));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &ctx->keepalive_s, sizeof(int));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+    }
     if (ctx->sndbuf > 0)
         (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &ctx->sndbuf, sizeof(ctx->sndbuf));
     if (ctx->rcvbuf > 0)
