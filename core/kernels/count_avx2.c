@@ -19,14 +19,17 @@
 #define LC_V_ZERO _mm256_setzero_si256()
 #define LC_V_ONES _mm256_set1_epi64x(-1)
 #define LC_V_SET1(x) _mm256_set1_epi64x((long long)(x))
+#define LC_V_GROUP 2 /* two 32-byte columns: one cache line of each row */
+#define LC_V_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
+#define LC_V_AHEAD 32
 #include "count_tmpl.h"
 
 void lc_kern_count_avx2(const uint64_t *vecs, size_t stride, size_t p, size_t n,
                         uint64_t *planes, size_t pstride)
 {
-    size_t nvec = n / 256, done = nvec * 4;
+    size_t ngroups = n / 512, done = ngroups * 8;
 
-    lc_kern_count_cols(vecs, stride, p, nvec, planes, pstride, lc_kern_nplanes(p));
+    lc_kern_count_cols(vecs, stride, p, ngroups, planes, pstride, lc_kern_nplanes(p));
     lc_kern_count_scalar(vecs + done, stride, p, n - done * 64, planes + done, pstride);
 }
 

@@ -25,6 +25,8 @@
         h = _mm512_ternarylogic_epi64(a, b_, c_, 0xe8);                                          \
         l = _mm512_ternarylogic_epi64(a, b_, c_, 0x96);                                          \
     } while (0)
+#define LC_V_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
+#define LC_V_AHEAD 32
 #include "count_tmpl.h"
 
 void lc_kern_count_avx512(const uint64_t *vecs, size_t stride, size_t p, size_t n,

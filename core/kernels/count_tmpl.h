@@ -7,8 +7,9 @@
  * planes (bit-sliced). Inputs go through Harley-Seal carry-save adder trees:
  * 16 inputs become one carry of weight 16 (15 CSAs); the running counter's
  * low planes (weights 1, 2, 4, 8) are the trees' own accumulators and the
- * weight-16 carries ripple into the higher planes. No plane can overflow
- * because the counter has lc_kern_nplanes(p) planes.
+ * weight-16 carries ripple into the higher planes, which live in the output
+ * (planes 4 and up change once per 16 inputs). No plane can overflow because
+ * the counter has lc_kern_nplanes(p) planes.
  *
  * The includer defines:
  *   LC_V            the vector type
@@ -18,28 +19,19 @@
  *   LC_V_AND, LC_V_OR, LC_V_XOR(a, b), LC_V_ANDNOT(a, b) = ~a & b
  *   LC_V_ZERO, LC_V_ONES, LC_V_SET1(u64)
  *   LC_V_CSA(h, l, a, b, c)  carry-save add: h = maj(a, b, c), l = a ^ b ^ c
- *                            (a is the running accumulator)
+ *                            (a is the running accumulator; optional)
+ *   LC_V_GROUP      vector columns counted together (optional, default 1)
+ *   LC_V_PREFETCH(p), LC_V_AHEAD  prefetch of the input rows (optional)
  * Both functions work on whole vectors of words; the includer masks tails.
  */
 #ifndef LC_V_CSA
 #define LC_V_CSA(h, l, a, b, c)                                                                  \
     do {                                                                                         \
-        LC_V u_ = LC_V_XOR(b, c);                                                                \
-        h = LC_V_OR(LC_V_AND(b, c), LC_V_AND(a, u_));                                            \
+        LC_V b_ = (b), c_ = (c), u_ = LC_V_XOR(b_, c_);                                          \
+        h = LC_V_OR(LC_V_AND(b_, c_), LC_V_AND(a, u_));                                          \
         l = LC_V_XOR(a, u_);                                                                     \
     } while (0)
 #endif
-
-/* Add carry x of weight 2^k's plane into the planes hi[0..nhi), rippling. */
-#define LC_V_RIPPLE(hi, nhi, x)                                                                  \
-    do {                                                                                         \
-        LC_V cy_ = (x);                                                                          \
-        for (int k_ = 0; k_ < (nhi); k_++) {                                                     \
-            LC_V t_ = LC_V_AND(hi[k_], cy_);                                                     \
-            hi[k_] = LC_V_XOR(hi[k_], cy_);                                                      \
-            cy_ = t_;                                                                            \
-        }                                                                                        \
-    } while (0)
 
 /* Half add of x into plane acc; x becomes the carry. */
 #define LC_V_HALF(acc, x)                                                                        \
@@ -49,71 +41,134 @@
         x = t_;                                                                                  \
     } while (0)
 
-/* Count p vectors over nvec vector columns into w planes. */
-static void lc_kern_count_cols(const uint64_t *vecs, size_t stride, size_t p, size_t nvec,
-                               uint64_t *planes, size_t pstride, int w)
+#ifndef LC_V_GROUP
+#define LC_V_GROUP 1
+#endif
+#ifndef LC_V_PREFETCH
+#define LC_V_PREFETCH(p) ((void)0)
+#endif
+
+/* Add carry x, of the weight of plane 4, into planes 4..w-1 kept in the output. */
+static inline void lc_kern_ripple(uint64_t *o, size_t pstride, int nhi, LC_V x)
 {
+    for (int k = 0; k < nhi; k++) {
+        uint64_t *h = o + (size_t)(4 + k) * pstride;
+        LC_V old = LC_V_LOAD(h);
+
+        LC_V_STORE(h, LC_V_XOR(old, x));
+        x = LC_V_AND(old, x);
+    }
+}
+
+/* Eight inputs (rows from v on, column g of the group) into ones[g], twos[g],
+ * fours[g]; the carry of weight 8 lands in e8. With pf, column 0 prefetches
+ * each row LC_V_AHEAD words on (the p rows are p streams, more than hardware
+ * prefetchers follow once the input is out of cache). */
+#define LC_V_CSA8(g, v, e8)                                                                      \
+    do {                                                                                         \
+        const uint64_t *r_ = (v) + (g) * LC_V_WORDS;                                             \
+        LC_V d_[8], tA, tB, fA, fB;                                                              \
+        for (int i_ = 0; i_ < 8; i_++, r_ += stride) {                                           \
+            d_[i_] = LC_V_LOAD(r_);                                                              \
+            if ((g) == 0 && pf)                                                                  \
+                LC_V_PREFETCH(r_ + LC_V_AHEAD);                                                  \
+        }                                                                                        \
+        LC_V_CSA(tA, ones[g], ones[g], d_[0], d_[1]);                                            \
+        LC_V_CSA(tB, ones[g], ones[g], d_[2], d_[3]);                                            \
+        LC_V_CSA(fA, twos[g], twos[g], tA, tB);                                                  \
+        LC_V_CSA(tA, ones[g], ones[g], d_[4], d_[5]);                                            \
+        LC_V_CSA(tB, ones[g], ones[g], d_[6], d_[7]);                                            \
+        LC_V_CSA(fB, twos[g], twos[g], tA, tB);                                                  \
+        LC_V_CSA(e8, fours[g], fours[g], fA, fB);                                                \
+    } while (0)
+
+/*
+ * Count p vectors over ngroups groups of LC_V_GROUP adjacent vector columns
+ * into w planes. The columns of a group go through the same rows one after
+ * the other, so each row's cache line is used whole while it is in L1.
+ */
+static inline __attribute__((always_inline)) void
+lc_kern_count_cols_impl(const uint64_t *vecs, size_t stride, size_t p, size_t ngroups,
+                        uint64_t *planes, size_t pstride, int w, const int pf)
+{
+    const size_t gw = (size_t)LC_V_GROUP * LC_V_WORDS;
     int nhi = w > 4 ? w - 4 : 0;
 
-    for (size_t c = 0; c < nvec; c++) {
-        const uint64_t *v = vecs + c * LC_V_WORDS;
-        LC_V ones = LC_V_ZERO, twos = LC_V_ZERO, fours = LC_V_ZERO, eights = LC_V_ZERO;
-        LC_V twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens, x;
-        LC_V hi[LC_KERN_MAX_PLANES - 4];
+    for (size_t c = 0; c < ngroups; c++) {
+        const uint64_t *v = vecs + c * gw;
+        uint64_t *o = planes + c * gw;
+        LC_V ones[LC_V_GROUP], twos[LC_V_GROUP], fours[LC_V_GROUP], eights[LC_V_GROUP];
         size_t j = 0;
 
-        for (int k = 0; k < nhi; k++)
-            hi[k] = LC_V_ZERO;
-        for (; j + 16 <= p; j += 16, v += 16 * stride) {
-            LC_V_CSA(twosA, ones, ones, LC_V_LOAD(v), LC_V_LOAD(v + stride));
-            LC_V_CSA(twosB, ones, ones, LC_V_LOAD(v + 2 * stride), LC_V_LOAD(v + 3 * stride));
-            LC_V_CSA(foursA, twos, twos, twosA, twosB);
-            LC_V_CSA(twosA, ones, ones, LC_V_LOAD(v + 4 * stride), LC_V_LOAD(v + 5 * stride));
-            LC_V_CSA(twosB, ones, ones, LC_V_LOAD(v + 6 * stride), LC_V_LOAD(v + 7 * stride));
-            LC_V_CSA(foursB, twos, twos, twosA, twosB);
-            LC_V_CSA(eightsA, fours, fours, foursA, foursB);
-            LC_V_CSA(twosA, ones, ones, LC_V_LOAD(v + 8 * stride), LC_V_LOAD(v + 9 * stride));
-            LC_V_CSA(twosB, ones, ones, LC_V_LOAD(v + 10 * stride), LC_V_LOAD(v + 11 * stride));
-            LC_V_CSA(foursA, twos, twos, twosA, twosB);
-            LC_V_CSA(twosA, ones, ones, LC_V_LOAD(v + 12 * stride), LC_V_LOAD(v + 13 * stride));
-            LC_V_CSA(twosB, ones, ones, LC_V_LOAD(v + 14 * stride), LC_V_LOAD(v + 15 * stride));
-            LC_V_CSA(foursB, twos, twos, twosA, twosB);
-            LC_V_CSA(eightsB, fours, fours, foursA, foursB);
-            LC_V_CSA(sixteens, eights, eights, eightsA, eightsB);
-            LC_V_RIPPLE(hi, nhi, sixteens);
+        for (int g = 0; g < LC_V_GROUP; g++) {
+            ones[g] = twos[g] = fours[g] = eights[g] = LC_V_ZERO;
+            for (int k = 0; k < nhi; k++)
+                LC_V_STORE(o + (size_t)(4 + k) * pstride + g * LC_V_WORDS, LC_V_ZERO);
         }
+        for (; j + 16 <= p; j += 16, v += 16 * stride)
+            for (int g = 0; g < LC_V_GROUP; g++) {
+                LC_V eA, eB, x;
+
+                LC_V_CSA8(g, v, eA);
+                LC_V_CSA8(g, v + 8 * stride, eB);
+                LC_V_CSA(x, eights[g], eights[g], eA, eB);
+                lc_kern_ripple(o + g * LC_V_WORDS, pstride, nhi, x);
+            }
         if (j + 8 <= p) {
-            LC_V_CSA(twosA, ones, ones, LC_V_LOAD(v), LC_V_LOAD(v + stride));
-            LC_V_CSA(twosB, ones, ones, LC_V_LOAD(v + 2 * stride), LC_V_LOAD(v + 3 * stride));
-            LC_V_CSA(foursA, twos, twos, twosA, twosB);
-            LC_V_CSA(twosA, ones, ones, LC_V_LOAD(v + 4 * stride), LC_V_LOAD(v + 5 * stride));
-            LC_V_CSA(twosB, ones, ones, LC_V_LOAD(v + 6 * stride), LC_V_LOAD(v + 7 * stride));
-            LC_V_CSA(foursB, twos, twos, twosA, twosB);
-            LC_V_CSA(eightsA, fours, fours, foursA, foursB);
-            LC_V_HALF(eights, eightsA);
-            LC_V_RIPPLE(hi, nhi, eightsA);
+            for (int g = 0; g < LC_V_GROUP; g++) {
+                LC_V eA;
+
+                LC_V_CSA8(g, v, eA);
+                LC_V_HALF(eights[g], eA);
+                lc_kern_ripple(o + g * LC_V_WORDS, pstride, nhi, eA);
+            }
             j += 8;
             v += 8 * stride;
         }
-        for (; j < p; j++, v += stride) {
-            x = LC_V_LOAD(v);
-            LC_V_HALF(ones, x);
-            LC_V_HALF(twos, x);
-            LC_V_HALF(fours, x);
-            LC_V_HALF(eights, x);
-            LC_V_RIPPLE(hi, nhi, x);
+        for (; j < p; j++, v += stride)
+            for (int g = 0; g < LC_V_GROUP; g++) {
+                LC_V x = LC_V_LOAD(v + g * LC_V_WORDS);
+
+                LC_V_HALF(ones[g], x);
+                LC_V_HALF(twos[g], x);
+                LC_V_HALF(fours[g], x);
+                LC_V_HALF(eights[g], x);
+                lc_kern_ripple(o + g * LC_V_WORDS, pstride, nhi, x);
+            }
+        for (int g = 0; g < LC_V_GROUP; g++) {
+            uint64_t *og = o + g * LC_V_WORDS;
+
+            LC_V_STORE(og, ones[g]);
+            if (w > 1)
+                LC_V_STORE(og + pstride, twos[g]);
+            if (w > 2)
+                LC_V_STORE(og + 2 * pstride, fours[g]);
+            if (w > 3)
+                LC_V_STORE(og + 3 * pstride, eights[g]);
         }
-        uint64_t *o = planes + c * LC_V_WORDS;
-        LC_V_STORE(o, ones);
-        if (w > 1)
-            LC_V_STORE(o + pstride, twos);
-        if (w > 2)
-            LC_V_STORE(o + 2 * pstride, fours);
-        if (w > 3)
-            LC_V_STORE(o + 3 * pstride, eights);
-        for (int k = 0; k < nhi; k++)
-            LC_V_STORE(o + (size_t)(4 + k) * pstride, hi[k]);
     }
+}
+
+static void lc_kern_count_cols_pf(const uint64_t *vecs, size_t stride, size_t p,
+                                  size_t ngroups, uint64_t *planes, size_t pstride, int w)
+{
+    lc_kern_count_cols_impl(vecs, stride, p, ngroups, planes, pstride, w, 1);
+}
+
+static void lc_kern_count_cols_nopf(const uint64_t *vecs, size_t stride, size_t p,
+                                    size_t ngroups, uint64_t *planes, size_t pstride, int w)
+{
+    lc_kern_count_cols_impl(vecs, stride, p, ngroups, planes, pstride, w, 0);
+}
+
+/* Prefetching pays only when the input does not fit in L2 (it costs in cache). */
+static void lc_kern_count_cols(const uint64_t *vecs, size_t stride, size_t p, size_t ngroups,
+                               uint64_t *planes, size_t pstride, int w)
+{
+    if (p * stride > (1u << 20) / 8)
+        lc_kern_count_cols_pf(vecs, stride, p, ngroups, planes, pstride, w);
+    else
+        lc_kern_count_cols_nopf(vecs, stride, p, ngroups, planes, pstride, w);
 }
 
 /*
