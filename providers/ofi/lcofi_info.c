@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lcofi.h"
@@ -19,6 +20,21 @@ static int lcofi_root_is_loopback(const char *root)
 {
     return !strncmp(root, "127.", 4) || !strncmp(root, "localhost", 9) ||
            !strncmp(root, "[::1]", 5) || !strncmp(root, "::1", 3);
+}
+
+/* Whether a launcher (mpirun, srun, PMI) started more than one rank: then the
+ * ranks may be on several hosts and loopback is no default. */
+static int lcofi_launched_many(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"};
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = getenv(vars[i]);
+
+        if (v && atoi(v) > 1)
+            return 1;
+    }
+    return 0;
 }
 
 /* The numeric address of interface ifname (IPv4 preferred) into node. */
@@ -116,7 +132,7 @@ int lcofi_info_select(struct fi_info **out)
     char node[INET6_ADDRSTRLEN] = "", avail[400];
     int ret;
 
-    if (!ifname && (!root || lcofi_root_is_loopback(root)))
+    if (!ifname && (root ? lcofi_root_is_loopback(root) : !lcofi_launched_many()))
         ifname = "lo";
     if (ifname && strcmp(ifname, "any") && (ret = lcofi_ifaddr(ifname, node, sizeof(node))))
         return ret;

@@ -6,8 +6,9 @@ const lc_param_t lcofi_params[] = {
      "libfabric provider (fi_info -p syntax): tcp;ofi_rxm (Ethernet), verbs;ofi_rxm (RoCE), "
      "efa (AWS)"},
     {"LC_OFI_IFNAME", LC_PARAM_STR, NULL,
-     "Network interface to bind (its address selects the libfabric domain); default lo "
-     "when LC_ROOT is unset or on loopback, else the provider's first"},
+     "Network interface to use (its address selects the libfabric domain), or any; default "
+     "lo when LC_ROOT is on loopback, or unset outside mpirun/srun, else any (the "
+     "provider's first)"},
     {"LC_OFI_DOMAIN", LC_PARAM_STR, NULL,
      "libfabric domain name to use, e.g. mlx5_0 for verbs or eth0 for tcp (fi_info -l)"},
     {"LC_OFI_MAX_MSG", LC_PARAM_INT, "8M",
