@@ -1,11 +1,25 @@
 /*
- * pack_avx2.c - sign packing and unpacking with AVX2: movemask gathers the
- * sign bits (fp32 directly, 16-bit types after a signed saturating pack to
- * bytes, which keeps the sign); unpacking turns each bit into a sign bit OR-ed
- * onto +1.0.
+ * pack_avx2.c - sign packing and unpacking with AVX2: signed saturating
+ * packs narrow the values to bytes keeping their signs, and movemask gathers
+ * 32 sign bits at once; unpacking turns each bit into a sign bit OR-ed onto
+ * +1.0.
  */
 #include "kern.h"
 #include "simd_avx2.h"
+
+/* Sign bits of 32 fp32 values, in order: two signed saturating packs keep
+ * each sign in a byte; a lane permutation restores the order. */
+static inline uint32_t lc_avx2_signs32x32(const float *s)
+{
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    __m256i a = _mm256_castps_si256(_mm256_loadu_ps(s));
+    __m256i b = _mm256_castps_si256(_mm256_loadu_ps(s + 8));
+    __m256i c = _mm256_castps_si256(_mm256_loadu_ps(s + 16));
+    __m256i d = _mm256_castps_si256(_mm256_loadu_ps(s + 24));
+    __m256i x = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+
+    return (uint32_t)_mm256_movemask_epi8(_mm256_permutevar8x32_epi32(x, order));
+}
 
 void lc_kern_pack_fp32_avx2(const float *x, size_t n, uint64_t *bits)
 {
@@ -13,11 +27,8 @@ void lc_kern_pack_fp32_avx2(const float *x, size_t n, uint64_t *bits)
 
     for (size_t wi = 0; wi < nw; wi++) {
         const float *s = x + wi * 64;
-        uint64_t word = 0;
 
-        for (unsigned g = 0; g < 8; g++)
-            word |= (uint64_t)(uint32_t)_mm256_movemask_ps(_mm256_loadu_ps(s + 8 * g)) << (8 * g);
-        lc_kern_st64(bits + wi, word);
+        lc_kern_st64(bits + wi, lc_avx2_signs32x32(s) | (uint64_t)lc_avx2_signs32x32(s + 32) << 32);
     }
     lc_kern_pack_fp32_scalar(x + nw * 64, n - nw * 64, bits + nw);
 }
