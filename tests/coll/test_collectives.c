@@ -1,0 +1,248 @@
+/*
+ * test_collectives.c - lc_allreduce, lc_allgather, lc_bcast and lc_barrier over
+ * real connections (threads as ranks), p = 1..16, against references from all
+ * ranks' inputs; mismatched arguments give LC_ERR_MISMATCH on every rank and
+ * leave the communicator usable; bad arguments give -EINVAL.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "reference.h"
+
+#define MAXP 16
+static const size_t ar_sizes[] = {0, 1, 7, 1000, 65537, 300001};
+#define NAR (sizeof(ar_sizes) / sizeof(ar_sizes[0]))
+
+struct ar_state {
+    /* [case][rank] */
+    void *in[4 * NAR][MAXP];
+    void *out[4 * NAR][MAXP];
+    int rc[4 * NAR][MAXP];
+    uint8_t *rnd_out[MAXP]; /* random fp32 sums, compared across ranks */
+    int rnd_rc[MAXP];
+};
+
+static lc_dtype_t ar_dtype(int k)
+{
+    return (k / (int)NAR) % 2 ? LC_BF16 : LC_FP32;
+}
+
+static lc_op_t ar_op(int k)
+{
+    return (k / (int)NAR) / 2 ? LC_AVG : LC_SUM;
+}
+
+/* Small integers: exact sums in fp32 and bf16 whatever the order. */
+static float ar_value(int k, int r, size_t i)
+{
+    uint64_t s = (uint64_t)k * 131 + (uint64_t)r * 7 + i * 3;
+    return (float)((int)(lc_test_rand(&s) % 9) - 4);
+}
+
+#define RND_N 200003
+
+static void ar_rank(lc_comm_t *c, int r, int p, void *arg)
+{
+    struct ar_state *st = arg;
+    float *rin = malloc(RND_N * sizeof(float));
+    uint64_t s = 77 + (uint64_t)r;
+
+    for (int k = 0; k < 4 * (int)NAR; k++) {
+        /* every other case runs in place */
+        void *out = k % 2 ? st->in[k][r] : st->out[k][r];
+        st->rc[k][r] = lc_allreduce(c, st->in[k][r], out, ar_sizes[k % NAR], ar_dtype(k),
+                                    ar_op(k));
+        if (k % 2)
+            memcpy(st->out[k][r], st->in[k][r], ar_sizes[k % NAR] * lc_dtype_size(ar_dtype(k)));
+    }
+    for (size_t i = 0; i < RND_N; i++)
+        rin[i] = (float)((double)(lc_test_rand(&s) >> 11) * 0x1p-53 - 0.5) * 1e3f;
+    st->rnd_rc[r] = lc_allreduce(c, rin, st->rnd_out[r], RND_N, LC_FP32, LC_AVG);
+    free(rin);
+}
+
+static void test_allreduce(void **state)
+{
+    struct ar_state *st = calloc(1, sizeof(*st));
+
+    for (int p = 1; p <= MAXP; p++) {
+        for (int k = 0; k < 4 * (int)NAR; k++)
+            for (int r = 0; r < p; r++) {
+                size_t n = ar_sizes[k % NAR], esz = lc_dtype_size(ar_dtype(k));
+                st->in[k][r] = malloc(n * esz + 1);
+                st->out[k][r] = malloc(n * esz + 1);
+                for (size_t i = 0; i < n; i++) {
+                    float f = ar_value(k, r, i);
+                    if (esz == 4)
+                        ((float *)st->in[k][r])[i] = f;
+                    else
+                        ((uint16_t *)st->in[k][r])[i] = ref_f32_to_bf16(f);
+                }
+            }
+        for (int r = 0; r < p; r++)
+            st->rnd_out[r] = malloc(RND_N * sizeof(float));
+        assert_int_equal(lc_test_ranks(p, ar_rank, st), 0);
+        for (int k = 0; k < 4 * (int)NAR; k++) {
+            size_t n = ar_sizes[k % NAR];
+            for (int r = 0; r < p; r++) {
+                assert_int_equal(st->rc[k][r], 0);
+                for (size_t i = 0; i < n; i++) {
+                    float want = 0, got;
+                    for (int j = 0; j < p; j++)
+                        want += ar_value(k, j, i);
+                    if (ar_op(k) == LC_AVG)
+                        want = want / (float)p;
+                    if (ar_dtype(k) == LC_BF16) {
+                        want = ref_bf16_to_f32(ref_f32_to_bf16(want));
+                        got = ref_bf16_to_f32(((uint16_t *)st->out[k][r])[i]);
+                    } else {
+                        got = ((float *)st->out[k][r])[i];
+                    }
+                    if (got != want)
+                        fail_msg("p=%d case %d (n=%zu %s %s) rank %d elem %zu: %g want %g", p,
+                                 k, n, lc_dtype_name(ar_dtype(k)),
+                                 ar_op(k) == LC_AVG ? "avg" : "sum", r, i, (double)got,
+                                 (double)want);
+                }
+                free(st->in[k][r]);
+                free(st->out[k][r]);
+            }
+        }
+        for (int r = 0; r < p; r++) {
+            assert_int_equal(st->rnd_rc[r], 0);
+            if (memcmp(st->rnd_out[0], st->rnd_out[r], RND_N * sizeof(float)))
+                fail_msg("p=%d: rank %d's fp32 average differs from rank 0's", p, r);
+        }
+        for (int r = 0; r < p; r++)
+            free(st->rnd_out[r]);
+    }
+    free(st);
+}
+
+struct misc_state {
+    uint8_t *ag_out[MAXP];
+    uint8_t *bc[MAXP];
+    int rc[MAXP][8];
+};
+
+#define AG_BYTES 10007
+#define BC_BYTES 3000017
+
+static void misc_rank(lc_comm_t *c, int r, int p, void *arg)
+{
+    struct misc_state *st = arg;
+    uint8_t *in = malloc(AG_BYTES);
+    float x[100] = {0};
+    uint64_t bits[2];
+
+    for (int i = 0; i < AG_BYTES; i++)
+        in[i] = (uint8_t)(r * 31 + i);
+    st->rc[r][0] = lc_allgather(c, in, st->ag_out[r], AG_BYTES);
+    for (size_t i = 0; i < BC_BYTES; i++)
+        st->bc[r][i] = r == p - 1 ? (uint8_t)(i * 7) : 0;
+    st->rc[r][1] = lc_bcast(c, st->bc[r], BC_BYTES, p - 1);
+    st->rc[r][2] = lc_barrier(c);
+    /* mismatched count on the last rank: every rank must see LC_ERR_MISMATCH */
+    st->rc[r][3] = lc_vote(c, x, LC_FP32, bits, LC_BITS, r == p - 1 ? 100 : 99, NULL);
+    /* and the communicator still works */
+    st->rc[r][4] = lc_vote(c, x, LC_FP32, bits, LC_BITS, 100, NULL);
+    /* mismatched collective: allreduce on rank 0, vote elsewhere */
+    if (r == 0)
+        st->rc[r][5] = lc_allreduce(c, x, x, 100, LC_FP32, LC_SUM);
+    else
+        st->rc[r][5] = lc_vote(c, x, LC_FP32, bits, LC_BITS, 100, NULL);
+    st->rc[r][6] = lc_barrier(c);
+    free(in);
+}
+
+static void test_gather_bcast_mismatch(void **state)
+{
+    static const int ps[] = {2, 3, 5, 8, 16};
+    struct misc_state *st = calloc(1, sizeof(*st));
+
+    for (size_t t = 0; t < sizeof(ps) / sizeof(ps[0]); t++) {
+        int p = ps[t];
+        for (int r = 0; r < p; r++) {
+            st->ag_out[r] = malloc((size_t)p * AG_BYTES);
+            st->bc[r] = malloc(BC_BYTES);
+        }
+        assert_int_equal(lc_test_ranks(p, misc_rank, st), 0);
+        for (int r = 0; r < p; r++) {
+            assert_int_equal(st->rc[r][0], 0);
+            for (int j = 0; j < p; j++)
+                for (int i = 0; i < AG_BYTES; i++)
+                    assert_int_equal(st->ag_out[r][(size_t)j * AG_BYTES + (size_t)i],
+                                     (uint8_t)(j * 31 + i));
+            assert_int_equal(st->rc[r][1], 0);
+            for (size_t i = 0; i < BC_BYTES; i += 997)
+                assert_int_equal(st->bc[r][i], (uint8_t)(i * 7));
+            assert_int_equal(st->rc[r][2], 0);
+            assert_int_equal(st->rc[r][3], LC_ERR_MISMATCH);
+            assert_int_equal(st->rc[r][4], 0);
+            assert_int_equal(st->rc[r][5], LC_ERR_MISMATCH);
+            assert_int_equal(st->rc[r][6], 0);
+            free(st->ag_out[r]);
+            free(st->bc[r]);
+        }
+    }
+    free(st);
+}
+
+static void one_rank_bad_args(lc_comm_t *c, int r, int p, void *arg)
+{
+    int *rc = arg;
+    float x[4] = {0};
+    uint64_t bits[1];
+    lc_vote_opts_t bad = {.size = sizeof(bad), .mode = 9};
+
+    rc[0] = lc_vote(NULL, x, LC_FP32, bits, LC_BITS, 4, NULL);
+    rc[1] = lc_vote(c, NULL, LC_FP32, bits, LC_BITS, 4, NULL);
+    rc[2] = lc_vote(c, x, LC_INT32, bits, LC_BITS, 4, NULL);
+    rc[3] = lc_vote(c, x, LC_FP32, bits, LC_BITS, 4, &bad);
+    rc[4] = lc_allreduce(c, x, x, 4, LC_INT8, LC_SUM);
+    rc[5] = lc_bcast(c, x, 4, 5);
+    rc[6] = lc_allgather(c, NULL, x, 4);
+    rc[7] = lc_vote(c, x, LC_FP32, bits, LC_BITS, 4, NULL); /* still fine */
+}
+
+static void test_bad_arguments(void **state)
+{
+    int rc[8];
+    lc_comm_t *c = NULL;
+
+    assert_int_equal(lc_test_ranks(1, one_rank_bad_args, rc), 0);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(rc[i], -EINVAL);
+    assert_int_equal(rc[7], 0);
+    assert_int_equal(lc_comm_init(NULL, NULL), -EINVAL);
+    assert_int_equal(lc_comm_rank(NULL), -EINVAL);
+    assert_int_equal(lc_comm_size(NULL), -EINVAL);
+    assert_int_equal(lc_comm_destroy(NULL), 0);
+    {
+        lc_comm_config_t cfg = {.size = 4};
+        assert_int_equal(lc_comm_init(&cfg, &c), -EINVAL);
+    }
+    {
+        lc_comm_config_t cfg = {.size = sizeof(cfg), .rank = 3, .nranks = 2};
+        assert_int_equal(lc_comm_init(&cfg, &c), -EINVAL);
+    }
+    assert_null(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_allreduce),
+        cmocka_unit_test(test_gather_bcast_mismatch),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
