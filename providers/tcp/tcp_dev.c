@@ -8,6 +8,8 @@
  * when LC_ROOT is unset or names a loopback address; else the interface
  * whose subnet holds the LC_ROOT address, else the first UP non-loopback
  * interface with an IPv4 address (docker* and virbr* are skipped).
+ * LC_TCP_FAMILY restricts addresses to IPv4 or IPv6; unset, an interface's
+ * IPv4 address is preferred.
  */
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -118,10 +120,15 @@ static int tcp_in_subnet(const struct ifaddrs *ifa, const struct sockaddr_storag
     return 1;
 }
 
-/* Usable interface address: UP, IPv4 or non-link-local IPv6 (link-local when ll). */
-static int tcp_ifa_usable(const struct ifaddrs *ifa, int ll)
+/*
+ * Usable interface address: UP, IPv4 or non-link-local IPv6 (link-local too
+ * when ll), of the given family unless family is 0.
+ */
+static int tcp_ifa_usable(const struct ifaddrs *ifa, int ll, int family)
 {
     if (!ifa->ifa_addr || !(ifa->ifa_flags & IFF_UP))
+        return 0;
+    if (family && ifa->ifa_addr->sa_family != family)
         return 0;
     if (ifa->ifa_addr->sa_family == AF_INET)
         return 1;
@@ -131,8 +138,8 @@ static int tcp_ifa_usable(const struct ifaddrs *ifa, int ll)
 }
 
 /* Add interface ifa's best address as a device unless its name is listed already. */
-static void tcp_dev_add(const struct ifaddrs *all, const struct ifaddrs *ifa, tcp_dev_t *devs,
-                        int *n, int max)
+static void tcp_dev_add(const struct ifaddrs *all, const struct ifaddrs *ifa, int family,
+                        tcp_dev_t *devs, int *n, int max)
 {
     const struct ifaddrs *best = NULL;
 
@@ -144,7 +151,7 @@ static void tcp_dev_add(const struct ifaddrs *all, const struct ifaddrs *ifa, tc
     /* prefer IPv4, then global IPv6, then link-local IPv6 */
     for (int pass = 0; pass < 3 && !best; pass++)
         for (const struct ifaddrs *p = all; p && !best; p = p->ifa_next) {
-            if (strcmp(p->ifa_name, ifa->ifa_name) || !tcp_ifa_usable(p, pass == 2))
+            if (strcmp(p->ifa_name, ifa->ifa_name) || !tcp_ifa_usable(p, pass == 2, family))
                 continue;
             if (pass == 0 && p->ifa_addr->sa_family != AF_INET)
                 continue;
@@ -163,26 +170,26 @@ static void tcp_dev_add(const struct ifaddrs *all, const struct ifaddrs *ifa, tc
 }
 
 /* The default choice, without LC_TCP_IFNAME. */
-static void tcp_dev_default(struct ifaddrs *all, tcp_dev_t *devs, int *n, int max)
+static void tcp_dev_default(struct ifaddrs *all, int family, tcp_dev_t *devs, int *n, int max)
 {
     struct sockaddr_storage root;
     int have_root = tcp_root_addr(&root);
 
     for (struct ifaddrs *p = all; p && *n == 0; p = p->ifa_next) {
-        if (!tcp_ifa_usable(p, 1))
+        if (!tcp_ifa_usable(p, 1, family))
             continue;
         if (!have_root || tcp_sa_is_loopback((struct sockaddr *)&root)) {
             if (p->ifa_flags & IFF_LOOPBACK)
-                tcp_dev_add(all, p, devs, n, max);
+                tcp_dev_add(all, p, family, devs, n, max);
         } else if (tcp_in_subnet(p, &root) && !(p->ifa_flags & IFF_LOOPBACK)) {
-            tcp_dev_add(all, p, devs, n, max);
+            tcp_dev_add(all, p, family, devs, n, max);
         }
     }
     for (struct ifaddrs *p = all; p && *n == 0; p = p->ifa_next)
-        if (tcp_ifa_usable(p, 0) && p->ifa_addr->sa_family == AF_INET &&
+        if (tcp_ifa_usable(p, 0, family ? family : AF_INET) &&
             !(p->ifa_flags & IFF_LOOPBACK) && strncmp(p->ifa_name, "docker", 6) &&
             strncmp(p->ifa_name, "virbr", 5))
-            tcp_dev_add(all, p, devs, n, max);
+            tcp_dev_add(all, p, family, devs, n, max);
 }
 
 /**
@@ -192,22 +199,31 @@ static void tcp_dev_default(struct ifaddrs *all, tcp_dev_t *devs, int *n, int ma
 int tcp_dev_discover(tcp_dev_t *devs, int max)
 {
     const char *filter = lc_param_str("LC_TCP_IFNAME");
+    const char *fam = lc_param_str("LC_TCP_FAMILY");
     struct ifaddrs *all = NULL;
-    int n = 0;
+    int n = 0, family = 0;
 
+    if (fam && (!strcmp(fam, "AF_INET") || !strcmp(fam, "ipv4")))
+        family = AF_INET;
+    else if (fam && (!strcmp(fam, "AF_INET6") || !strcmp(fam, "ipv6")))
+        family = AF_INET6;
+    else if (fam && *fam)
+        return lc_seterr(LC_ERR_CONFIG, TCP_SUBSYS,
+                         "LC_TCP_FAMILY=%s: use AF_INET (ipv4) or AF_INET6 (ipv6)", fam);
     if (getifaddrs(&all) < 0)
         return lc_seterr(-errno, TCP_SUBSYS, "getifaddrs: %s", strerror(errno));
     if (filter && *filter) {
         for (struct ifaddrs *p = all; p; p = p->ifa_next)
-            if (tcp_ifa_usable(p, 1) && tcp_if_match(p->ifa_name, filter))
-                tcp_dev_add(all, p, devs, &n, max);
+            if (tcp_ifa_usable(p, 1, family) && tcp_if_match(p->ifa_name, filter))
+                tcp_dev_add(all, p, family, devs, &n, max);
     } else {
-        tcp_dev_default(all, devs, &n, max);
+        tcp_dev_default(all, family, devs, &n, max);
     }
     freeifaddrs(all);
     if (n == 0)
-        return lc_seterr(-ENODEV, TCP_SUBSYS, "no usable interface (LC_TCP_IFNAME=%s)",
-                         filter && *filter ? filter : "<unset>");
+        return lc_seterr(-ENODEV, TCP_SUBSYS, "no usable interface (LC_TCP_IFNAME=%s%s%s)",
+                         filter && *filter ? filter : "<unset>", family ? ", LC_TCP_FAMILY=" : "",
+                         family ? fam : "");
     return n;
 }
 

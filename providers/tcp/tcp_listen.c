@@ -93,7 +93,6 @@ int tcp_listen(void *vctx, int dev, void *handle, void **listen_comm)
         memcpy(h.addr, &((struct sockaddr_in6 *)&sa)->sin6_addr, 16);
     }
     h.nonce = htole64(lc->nonce);
-    memset(handle, 0, LC_PROV_HANDLE_MAX);
     memcpy(handle, &h, sizeof(h));
     *listen_comm = lc;
     return 0;

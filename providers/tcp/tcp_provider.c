@@ -9,6 +9,9 @@ static const lc_param_t tcp_params[] = {
      "Interfaces to use, as NCCL_SOCKET_IFNAME: name prefixes (eth,ib), '=' for exact names "
      "(=eth0), '^' to exclude (^docker,lo). Unset: lo when LC_ROOT is unset or loopback, else "
      "the interface on LC_ROOT's subnet, else the first UP non-loopback IPv4 interface"},
+    {"LC_TCP_FAMILY", LC_PARAM_STR, NULL,
+     "Address family of the listeners: AF_INET (ipv4) or AF_INET6 (ipv6); unset: an "
+     "interface's IPv4 address is preferred"},
     {"LC_TCP_NSOCKS", LC_PARAM_INT, "2",
      "TCP sockets per connection (1-16); messages larger than LC_TCP_CHUNK are striped "
      "over them. Set by the connecting side"},

@@ -27,6 +27,7 @@ void tt_env(int nsocks)
     char v[16];
 
     unsetenv("LC_ROOT");
+    unsetenv("LC_TCP_FAMILY");
     setenv("LC_TCP_IFNAME", "=lo", 1);
     if (nsocks > 0) {
         snprintf(v, sizeof(v), "%d", nsocks);

@@ -90,6 +90,9 @@ static void test_bad_config(void **state)
     setenv("LC_TCP_CHUNK", "100", 1);
     assert_int_equal(TT->init(&opts, &ctx), LC_ERR_CONFIG);
     unsetenv("LC_TCP_CHUNK");
+    setenv("LC_TCP_FAMILY", "AF_UNIX", 1);
+    assert_int_equal(TT->init(&opts, &ctx), LC_ERR_CONFIG);
+    unsetenv("LC_TCP_FAMILY");
     setenv("LC_TCP_IFNAME", "=no_such_if0", 1);
     assert_int_equal(TT->init(&opts, &ctx), -ENODEV);
     assert_true(strstr(lc_last_error(), "no_such_if0") != NULL);

@@ -351,6 +351,42 @@ static void test_shared_ctx_threads(void **state)
     TT->fini(ctx);
 }
 
+/* ---- IPv6 loopback (skipped where ::1 is missing) ---- */
+
+static void test_ipv6(void **state)
+{
+    lc_prov_init_opts_t opts = {.size = sizeof(opts), .rank = -1};
+    lc_prov_props_t props = {.size = sizeof(props)};
+    size_t len = 3 * MiB + 11, size = 0;
+    char *sb = malloc(len), *rb = malloc(len);
+    void *ctx = NULL, *sreq, *rreq;
+    tt_conn_t c;
+    int rc;
+
+    tt_env(3);
+    setenv("LC_TCP_FAMILY", "AF_INET6", 1);
+    rc = TT->init(&opts, &ctx);
+    unsetenv("LC_TCP_FAMILY");
+    if (rc == -ENODEV) {
+        free(sb), free(rb);
+        skip();
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(TT->get_props(ctx, 0, &props), 0);
+    assert_string_equal(props.name, "lo");
+    tt_connect(&c, ctx, ctx); /* one context: testing one request moves both */
+    tt_fill(sb, len, 66);
+    sreq = tt_isend(c.scomm, sb, len);
+    rreq = tt_irecv(c.rcomm, rb, len);
+    assert_int_equal(tt_wait(rreq, &size, 10.0), 0);
+    assert_int_equal(tt_wait(sreq, NULL, 10.0), 0);
+    assert_int_equal(size, len);
+    assert_int_equal(tt_check(rb, len, 66), -1);
+    tt_close(&c);
+    TT->fini(ctx);
+    free(sb), free(rb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_recv_sizes),
         cmocka_unit_test(test_accept_interleaved),
         cmocka_unit_test(test_shared_ctx_threads),
+        cmocka_unit_test(test_ipv6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
