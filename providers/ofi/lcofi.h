@@ -19,9 +19,9 @@
 
 #include "internal.h"
 
-#define LCOFI_SUBSYS "ofi"
-#define LCOFI_MAGIC 0x4c434f46u /* "LCOF" */
-#define LCOFI_ADDR_MAX 104      /* endpoint name bytes that fit in a handle */
+#define LCOFI_SUBSYS   "ofi"
+#define LCOFI_MAGIC    0x4c434f46u /* "LCOF" */
+#define LCOFI_ADDR_MAX 104         /* endpoint name bytes that fit in a handle */
 
 /*
  * Tag layout. Control messages (handshake, reply) have bit 63 set and carry
@@ -32,14 +32,14 @@
  * in the receive posted for its connection and position, whatever order the
  * provider delivers in.
  */
-#define LCOFI_TAG_CTRL (1ULL << 63)
-#define LCOFI_TAG_ACK (1ULL << 62)
-#define LCOFI_TAG_LAST (1ULL << 62)
+#define LCOFI_TAG_CTRL   (1ULL << 63)
+#define LCOFI_TAG_ACK    (1ULL << 62)
+#define LCOFI_TAG_LAST   (1ULL << 62)
 #define LCOFI_COMM_SHIFT 40
-#define LCOFI_COMM_MASK ((1u << 22) - 1)
-#define LCOFI_SEQ_SHIFT 16
-#define LCOFI_SEQ_MASK ((1u << 24) - 1)
-#define LCOFI_CHUNK_MAX (1u << 16)
+#define LCOFI_COMM_MASK  ((1u << 22) - 1)
+#define LCOFI_SEQ_SHIFT  16
+#define LCOFI_SEQ_MASK   ((1u << 24) - 1)
+#define LCOFI_CHUNK_MAX  (1u << 16)
 
 /* What a posted operation belongs to; its completion is dispatched on this. */
 typedef enum lcofi_op_kind {
@@ -54,11 +54,11 @@ typedef enum lcofi_op_kind {
 /* One posted libfabric operation; the fi_context2 must come first. */
 typedef struct lcofi_op {
     struct fi_context2 fctx;
-    uint8_t kind;    /* lcofi_op_kind_t */
-    uint8_t posted;  /* posted and not yet completed */
-    uint8_t cancel;  /* fi_cancel issued */
-    uint32_t idx;    /* chunk index */
-    void *owner;     /* request, listen comm, send comm or recv comm */
+    uint8_t kind;   /* lcofi_op_kind_t */
+    uint8_t posted; /* posted and not yet completed */
+    uint8_t cancel; /* fi_cancel issued */
+    uint32_t idx;   /* chunk index */
+    void *owner;    /* request, listen comm, send comm or recv comm */
 } lcofi_op_t;
 
 /* A registration: one cache entry, refcounted; the mhandle of reg_mr. */
@@ -140,7 +140,7 @@ typedef struct lcofi_listen_comm {
 typedef struct lcofi_send_comm {
     lcofi_ctx_t *ctx;
     struct lcofi_send_comm *next; /* in the context's pending-connect list */
-    lcofi_handle_t handle; /* what we connect to (the pending key) */
+    lcofi_handle_t handle;        /* what we connect to (the pending key) */
     uint32_t cookie;
     uint32_t remote_id;
     uint32_t seq;
@@ -164,10 +164,10 @@ typedef struct lcofi_req {
     uint64_t tag; /* comm id and sequence number, chunk bits zero */
     fi_addr_t peer;
     void *desc;
-    lcofi_mr_t *tmp_mr;          /* registered for this request only */
-    uint32_t nops, nwant;        /* chunk operations allocated / to be posted */
+    lcofi_mr_t *tmp_mr;   /* registered for this request only */
+    uint32_t nops, nwant; /* chunk operations allocated / to be posted */
     uint32_t nposted, ndone;
-    int draining;                /* 1 posted, 2 to post: swallowing an oversized message */
+    int draining; /* 1 posted, 2 to post: swallowing an oversized message */
     lcofi_op_t drain_op;
     char errmsg[200];
     lcofi_op_t ops[];
@@ -183,8 +183,8 @@ struct lcofi_ctx {
     struct fid_ep *ep;
     uint8_t addr[LCOFI_ADDR_MAX];
     size_t addrlen;
-    size_t chunk;     /* largest chunk one post may carry */
-    char *scratch;    /* chunk bytes catching what overflows a receive buffer */
+    size_t chunk;  /* largest chunk one post may carry */
+    char *scratch; /* chunk bytes catching what overflows a receive buffer */
     lcofi_mr_t *scratch_mr;
     int need_local;   /* FI_MR_LOCAL: every buffer needs a descriptor */
     uint64_t mr_key;  /* next requested key when not FI_MR_PROV_KEY */
@@ -239,11 +239,9 @@ LC_HIDDEN int lcofi_close_send(void *send_comm);
 LC_HIDDEN void lcofi_connect_on_ack(lcofi_send_comm_t *sc, int err);
 
 /* lcofi_req.c */
-LC_HIDDEN int lcofi_isend(void *send_comm, const void *buf, size_t len, void *mhandle,
-                          void **req);
+LC_HIDDEN int lcofi_isend(void *send_comm, const void *buf, size_t len, void *mhandle, void **req);
 LC_HIDDEN int lcofi_irecv(void *recv_comm, void *buf, size_t len, void *mhandle, void **req);
 LC_HIDDEN int lcofi_test(void *req, int *done, size_t *size);
-LC_HIDDEN void lcofi_req_on_op(lcofi_op_t *op, size_t len, uint64_t tag, int err,
-                              const char *msg);
+LC_HIDDEN void lcofi_req_on_op(lcofi_op_t *op, size_t len, uint64_t tag, int err, const char *msg);
 
 #endif

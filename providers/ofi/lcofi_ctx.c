@@ -55,8 +55,8 @@ static void lcofi_close(lcofi_ctx_t *ctx)
     while (ctx->mrs) {
         lcofi_mr_t *mr = ctx->mrs;
 
-        LC_WARN(LCOFI_SUBSYS, "registration [%p, +%zu) still held at fini",
-                (void *)mr->start, (size_t)(mr->end - mr->start));
+        LC_WARN(LCOFI_SUBSYS, "registration [%p, +%zu) still held at fini", (void *)mr->start,
+                (size_t)(mr->end - mr->start));
         mr->refs = 1;
         lcofi_mr_release(ctx, mr);
     }
@@ -165,9 +165,8 @@ int lcofi_get_props(void *arg, int dev, lc_prov_props_t *props)
     if (nic && nic->bus_attr && nic->bus_attr->bus_type == FI_BUS_PCI) {
         struct fi_pci_attr *pci = &nic->bus_attr->attr.pci;
 
-        snprintf(props->pci_path, sizeof(props->pci_path),
-                 "/sys/bus/pci/devices/%04x:%02x:%02x.%x", pci->domain_id, pci->bus_id,
-                 pci->device_id, pci->function_id);
+        snprintf(props->pci_path, sizeof(props->pci_path), "/sys/bus/pci/devices/%04x:%02x:%02x.%x",
+                 pci->domain_id, pci->bus_id, pci->device_id, pci->function_id);
     }
     if (nic && nic->link_attr && nic->link_attr->speed)
         props->speed_mbps = (int)(nic->link_attr->speed / 1000000);

@@ -50,12 +50,11 @@ static int lcofi_ifaddr(const char *ifname, char *node, size_t len)
             if (!p->ifa_addr || strcmp(p->ifa_name, ifname))
                 continue;
             if (fam == 0 && p->ifa_addr->sa_family == AF_INET)
-                found = !!inet_ntop(AF_INET, &((struct sockaddr_in *)p->ifa_addr)->sin_addr,
-                                    node, (socklen_t)len);
-            else if (fam == 1 && p->ifa_addr->sa_family == AF_INET6)
-                found = !!inet_ntop(AF_INET6,
-                                    &((struct sockaddr_in6 *)p->ifa_addr)->sin6_addr, node,
+                found = !!inet_ntop(AF_INET, &((struct sockaddr_in *)p->ifa_addr)->sin_addr, node,
                                     (socklen_t)len);
+            else if (fam == 1 && p->ifa_addr->sa_family == AF_INET6)
+                found = !!inet_ntop(AF_INET6, &((struct sockaddr_in6 *)p->ifa_addr)->sin6_addr,
+                                    node, (socklen_t)len);
         }
     freeifaddrs(ifa);
     if (!found)
@@ -138,8 +137,8 @@ int lcofi_info_select(struct fi_info **out)
         return ret;
     if (!(hints = lcofi_hints(prov)))
         return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "fi_allocinfo failed");
-    ret = fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), node[0] ? node : NULL,
-                     NULL, node[0] ? FI_SOURCE : 0, hints, &list);
+    ret = fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), node[0] ? node : NULL, NULL,
+                     node[0] ? FI_SOURCE : 0, hints, &list);
     fi_freeinfo(hints);
     for (i = ret ? NULL : list; i; i = i->next)
         if (!domain || !strcmp(i->domain_attr->name, domain))

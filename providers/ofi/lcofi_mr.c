@@ -28,8 +28,8 @@ static int lcofi_mr_register(lcofi_ctx_t *ctx, lcofi_mr_t *e)
     uint64_t key = (mode & FI_MR_PROV_KEY) ? 0 : ctx->mr_key++;
     int ret;
 
-    ret = fi_mr_reg(ctx->domain, (void *)e->start, e->end - e->start, FI_SEND | FI_RECV, 0, key,
-                    0, &e->mr, NULL);
+    ret = fi_mr_reg(ctx->domain, (void *)e->start, e->end - e->start, FI_SEND | FI_RECV, 0, key, 0,
+                    &e->mr, NULL);
     if (ret)
         return lcofi_fierr(ret, "fi_mr_reg");
     if (mode & FI_MR_ENDPOINT) {

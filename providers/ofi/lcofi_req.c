@@ -57,8 +57,9 @@ static void lcofi_req_drain_post(lcofi_req_t *req)
     lcofi_ctx_t *ctx = req->ctx;
     ssize_t ret;
 
-    ret = fi_trecv(ctx->ep, ctx->scratch, req->chunk, ctx->scratch_mr ? ctx->scratch_mr->desc : NULL,
-                   FI_ADDR_UNSPEC, req->tag | req->drain_op.idx, LCOFI_TAG_LAST, &req->drain_op);
+    ret =
+        fi_trecv(ctx->ep, ctx->scratch, req->chunk, ctx->scratch_mr ? ctx->scratch_mr->desc : NULL,
+                 FI_ADDR_UNSPEC, req->tag | req->drain_op.idx, LCOFI_TAG_LAST, &req->drain_op);
     if (ret == -FI_EAGAIN) {
         req->draining = 2;
     } else if (ret) {
@@ -160,15 +161,14 @@ static void lcofi_req_post_more(lcofi_req_t *req)
         if (req->is_send)
             ret = fi_tsend(ctx->ep, req->buf ? req->buf + (size_t)i * req->chunk : NULL,
                            lcofi_chunk_len(req, i), req->desc, req->peer,
-                           req->tag | i | (i + 1 == req->nops ? LCOFI_TAG_LAST : 0),
-                           &req->ops[i]);
+                           req->tag | i | (i + 1 == req->nops ? LCOFI_TAG_LAST : 0), &req->ops[i]);
         else
             ret = lcofi_req_post_recv(req, i);
         if (ret == -FI_EAGAIN)
             return;
         if (ret) {
-            lcofi_req_fail(req, lcofi_fierr((int)ret, req->is_send ? "fi_tsend" : "fi_trecv"),
-                           "%s", lc_last_error());
+            lcofi_req_fail(req, lcofi_fierr((int)ret, req->is_send ? "fi_tsend" : "fi_trecv"), "%s",
+                           lc_last_error());
             lcofi_req_cancel_from(req, 0);
             return;
         }
@@ -203,9 +203,8 @@ static int lcofi_scratch(lcofi_ctx_t *ctx)
 }
 
 /* Create and start a request; *out NULL (and 0) when nothing could be posted yet. */
-static int lcofi_req_start(lcofi_ctx_t *ctx, int is_send, const void *buf, size_t len,
-                           size_t chunk, uint64_t tag, fi_addr_t peer, lcofi_mr_t *mh,
-                           lcofi_req_t **out)
+static int lcofi_req_start(lcofi_ctx_t *ctx, int is_send, const void *buf, size_t len, size_t chunk,
+                           uint64_t tag, fi_addr_t peer, lcofi_mr_t *mh, lcofi_req_t **out)
 {
     size_t nops = len ? (len - 1) / chunk + 1 : 1;
     lcofi_req_t *req;

@@ -9,8 +9,8 @@
 
 typedef struct ofi_pair {
     const lc_provider_t *prov;
-    void *a, *b;      /* sender's and receiver's contexts */
-    void *listen;     /* on b */
+    void *a, *b;  /* sender's and receiver's contexts */
+    void *listen; /* on b */
     void *send, *recv;
     char handle[LC_PROV_HANDLE_MAX];
 } ofi_pair_t;

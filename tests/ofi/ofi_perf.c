@@ -89,9 +89,9 @@ static void *rank_main(void *arg)
 
     check(prov->init(NULL, &p->ctx), "init");
     check(prov->listen(p->ctx, 0, p->handle, &p->listen), "listen");
-    if (sock >= 0 && (write(sock, p->handle, LC_PROV_HANDLE_MAX) != LC_PROV_HANDLE_MAX ||
-                      recv(sock, peers[1 - me].handle, LC_PROV_HANDLE_MAX, MSG_WAITALL) !=
-                          LC_PROV_HANDLE_MAX))
+    if (sock >= 0 &&
+        (write(sock, p->handle, LC_PROV_HANDLE_MAX) != LC_PROV_HANDLE_MAX ||
+         recv(sock, peers[1 - me].handle, LC_PROV_HANDLE_MAX, MSG_WAITALL) != LC_PROV_HANDLE_MAX))
         check(-EIO, "handle exchange");
     sync_ranks();
     while (!p->send || !p->recv) {
@@ -121,7 +121,8 @@ static void *rank_main(void *arg)
 
             *r = NULL;
             if (!me)
-                buf[(size_t)(head % window) * slot] = buf[(size_t)(head % window) * slot + sbytes - 1] = (char)head;
+                buf[(size_t)(head % window) * slot] =
+                    buf[(size_t)(head % window) * slot + sbytes - 1] = (char)head;
             check(me ? prov->irecv(p->recv, buf + (size_t)(head % window) * slot, sbytes, mh, r)
                      : prov->isend(p->send, buf + (size_t)(head % window) * slot, sbytes, mh, r),
                   "post");

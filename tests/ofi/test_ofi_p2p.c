@@ -53,9 +53,8 @@ static void test_sizes(void **state)
             ofi_fill(s, sizes[i], (uint32_t)(i * 2 + reg));
             memset(r, 0xee, sizes[i] + 1 < max ? sizes[i] + 1 : max);
             got = 12345;
-            assert_int_equal(ofi_xfer(p, s, sizes[i], reg ? smh : NULL, r, sizes[i],
-                                      reg ? rmh : NULL, &got),
-                             0);
+            assert_int_equal(
+                ofi_xfer(p, s, sizes[i], reg ? smh : NULL, r, sizes[i], reg ? rmh : NULL, &got), 0);
             assert_int_equal(got, sizes[i]);
             assert_true(ofi_check(r, sizes[i], (uint32_t)(i * 2 + reg)));
             if (sizes[i] + 1 < max)
@@ -114,8 +113,8 @@ static void test_in_flight(void **state)
     }
     for (int i = 0; i < N; i++)
         while (!sreq[i])
-            assert_int_equal(
-                p->prov->isend(p->send, s[i], (size_t)i * 1531 + 3, NULL, &sreq[i]), 0);
+            assert_int_equal(p->prov->isend(p->send, s[i], (size_t)i * 1531 + 3, NULL, &sreq[i]),
+                             0);
     for (int i = N - 1; i >= 0; i--) {
         int sdone = 0, rdone = 0;
 
@@ -203,9 +202,9 @@ static void test_split(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sizes),          cmocka_unit_test(test_buffer_sizes),
-        cmocka_unit_test(test_in_flight),      cmocka_unit_test(test_two_connections),
-        cmocka_unit_test(test_props),          cmocka_unit_test(test_split),
+        cmocka_unit_test(test_sizes),     cmocka_unit_test(test_buffer_sizes),
+        cmocka_unit_test(test_in_flight), cmocka_unit_test(test_two_connections),
+        cmocka_unit_test(test_props),     cmocka_unit_test(test_split),
     };
 
     ofi_env_or_skip();
