@@ -7,6 +7,7 @@
  * that lc_simd_active() and every kernel return; the kernels never fall back
  * silently to another level. lc_simd_set() replaces both.
  */
+#include <cpuid.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <strings.h>
@@ -48,6 +49,14 @@ static _Atomic int lc_simd_forced = -1; /* lc_simd_set(), -1 if never called */
 
 static const char *const lc_simd_names[LC_SIMD_COUNT] = {"scalar", "avx2", "avx512"};
 
+/* CPUID.1:ECX.F16C[bit 29] (clang's __builtin_cpu_supports does not know "f16c"). */
+static int lc_simd_has_f16c(void)
+{
+    unsigned a, b, c, d;
+
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+
 static int lc_simd_cpu_has(int level)
 {
     __builtin_cpu_init();
@@ -58,7 +67,7 @@ static int lc_simd_cpu_has(int level)
         /* The AVX2 files are built with these extensions (cmake/lc_simd.cmake). */
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
-               __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("f16c");
+               __builtin_cpu_supports("popcnt") && lc_simd_has_f16c();
     case LC_SIMD_AVX512:
         return lc_simd_cpu_has(LC_SIMD_AVX2) && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
