@@ -64,6 +64,7 @@ struct reth_conn {
     double t_syn;                 /* connecting: when the SYN was last sent */
     int syn_tries;
     uint32_t ack_due;             /* receive: frames since our last ack */
+    uint32_t last_seq;            /* receive: newest DATA frame, echoed in acks */
     uint8_t handed_out;           /* connect()/accept() returned it */
     uint8_t fin;                  /* receive: the sender closed after seq fin_seq */
     uint32_t fin_seq;

@@ -66,7 +66,7 @@ size_t reth_frame_encode(uint8_t *buf, reth_hdr_t *h, const void *payload, size_
     reth_put32(q + 44, h->msg_len);
     reth_put64(q + 48, h->sack);
     reth_put32(q + 56, h->frag_off);
-    reth_put32(q + 60, 0);
+    reth_put32(q + 60, h->echo);
     if (len)
         memcpy(q + RETH_HDR_LEN, payload, len);
     reth_put32(buf + flen, reth_crc32c(0, buf, flen));
@@ -111,6 +111,7 @@ int reth_frame_decode(const uint8_t *buf, size_t len, reth_hdr_t *h, const uint8
     h->msg_len = reth_get32(q + 44);
     h->sack = reth_get64(q + 48);
     h->frag_off = reth_get32(q + 56);
+    h->echo = reth_get32(q + 60);
     if (h->type < RETH_T_DATA || h->type > RETH_T_PING)
         return -EPROTO;
     if (h->type == RETH_T_DATA &&

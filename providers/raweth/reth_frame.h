@@ -41,6 +41,7 @@ typedef struct reth_hdr {
     uint32_t msg_len;   /* DATA: length of the whole message */
     uint64_t sack;      /* ACK: bit i set = seq ack+1+i arrived */
     uint32_t frag_off;  /* DATA: offset of this fragment in its message; SYN/SYNACK: max payload */
+    uint32_t echo;      /* ACK: seq of the newest DATA frame that arrived (an RTT sample) */
 } reth_hdr_t;
 
 /*

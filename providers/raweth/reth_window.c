@@ -69,23 +69,28 @@ static void reth_rtt_sample(reth_txwin_t *w, double r)
         w->rto = RETH_RTO_MAX;
 }
 
-static int reth_mark(reth_txwin_t *w, uint32_t seq, double now, double *rtt, reth_acked_fn fn,
-                     void *arg)
+static int reth_mark(reth_txwin_t *w, uint32_t seq, uint32_t echo, double now, double *rtt,
+                     reth_acked_fn fn, void *arg)
 {
     reth_txent_t *e = reth_txwin_get(w, seq);
 
     if (e->acked)
         return 0;
     e->acked = 1;
-    if (e->nretx == 0) /* Karn: only frames sent once give RTT samples */
+    /*
+     * The RTT sample comes from the frame whose arrival prompted the ack,
+     * and only if it was sent once (Karn): frames acked together with it
+     * may have waited in the receiver's buffer behind a hole.
+     */
+    if (seq == echo && e->nretx == 0)
         *rtt = now - e->t_sent;
     if (fn)
         fn(arg, e);
     return 1;
 }
 
-int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window, double now,
-                   reth_acked_fn fn, void *arg)
+int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window, uint32_t echo,
+                   double now, reth_acked_fn fn, void *arg)
 {
     uint32_t end = ack + window, top = ack;
     double rtt = -1;
@@ -94,13 +99,13 @@ int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window
     if (reth_seq_lt(ack, w->una) || reth_seq_lt(w->nxt, ack))
         return -EINVAL;
     for (uint32_t s = w->una; s != ack; s++)
-        n += reth_mark(w, s, now, &rtt, fn, arg);
+        n += reth_mark(w, s, echo, now, &rtt, fn, arg);
     for (int i = 0; i < 64 && sack; i++, sack >>= 1) {
         uint32_t s = ack + 1 + (uint32_t)i;
         if (!reth_seq_lt(s, w->nxt))
             break;
         if (sack & 1) {
-            n += reth_mark(w, s, now, &rtt, fn, arg);
+            n += reth_mark(w, s, echo, now, &rtt, fn, arg);
             top = s;
         }
     }
@@ -135,9 +140,19 @@ int reth_txwin_due(reth_txwin_t *w, double now, uint32_t *seqs, int max)
     double rto = reth_rto_now(w), next = now + rto;
     int n = 0, timed_out = 0;
 
+    uint32_t end = w->una + RETH_SACK_SPAN;
+
     if (now < w->t_scan || w->una == w->nxt)
         return 0;
-    for (uint32_t s = w->una; s != w->nxt && n < max; s++) {
+    if (reth_seq_lt(w->nxt, end))
+        end = w->nxt;
+    /*
+     * Only frames the receiver's acks can describe (the cumulative ack and
+     * the SACK bitmap after it) are resent on a timer: frames further on
+     * probably sit in the receiver's buffer, and the ack tells once the
+     * holes before them are filled.
+     */
+    for (uint32_t s = w->una; s != end && n < max; s++) {
         reth_txent_t *e = reth_txwin_get(w, s);
         if (e->acked)
             continue;

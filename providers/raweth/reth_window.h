@@ -21,6 +21,7 @@ static inline int reth_seq_lt(uint32_t a, uint32_t b)
 #define RETH_RTO_INIT 0.050 /* s, before any RTT sample */
 #define RETH_RTO_MIN 0.010  /* s: a few kernel ticks (ring blocks retire on a tick) */
 #define RETH_RTO_MAX 1.0    /* s: the backoff stops growing here */
+#define RETH_SACK_SPAN 65   /* frames an ack describes: the cumulative one and 64 SACK bits */
 
 /* One frame in flight. */
 typedef struct reth_txent {
@@ -66,15 +67,16 @@ static inline reth_txent_t *reth_txwin_get(reth_txwin_t *w, uint32_t seq)
 }
 /*
  * Apply an ack: every seq < ack and every seq ack+1+i with bit i of sack set
- * arrived; the receiver takes window frames past ack. Returns the number of
+ * arrived; the receiver takes window frames past ack; echo is the frame
+ * whose arrival prompted the ack (RTT sample). Returns the number of
  * frames newly acknowledged (fn called for each), or -EINVAL for an ack
  * outside [una, nxt] (stale or bogus: ignored).
  */
 LC_HIDDEN int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window,
-                             double now, reth_acked_fn fn, void *arg);
+                             uint32_t echo, double now, reth_acked_fn fn, void *arg);
 /*
- * Collect up to max seqs that must be sent again now (timer expired or
- * selected by a SACK) into seqs; marks them sent at now and counts the
+ * Collect up to max seqs that must be sent again now (timer expired within
+ * the first RETH_SACK_SPAN frames, or selected by a SACK) into seqs; marks them sent at now and counts the
  * backoff. Returns how many.
  */
 LC_HIDDEN int reth_txwin_due(reth_txwin_t *w, double now, uint32_t *seqs, int max);

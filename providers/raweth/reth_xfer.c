@@ -81,6 +81,7 @@ static int reth_send_ctl(reth_conn_t *c, int type)
     if (type == RETH_T_ACK) {
         uint32_t window;
         reth_rxwin_ackinfo(&c->rx, &h.ack, &h.sack, &window);
+        h.echo = c->last_seq;
         h.window = (uint16_t)(window > 65535 ? 65535 : window);
     }
     return reth_send_frame(c->ctx, c, &h, NULL, 0);
@@ -213,6 +214,7 @@ static void reth_on_data(reth_conn_t *c, const reth_hdr_t *h, const uint8_t *pay
         return;
     }
     c->ack_due++;
+    c->last_seq = h->seq;
     if (reth_rxwin_is_head(&c->rx, h->seq) && c->q_head) {
         reth_rx_take(c, h->msg_len, h->frag_off, payload, h->len);
         reth_rxwin_skip(&c->rx);
@@ -240,7 +242,7 @@ void reth_xfer_frame(reth_conn_t *c, const reth_hdr_t *h, const uint8_t *payload
     } else if (c->kind == RETH_K_RECV && h->type == RETH_T_PING) {
         c->ack_due++;
     } else if (c->kind == RETH_K_SEND && h->type == RETH_T_ACK) {
-        if (reth_txwin_ack(&c->tx, h->ack, h->sack, h->window, now, reth_on_acked, c) < 0)
+        if (reth_txwin_ack(&c->tx, h->ack, h->sack, h->window, h->echo, now, reth_on_acked, c) < 0)
             return;
         while (c->q_head && c->q_head->started && c->q_head->frames == 0)
             reth_req_finish_head(c);

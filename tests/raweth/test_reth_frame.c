@@ -35,6 +35,7 @@ static void random_hdr(reth_hdr_t *h, size_t len)
     h->ack = (uint32_t)rnd64();
     h->sack = rnd64();
     h->frag_off = (uint32_t)(rand() % 100000);
+    h->echo = (uint32_t)rnd64();
     h->msg_len = h->frag_off + (uint32_t)len + (uint32_t)(rand() % 5);
     if (len == 0) /* an empty fragment is only valid as a whole empty message */
         h->frag_off = h->msg_len = 0;
@@ -76,6 +77,7 @@ static void test_round_trip(void **state)
         assert_true(d.sack == h.sack);
         assert_int_equal(d.msg_len, h.msg_len);
         assert_int_equal(d.frag_off, h.frag_off);
+        assert_int_equal(d.echo, h.echo);
         if (len)
             assert_memory_equal(p, payload, len);
     }

@@ -21,7 +21,7 @@
 typedef struct pkt {
     double t;              /* delivery time */
     int is_ack;
-    uint32_t seq, msg_len, off, len, ack, window;
+    uint32_t seq, msg_len, off, len, ack, window, echo;
     uint64_t sack;
     uint8_t data[MAXPAY];
 } pkt_t;
@@ -90,6 +90,7 @@ static void run_sim(double loss, double dup, double delay_max, int stall)
     size_t rmsg_start = 0; /* receiver: stream position of the message in progress */
     uint32_t rmsg_len = 0, roff = 0;
     int rstarted = 0;
+    uint32_t last_seq = 0;
     double now = 0;
 
     for (int i = 0; i < NMSG; i++) {
@@ -162,6 +163,7 @@ static void run_sim(double loss, double dup, double delay_max, int stall)
         /* Receiver: store, release in order (unless the reader stalls), ack. */
         while (chan_get(&data, now, &p)) {
             int rc = reth_rxwin_store(&rx, p.seq, p.msg_len, p.off, p.data, p.len);
+            last_seq = p.seq;
             assert_true(rc == RETH_RX_NEW || rc == RETH_RX_DUP || rc == RETH_RX_OUT);
             ackit = 1;
         }
@@ -195,10 +197,11 @@ static void run_sim(double loss, double dup, double delay_max, int stall)
             p.is_ack = 1;
             reth_rxwin_ackinfo(&rx, &p.ack, &p.sack, &w);
             p.window = w;
+            p.echo = last_seq;
             chan_put(&acks, &p, now);
         }
         while (chan_get(&acks, now, &p))
-            reth_txwin_ack(&tx, p.ack, p.sack, p.window, now, on_acked, NULL);
+            reth_txwin_ack(&tx, p.ack, p.sack, p.window, p.echo, now, on_acked, NULL);
         assert_true(reth_txwin_inflight(&tx) <= CAP);
     }
     assert_int_equal(got, total);
@@ -288,8 +291,8 @@ static void test_backoff_bounded(void **state)
     assert_true(max_gap <= RETH_RTO_MAX + 0.002);
     assert_true(max_gap >= RETH_RTO_MAX - 0.002);
     assert_true(sends > 20 && sends < 40); /* ~6 doublings, then once per RTO_MAX */
-    assert_true(reth_txwin_ack(&tx, 5, 0, 16, now, NULL, NULL) < 0); /* beyond nxt: ignored */
-    assert_int_equal(reth_txwin_ack(&tx, 1, 0, 16, now, NULL, NULL), 1);
+    assert_true(reth_txwin_ack(&tx, 5, 0, 16, 0, now, NULL, NULL) < 0); /* beyond nxt: ignored */
+    assert_int_equal(reth_txwin_ack(&tx, 1, 0, 16, 0, now, NULL, NULL), 1);
     assert_int_equal(reth_txwin_inflight(&tx), 0);
     reth_txwin_fini(&tx);
 }
