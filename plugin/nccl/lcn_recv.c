@@ -23,7 +23,10 @@
  * such buffer (the sender ran ahead of the receiver) becomes an unexpected
  * message whose payload is received into a bounce buffer; the next irecv
  * with that tag takes it over and copies it. Per tag, messages match in
- * send order. A message larger than its buffer fails that receive with
+ * send order. Headers are read only while some posted buffer is still
+ * open, so a sender far ahead of the receiver is held back by the
+ * provider's flow control instead of filling bounce buffers; NCCL's own
+ * credits bound the unexpected messages to a few per channel. A message larger than its buffer fails that receive with
  * -EMSGSIZE (its bytes are drained so the stream stays usable).
  */
 #include <errno.h>
@@ -71,6 +74,7 @@ struct lcn_msg {
 struct lcn_recv {
     struct lcn_comm base;
     int err;                    /* sticky: the stream is broken */
+    int open;                   /* posted buffers still waiting for a header */
     void *hreq;                 /* provider receive of the next header */
     struct lcn_msg *stalled;    /* header seen, payload receive not accepted yet */
     struct lcn_rreq *posted, *posted_tail;
@@ -109,8 +113,17 @@ static void lcn_unpost(struct lcn_recv *c, struct lcn_rreq *r)
     r->posted = 0;
 }
 
+/* A buffer leaves the open state: its message has been identified. */
+static void lcn_slot_claim(struct lcn_rreq *r, struct lcn_slot *s)
+{
+    if (s->state == LCN_SLOT_OPEN)
+        r->comm->open--;
+    s->state = LCN_SLOT_FILLING;
+}
+
 static void lcn_slot_done(struct lcn_rreq *r, struct lcn_slot *s, size_t got, int err)
 {
+    lcn_slot_claim(r, s);
     s->state = LCN_SLOT_DONE;
     s->got = got;
     if (err && !r->err)
@@ -221,7 +234,7 @@ static int lcn_on_header(struct lcn_recv *c, size_t len)
         lcn_slot_done(owner, s, size, 0);
         return 0;
     } else if (s) {
-        s->state = LCN_SLOT_FILLING;
+        lcn_slot_claim(owner, s);
     }
     m = calloc(1, sizeof(*m));
     if (!m)
@@ -258,6 +271,10 @@ static int lcn_recv_progress(struct lcn_recv *c)
         if (c->stalled && (rc = lcn_post_payload(c, c->stalled)) < 0)
             return rc;
         if (c->stalled)
+            break;
+        /* Read ahead only while a posted buffer waits: the provider's flow
+         * control then holds back a sender that runs ahead of NCCL. */
+        if (!c->hreq && c->open == 0)
             break;
         if (!c->hreq) {
             rc = prov->irecv(c->base.pc, c->hbuf, sizeof(c->hbuf), NULL, &c->hreq);
@@ -315,7 +332,7 @@ static void lcn_take_unexpected(struct lcn_recv *c, struct lcn_rreq *r, struct l
         } else {
             m->owner = r;
             m->slot = s;
-            s->state = LCN_SLOT_FILLING;
+            lcn_slot_claim(r, s);
         }
         if (m->arrived)
             lcn_msg_arrived(c, m);
@@ -362,6 +379,7 @@ lcn_res_t lcn_irecv(void *recv_comm, int n, void **data, const size_t *sizes, co
         r->slot[i].pmh = mhs && mhs[i] ? ((struct lcn_mr *)mhs[i])->pmh : NULL;
         r->slot[i].state = LCN_SLOT_OPEN;
     }
+    c->open += n;
     for (int i = 0; i < n; i++)
         if (r->slot[i].state == LCN_SLOT_OPEN)
             lcn_take_unexpected(c, r, &r->slot[i]);
@@ -383,6 +401,9 @@ lcn_res_t lcn_recv_test(void *req, int *done, int *sizes)
     if (r->left > 0 && !c->err)
         return LCN_OK;
     rc = r->left > 0 ? c->err : r->err;
+    for (int i = 0; i < r->n; i++)
+        if (r->slot[i].state == LCN_SLOT_OPEN)
+            c->open--;
     if (sizes)
         for (int i = 0; i < r->n; i++)
             sizes[i] = (int)r->slot[i].got;
