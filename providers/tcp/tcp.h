@@ -13,6 +13,19 @@
  *    receiver, which matches messages to posted receives in order, knows
  *    where each byte belongs once it has read the message's header.
  * All integers on the wire are little-endian.
+ *
+ * Behaviour seen by callers:
+ *  - test() on any request runs one progress pass over every comm of the
+ *    context (one epoll_wait, then I/O on sockets with work); isend/irecv
+ *    only queue. Requests of a comm match messages in posting order, but may
+ *    be reported done out of order (a small message behind a large one on
+ *    another socket).
+ *  - at most TCP_MAX_REQS incomplete requests per comm; more get a NULL
+ *    request ("retry"). Send buffers are read in place until the request is
+ *    done; receives land in place (small reads pass a 16 KiB read-ahead).
+ *  - every op takes the context's mutex: contexts may be shared by threads.
+ *  - a peer that closes or dies fails every request of the comm with
+ *    -ECONNRESET; a closed comm fails its own requests with -ECANCELED.
  */
 #ifndef LC_TCP_H
 #define LC_TCP_H

@@ -1,6 +1,6 @@
 /*
  * test_tcp_xfer.c - data transfer through the tcp provider's ops table:
- * message sizes from 0 B to 64 MiB with 1, 2 and 4 sockets per connection,
+ * message sizes from 0 B to 64 MiB with 1, 2, 3 and 4 sockets per connection,
  * many requests in flight in both directions (ordering across sockets),
  * receive buffers larger and smaller than the message, accept of
  * interleaved connections, and a context shared by two threads.
@@ -89,6 +89,14 @@ static void test_sizes_default(void **state)
 static void test_sizes_4socks(void **state)
 {
     tt_sizes_run(4);
+}
+
+/* 3 sockets and the smallest chunk: thousands of chunks per message. */
+static void test_sizes_small_chunks(void **state)
+{
+    setenv("LC_TCP_CHUNK", "4K", 1);
+    tt_sizes_run(3);
+    unsetenv("LC_TCP_CHUNK");
 }
 
 /* ---- many requests in flight, both directions ---- */
@@ -393,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_sizes_1sock),
         cmocka_unit_test(test_sizes_default),
         cmocka_unit_test(test_sizes_4socks),
+        cmocka_unit_test(test_sizes_small_chunks),
         cmocka_unit_test(test_inflight_bidir),
         cmocka_unit_test(test_recv_sizes),
         cmocka_unit_test(test_accept_interleaved),
