@@ -237,6 +237,8 @@ LC_HIDDEN void lcofi_listen_retry(lcofi_ctx_t *ctx);
 LC_HIDDEN int lcofi_connect(void *ctx, int dev, const void *handle, void **send_comm);
 LC_HIDDEN int lcofi_close_send(void *send_comm);
 LC_HIDDEN void lcofi_connect_on_ack(lcofi_send_comm_t *sc, int err);
+/* Drop the connection attempts nobody completed (at fini). */
+LC_HIDDEN void lcofi_connect_abandon(lcofi_ctx_t *ctx);
 
 /* lcofi_req.c */
 LC_HIDDEN int lcofi_isend(void *send_comm, const void *buf, size_t len, void *mhandle, void **req);

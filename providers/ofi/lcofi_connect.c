@@ -147,6 +147,16 @@ int lcofi_connect(void *arg, int dev, const void *handle, void **send_comm)
     return ret;
 }
 
+void lcofi_connect_abandon(lcofi_ctx_t *ctx)
+{
+    while (ctx->connecting) {
+        lcofi_send_comm_t *sc = ctx->connecting;
+
+        ctx->connecting = sc->next;
+        lcofi_send_free(sc);
+    }
+}
+
 int lcofi_close_send(void *arg)
 {
     lcofi_send_comm_t *sc = arg;

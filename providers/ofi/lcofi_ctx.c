@@ -123,8 +123,9 @@ void lcofi_fini(void *arg)
 
     if (!ctx)
         return;
-    if (ctx->listens || ctx->connecting)
-        LC_WARN(LCOFI_SUBSYS, "fini with comms still open");
+    if (ctx->listens)
+        LC_WARN(LCOFI_SUBSYS, "fini with listen comms still open");
+    lcofi_connect_abandon(ctx);
     lcofi_close(ctx);
     pthread_mutex_destroy(&ctx->lock);
     free(ctx);

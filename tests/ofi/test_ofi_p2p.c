@@ -153,6 +153,29 @@ static void test_two_connections(void **state)
     assert_int_equal(p->prov->close_recv(q.recv), 0);
 }
 
+/* connect() never blocks: with the listener's context idle it returns no
+ * comm yet; the connection completes once both sides make progress. */
+static void test_nonblocking_connect(void **state)
+{
+    ofi_pair_t *p = *state, q = *p;
+    void *comm = (void *)1;
+    char s[10] = "123456789", r[10];
+    size_t got = 0;
+
+    assert_int_equal(p->prov->init(NULL, &q.a), 0);
+    assert_int_equal(p->prov->connect(q.a, 0, q.handle, &comm), 0);
+    assert_null(comm);
+    assert_int_equal(p->prov->connect(q.a, 0, q.handle, &comm), 0);
+    assert_null(comm); /* b has not run: no reply can have come */
+    assert_int_equal(ofi_pair_connect(&q, &q.send, &q.recv), 0);
+    assert_int_equal(ofi_xfer(&q, s, sizeof(s), NULL, r, sizeof(r), NULL, &got), 0);
+    assert_int_equal(got, sizeof(s));
+    assert_memory_equal(r, s, sizeof(s));
+    assert_int_equal(p->prov->close_send(q.send), 0);
+    assert_int_equal(p->prov->close_recv(q.recv), 0);
+    p->prov->fini(q.a);
+}
+
 static void test_props(void **state)
 {
     ofi_pair_t *p = *state;
@@ -202,9 +225,13 @@ static void test_split(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sizes),     cmocka_unit_test(test_buffer_sizes),
-        cmocka_unit_test(test_in_flight), cmocka_unit_test(test_two_connections),
-        cmocka_unit_test(test_props),     cmocka_unit_test(test_split),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_buffer_sizes),
+        cmocka_unit_test(test_in_flight),
+        cmocka_unit_test(test_two_connections),
+        cmocka_unit_test(test_props),
+        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_nonblocking_connect),
     };
 
     ofi_env_or_skip();
