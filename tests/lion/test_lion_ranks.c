@@ -5,7 +5,9 @@
  * bit-identical (a hash all-gathered across ranks). Without momentum sync the
  * vote modes are also checked bit for bit against the reference run over all
  * ranks' gradients, and the global modes against a double-precision average
- * (nearly everywhere: the ring's fp32 sum order differs from the reference's).
+ * on at least 90% of the parameters (the ring sums in another order, and bf16
+ * rounds at every hop, so where c is near 0 its sign can differ; a rank
+ * that used its own gradient instead of the mean would differ almost everywhere).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -190,7 +192,7 @@ static void run_one(int p, lc_lion_mode_t mode, int msync)
         size_t diff = reference_diff(r), total = group_n[0] + group_n[1];
         int global = mode == LC_LION_GLOBAL_FP32 || mode == LC_LION_GLOBAL_BF16;
 
-        if (global ? diff * 50 > total : diff != 0)
+        if (global ? diff * 10 > total : diff != 0)
             fail_msg("p=%d %s: %zu of %zu parameters differ from the reference", p,
                      lc_lion_mode_name(mode), diff, total);
     }
