@@ -111,7 +111,7 @@ static int tcp_accept_new(tcp_listen_comm_t *lc)
         struct sockaddr_storage sa;
         socklen_t salen = sizeof(sa);
         tcp_pending_t *p;
-        int fd = accept4(lc->fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC);
+        int rc, fd = accept4(lc->fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC);
 
         if (fd < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
@@ -120,10 +120,14 @@ static int tcp_accept_new(tcp_listen_comm_t *lc)
             return lc_seterr(-errno, TCP_SUBSYS, "accept: %s", strerror(errno));
         }
         p = calloc(1, sizeof(*p));
-        if (!p || tcp_sock_setup(fd, lc->ctx)) {
-            free(p);
+        if (!p) {
             close(fd);
             return lc_seterr(-ENOMEM, TCP_SUBSYS, "accept: out of memory");
+        }
+        if ((rc = tcp_sock_setup(fd, lc->ctx))) {
+            free(p);
+            close(fd);
+            return rc;
         }
         p->fd = fd;
         tcp_sockaddr_str((struct sockaddr *)&sa, p->peer, sizeof(p->peer));
