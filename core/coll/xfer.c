@@ -1,5 +1,6 @@
 /* xfer.c - the progress loop under every collective, the argument check and failure handling. */
 #include <sched.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,7 +73,11 @@ int lc_watchdog_check(struct lc_comm *c, lc_watchdog_t *w, int progress, const c
         w->last = now;
         return 0;
     }
-    sched_yield();
+    /* Nothing moved: sleep in the provider (or yield) rather than spin. */
+    if (c->prov->size >= offsetof(lc_provider_t, wait) + sizeof(c->prov->wait) && c->prov->wait)
+        c->prov->wait(c->ctx, 1000);
+    else
+        sched_yield();
     if ((now - w->last) * 1000.0 > c->timeout_ms)
         return lc_seterr(-ETIMEDOUT, "coll", "rank %d: %s made no progress for %d ms", c->rank,
                          what, c->timeout_ms);

@@ -104,6 +104,15 @@ struct lc_provider {
     int (*close_send)(void *send_comm);
     int (*close_recv)(void *recv_comm);
     int (*close_listen)(void *listen_comm);
+
+    /**
+     * Optional (NULL allowed, the one exception to "every op is set"): block
+     * until the context may make progress (a socket or completion queue is
+     * ready) or timeout_us passes. Callers use it instead of spinning when a
+     * pass over their requests found nothing to do, which matters when ranks
+     * outnumber cores. Returns 0 or a negative code.
+     */
+    int (*wait)(void *ctx, int timeout_us);
 };
 
 /* ------------------------------------------------------------------ */
