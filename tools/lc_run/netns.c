@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "lc_run.h"
+#include "netem.h"
 
 #define LCR_NETNS_DIR "/run/netns"
-#define LCR_MAX_ARGS  64
 
 static const char *lcr_ip = "ip", *lcr_tc = "tc";
 static lcr_net_t *lcr_active; /* for the atexit handler */
@@ -167,37 +167,21 @@ static void lcr_tbf_params(uint64_t bits, int mtu, char burst[32], char limit[32
     snprintf(limit, 32, "%llu", (unsigned long long)l);
 }
 
-/* Shape egress of dev in namespace ns; netem (host side only) hangs below the
- * token bucket. */
+/* Shape egress of dev in namespace ns; the --netem impairment (host side
+ * only, netem.c) hangs below the token bucket. */
 static int lcr_shape(const lcr_opts_t *o, const char *ns, const char *dev, int with_netem)
 {
-    char rate[40], burst[32], limit[32], netem[512];
+    char rate[40], burst[32], limit[32];
     const char *tbf[] = {lcr_tc, "-n", ns, "qdisc", "add", "dev", dev, "root", "handle", "1:",
                          "tbf", "rate", rate, "burst", burst, "limit", limit, NULL};
-    const char *ne[LCR_MAX_ARGS + 12] = {lcr_tc, "-n", ns, "qdisc", "add", "dev", dev,
-                                         "parent", "1:1", "handle", "10:", "netem"};
-    int rc, n = 12;
-    char *save, *w;
+    int rc;
 
     snprintf(rate, sizeof(rate), "%llubit", (unsigned long long)o->rate_bits);
     lcr_tbf_params(o->rate_bits, o->mtu, burst, limit);
     rc = lcr_cmd(tbf, 0);
     if (rc < 0 || !with_netem || !o->netem)
         return rc;
-    if (strlen(o->netem) >= sizeof(netem))
-        return -E2BIG;
-    strcpy(netem, o->netem);
-    for (w = strtok_r(netem, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
-        if (n >= LCR_MAX_ARGS + 11)
-            return -E2BIG;
-        ne[n++] = w;
-    }
-    ne[n] = NULL;
-    rc = lcr_cmd(ne, 0);
-    if (rc < 0)
-        lcr_msg("cannot add netem \"%s\" on %s: check the arguments, and that the kernel has "
-                "sch_netem", o->netem, dev);
-    return rc;
+    return lcr_netem_setup(o, ns, dev);
 }
 
 static int lcr_host_setup(lcr_net_t *net, const lcr_opts_t *o, int r)
