@@ -259,11 +259,10 @@ static int lcn_on_header(struct lcn_recv *c, size_t len)
     return lcn_post_payload(c, m);
 }
 
-/* Advance the header chain and complete landed payloads. */
-static int lcn_recv_progress(struct lcn_recv *c)
+/* Read and place the headers that have arrived; *moved set if any did. */
+static int lcn_recv_headers(struct lcn_recv *c, int *moved)
 {
     const lc_provider_t *prov = c->base.dev->prov;
-    struct lcn_msg *m, *next;
     size_t got = 0;
     int done, rc;
 
@@ -271,30 +270,37 @@ static int lcn_recv_progress(struct lcn_recv *c)
         if (c->stalled && (rc = lcn_post_payload(c, c->stalled)) < 0)
             return rc;
         if (c->stalled)
-            break;
+            return 0;
         /* Read ahead only while a posted buffer waits: the provider's flow
          * control then holds back a sender that runs ahead of NCCL. */
         if (!c->hreq && c->open == 0)
-            break;
+            return 0;
         if (!c->hreq) {
             rc = prov->irecv(c->base.pc, c->hbuf, sizeof(c->hbuf), NULL, &c->hreq);
-            if (rc < 0)
+            if (rc < 0 || !c->hreq)
                 return rc;
-            if (!c->hreq)
-                break;
         }
         done = 0;
         rc = prov->test(c->hreq, &done, &got);
         if (rc < 0 || done)
             c->hreq = NULL;
-        if (rc < 0)
+        if (rc < 0 || !done)
             return rc;
-        if (!done)
-            break;
         if ((rc = lcn_on_header(c, got)) < 0)
             return rc;
+        *moved = 1;
     }
-    /* Payloads complete in stream order: stop at the first one still open. */
+    return 0;
+}
+
+/* Complete landed payloads, in stream order; *moved set if any did. */
+static int lcn_recv_payloads(struct lcn_recv *c, int *moved)
+{
+    const lc_provider_t *prov = c->base.dev->prov;
+    struct lcn_msg *m, *next;
+    size_t got = 0;
+    int done, rc;
+
     for (m = c->msgs; m; m = next) {
         next = m->next;
         if (!m->preq)
@@ -306,8 +312,27 @@ static int lcn_recv_progress(struct lcn_recv *c)
         if (rc < 0)
             return rc;
         if (!done)
-            break;
+            return 0; /* later payloads are behind this one in the stream */
         lcn_msg_arrived(c, m);
+        *moved = 1;
+    }
+    return 0;
+}
+
+/*
+ * Advance the header chain and complete landed payloads, repeating while
+ * either moves: the header that follows a payload in the stream is placed
+ * (and the next payload receive posted) in the same call that sees the
+ * payload land, so the provider is rarely left without a posted receive.
+ */
+static int lcn_recv_progress(struct lcn_recv *c)
+{
+    int moved = 1, rc;
+
+    for (int round = 0; moved && round < 4; round++) {
+        moved = 0;
+        if ((rc = lcn_recv_headers(c, &moved)) < 0 || (rc = lcn_recv_payloads(c, &moved)) < 0)
+            return rc;
     }
     return 0;
 }

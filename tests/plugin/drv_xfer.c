@@ -6,6 +6,7 @@
  * through NCCL's request model (NULL request = retry, test loops), byte
  * checks against a seeded pattern, and the streaming benchmark.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,7 @@ int drv_run_recv(const struct drv *d, void *rc, const struct drv_op *ops, int no
 
     memset(win, 0, sizeof(win));
     while (done_ops < nops && rc_ == 0) {
+        int progress = 0;
         for (int w = 0; w < DRV_WINDOW && next < nops; w++) {
             const struct drv_op *op = &ops[next];
             size_t caps[LCN_MAX_RECVS_DRV];
@@ -184,7 +186,10 @@ int drv_run_recv(const struct drv *d, void *rc, const struct drv_op *ops, int no
             rc_ = drv_verify(&ops[s->op], s->op, s, sizes);
             drv_rslot_free(d, rc, s, ops[s->op].n);
             done_ops++;
+            progress = 1;
         }
+        if (!progress)
+            sched_yield();
     }
     for (int w = 0; w < DRV_WINDOW; w++)
         if (win[w].req)
@@ -204,6 +209,7 @@ int drv_run_send(const struct drv *d, void *sc, const struct drv_op *ops, int no
 
     memset(win, 0, sizeof(win));
     while (opi < nops || inflight) {
+        int progress = 0;
         while (opi < nops && inflight < DRV_WINDOW) {
             const struct drv_op *op = &ops[opi];
             int idx = op->order[k], w = 0;
@@ -246,7 +252,10 @@ int drv_run_send(const struct drv *d, void *sc, const struct drv_op *ops, int no
             free(s->buf);
             memset(s, 0, sizeof(*s));
             inflight--;
+            progress = 1;
         }
+        if (!progress)
+            sched_yield();
     }
     return 0;
 }
@@ -273,7 +282,7 @@ int drv_bench_send(const struct drv *d, void *sc, size_t size, int window, doubl
     CHECK(drv_reg_mr(d, sc, arena, size * (size_t)window, LCN_PTR_HOST, &mh) == LCN_OK, "regMr");
     t0 = drv_now();
     for (;;) {
-        int more = drv_now() - t0 < secs;
+        int more = drv_now() - t0 < secs, progress = 0;
         for (int w = 0; w < window; w++) {
             if (!req[w] && more) {
                 CHECK(drv_isend(d, sc, arena + (size_t)w * size, size, 1, mh, &req[w]) ==
@@ -286,11 +295,14 @@ int drv_bench_send(const struct drv *d, void *sc, size_t size, int window, doubl
                     req[w] = NULL;
                     inflight--;
                     sent++;
+                    progress = 1;
                 }
             }
         }
         if (!more && !inflight)
             break;
+        if (!progress) /* like lioncub's own transfers: let the network stack run */
+            sched_yield();
     }
     t1 = drv_now();
     if (getenv("DRV_BENCH_TRACE"))
@@ -317,6 +329,7 @@ int drv_bench_recv(const struct drv *d, void *rc, size_t size, int window, doubl
     CHECK(arena && window <= 64, "bench setup");
     CHECK(drv_reg_mr(d, rc, arena, size * (size_t)window, LCN_PTR_HOST, &mh) == LCN_OK, "regMr");
     while (!fin) {
+        int progress = 0;
         for (int w = 0; w < window && !fin; w++) {
             void *buf = arena + (size_t)w * size;
             int done = 0, n = -1;
@@ -329,6 +342,7 @@ int drv_bench_recv(const struct drv *d, void *rc, size_t size, int window, doubl
             if (!done)
                 continue;
             req[w] = NULL;
+            progress = 1;
             if (n == 0) {
                 fin = 1;
             } else {
@@ -338,6 +352,8 @@ int drv_bench_recv(const struct drv *d, void *rc, size_t size, int window, doubl
                     first = last;
             }
         }
+        if (!progress)
+            sched_yield();
     }
     if (getenv("DRV_BENCH_TRACE"))
         fprintf(stderr, "receiver: started %.3f, first message %.3f, last %.3f (monotonic s)\n",

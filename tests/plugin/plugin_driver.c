@@ -14,7 +14,13 @@
  *
  * Usage: plugin_driver [-v] [--quick] [--versions 10,9,8]   (--quick: <= 1 MiB)
  *        plugin_driver --bench [SECONDS] [--size BYTES] [--window N]
- * Exit: 0 passed, 1 failed.
+ * plugin_driver_netns (built with DRV_NETNS) runs the two roles in two new
+ * network namespaces joined by a veth pair and also takes
+ *        --provider raweth|tcp|ofi   --rate RATE (tc tbf shaping, e.g. 1gbit)
+ * and exits 77 when it may not create namespaces. Started as
+ * "lc_run --net RATE -n 2 --one -- plugin_driver_netns ..." it uses lc_run's
+ * hosts 0 and 1 (LC_NET_HOSTS) and devices instead of its own network.
+ * Exit: 0 passed, 1 failed, 77 skipped.
  */
 #include <dlfcn.h>
 #include <signal.h>
@@ -26,6 +32,9 @@
 #include <unistd.h>
 
 #include "drv.h"
+#ifdef DRV_NETNS
+#include "reth_netns.h"
+#endif
 
 #define DRV_MAX_OPS 128
 
@@ -42,6 +51,29 @@
 
 static int drv_verbose;
 static int drv_quick;
+
+#ifdef DRV_NETNS
+/* The netns build: each role runs in its own namespace of a private
+ * two-host network (tests/raweth/reth_netns.c), on the provider chosen with
+ * --provider (default raweth), bound to its veth end. */
+static reth_net_t drv_net;
+static const char *drv_netns_prov; /* --provider; own network default: raweth */
+static int drv_netns_lcrun;         /* hosts and devices come from lc_run */
+
+static int drv_netns_enter(int side)
+{
+    if (reth_net_enter(&drv_net, side))
+        return -1;
+    if (drv_netns_prov)
+        setenv("LC_PROVIDER", drv_netns_prov, 1);
+    if (drv_netns_lcrun)
+        return 0; /* lc_run's environment already names the devices */
+    setenv("LC_TCP_IFNAME", drv_net.dev[side], 1);
+    setenv("LC_RAWETH_IFNAME", drv_net.dev[side], 1);
+    setenv("LC_OFI_IFNAME", drv_net.dev[side], 1);
+    return 0;
+}
+#endif
 static int drv_log_lines;
 
 static void drv_logger(int level, unsigned long flags, const char *file, int line,
@@ -194,6 +226,10 @@ static pid_t drv_spawn(const struct drv *d, int sender, const int hp[2], const i
     close(hp[sender]);
     close(dp[sender]);
     alarm(bench ? (unsigned)secs + 60 : 120);
+#ifdef DRV_NETNS
+    if (drv_netns_enter(sender))
+        _exit(1);
+#endif
     rc = sender ? drv_sender(d, hfd, donefd, bench, secs, size, window)
                 : drv_receiver(d, hfd, donefd, bench, secs, size, window);
     fflush(stdout);
@@ -238,6 +274,7 @@ int main(int argc, char **argv)
     int bench = 0, window = 8, failed = 0, tested = 0;
     double secs = 3;
     size_t size = 4u << 20;
+    const char *rate = NULL;
     void *lib;
 
     for (int i = 1; i < argc; i++) {
@@ -255,6 +292,12 @@ int main(int argc, char **argv)
             size = strtoull(argv[++i], NULL, 0);
         } else if (!strcmp(argv[i], "--window") && i + 1 < argc) {
             window = atoi(argv[++i]);
+#ifdef DRV_NETNS
+        } else if (!strcmp(argv[i], "--provider") && i + 1 < argc) {
+            drv_netns_prov = argv[++i];
+        } else if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
+            rate = argv[++i];
+#endif
         } else {
             fprintf(stderr, "usage: %s [-v] [--quick] [--versions 10,9,8] [--bench [SECONDS]] "
                             "[--size BYTES] [--window N]\n", argv[0]);
@@ -266,6 +309,34 @@ int main(int argc, char **argv)
         return 2;
     }
     alarm(bench ? (unsigned)secs + 90 : 300);
+#ifdef DRV_NETNS
+    const char *hosts = getenv("LC_NET_HOSTS");
+    int up;
+
+    if (hosts && *hosts) {
+        /* Under "lc_run --net RATE -n 2 --one": use its hosts 0 and 1. */
+        if (sscanf(hosts, "%31s %31s", drv_net.ns[0], drv_net.ns[1]) != 2) {
+            fprintf(stderr, "LC_NET_HOSTS='%s': two hosts needed (lc_run -n 2)\n", hosts);
+            return 1;
+        }
+        drv_netns_lcrun = 1;
+        printf("lc_run network: hosts %s and %s\n", drv_net.ns[0], drv_net.ns[1]);
+    } else {
+        if ((up = reth_net_up(&drv_net)) != 0)
+            return up == 77 ? 77 : 1;
+        if (!drv_netns_prov)
+            drv_netns_prov = "raweth";
+        if (rate && reth_net_shape(&drv_net, rate)) {
+            fprintf(stderr, "cannot shape the link to %s (tc tbf)\n", rate);
+            return 1;
+        }
+        printf("private network: %s/%s <-> %s/%s%s%s, provider %s\n", drv_net.ns[0],
+               drv_net.dev[0], drv_net.ns[1], drv_net.dev[1], rate ? ", rate " : "",
+               rate ? rate : "", drv_netns_prov);
+    }
+#else
+    (void)rate;
+#endif
     lib = drv_open(used, sizeof(used));
     if (!lib)
         return 1;
