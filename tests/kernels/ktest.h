@@ -52,6 +52,17 @@ static inline void kt_alloc(kt_buf_t *b, size_t bytes, unsigned off)
     memset(b->p, 0xA5, bytes + 64);
 }
 
+/* An input buffer that ends exactly where its malloc'd block ends, so that
+ * AddressSanitizer catches any read past it. */
+static inline void kt_alloc_in(kt_buf_t *b, size_t bytes, unsigned off)
+{
+    b->base = malloc(off + bytes + !(off + bytes));
+    if (!b->base)
+        abort();
+    b->p = b->base + off;
+    b->bytes = bytes;
+}
+
 static inline int kt_guard_ok(const kt_buf_t *b)
 {
     const unsigned char *g = (const unsigned char *)b->p + b->bytes;

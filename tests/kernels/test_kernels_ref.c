@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "kernels/kern.h"
 #include "kref.h"
 #include "lioncub/lioncub.h"
 
@@ -373,6 +374,15 @@ static void test_args(void **state)
     assert_string_equal(lc_simd_name(LC_SIMD_AVX2), "avx2");
     assert_string_equal(lc_simd_name((lc_simd_t)9), "invalid");
     assert_int_equal(lc_simd_supported(LC_SIMD_SCALAR), 1);
+    /* the hidden per-level tables (for tests and benchmarks) */
+    for (int l = 0; l < LC_SIMD_COUNT; l++) {
+        assert_non_null(lc_kern_table((lc_simd_t)l));
+        assert_int_equal(lc_kern_table((lc_simd_t)l)->level, l);
+    }
+    assert_null(lc_kern_table(LC_SIMD_COUNT));
+    f[0] = -1.0f, f[1] = 2.0f, f[2] = -0.0f;
+    lc_kern_table(LC_SIMD_SCALAR)->pack_fp32(f, 3, w);
+    assert_true(w[0] == 5);
 }
 
 int main(void)
