@@ -9,6 +9,8 @@
  * AF_XDP zero-copy support would avoid that copy.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <stdlib.h>
@@ -37,7 +39,7 @@ struct reth_dp {
     struct xsk_ring_prod fq, tx;
     struct xsk_ring_cons cq, rx;
     struct bpf_object *obj;
-    int ifindex, attached;
+    int link_fd;       /* the XDP attachment: released when closed, or when the process dies */
     uint64_t *free_tx; /* UMEM frames free for sending */
     uint32_t nfree;
     uint64_t cur;      /* the frame handed out by tx_buf */
@@ -53,8 +55,8 @@ static void reth_xdp_close(reth_dp_t *d)
         xsk_socket__delete(d->xsk);
     if (d->umem)
         xsk_umem__delete(d->umem);
-    if (d->attached)
-        bpf_xdp_detach(d->ifindex, XDP_FLAGS_SKB_MODE, NULL);
+    if (d->link_fd >= 0)
+        close(d->link_fd);
     if (d->obj)
         bpf_object__close(d->obj);
     if (d->area)
@@ -63,13 +65,34 @@ static void reth_xdp_close(reth_dp_t *d)
     free(d);
 }
 
-/* Load the embedded program, attach it in skb mode; returns the XSKMAP fd or an error. */
+/* libbpf's messages go to the lioncub log (debug level) instead of stderr. */
+static int reth_libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+
+    if (!lc_log_enabled(LC_LOG_DEBUG))
+        return 0;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    if (n && line[n - 1] == '\n')
+        line[n - 1] = 0;
+    lc_log(LC_LOG_DEBUG, "raweth", "libbpf: %s", line);
+    return 0;
+}
+
+/*
+ * Load the embedded program and attach it in skb mode through a BPF link,
+ * so that a killed process leaves no program behind; returns the XSKMAP fd
+ * or an error.
+ */
 static int reth_xdp_attach(reth_dp_t *d, const reth_iface_t *ifc)
 {
     struct bpf_program *prog;
     struct bpf_map *map;
     int rc;
 
+    libbpf_set_print(reth_libbpf_log);
     d->obj = bpf_object__open_mem(reth_xdp_obj, (size_t)(reth_xdp_obj_end - reth_xdp_obj), NULL);
     if (!d->obj) {
         rc = -errno;
@@ -85,14 +108,15 @@ static int reth_xdp_attach(reth_dp_t *d, const reth_iface_t *ifc)
     map = bpf_object__find_map_by_name(d->obj, "reth_xsks");
     if (!prog || !map)
         return lc_seterr(-ENOENT, "raweth", "xdp: the embedded object lacks its program or map");
-    rc = bpf_xdp_attach(ifc->ifindex, bpf_program__fd(prog),
-                        XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
-    if (rc)
+    LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = XDP_FLAGS_SKB_MODE);
+    d->link_fd = bpf_link_create(bpf_program__fd(prog), ifc->ifindex, BPF_XDP, &lopts);
+    if (d->link_fd < 0) {
+        rc = -errno;
         return lc_seterr(rc, "raweth", "xdp: attaching the XDP program to %s in skb mode failed "
                          "(%s)%s", ifc->name, strerror(-rc),
                          rc == -EBUSY || rc == -EEXIST ? ": another XDP program (or raweth "
                          "context) holds the interface" : "");
-    d->attached = 1;
+    }
     return bpf_map__fd(map);
 }
 
@@ -118,7 +142,7 @@ static int reth_xdp_open(const reth_iface_t *ifc, const reth_dp_conf_t *conf, re
 
     if (!d)
         return lc_seterr(-ENOMEM, "raweth", "out of memory");
-    d->ifindex = ifc->ifindex;
+    d->link_fd = -1;
     d->area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     d->free_tx = calloc(RETH_XDP_NFRAMES / 2, sizeof(uint64_t));
     if (d->area == MAP_FAILED || !d->free_tx) {
