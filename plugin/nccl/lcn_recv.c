@@ -183,7 +183,7 @@ static void lcn_msg_arrived(struct lcn_recv *c, struct lcn_msg *m)
     if (m->discard) {
         lcn_msg_free(c, m);
     } else if (m->owner) {
-        if (m->bounce)
+        if (m->bounce && m->size)
             memcpy(m->slot->buf, m->bounce, m->size);
         lcn_slot_done(m->owner, m->slot, m->size, 0);
         lcn_msg_free(c, m);
@@ -230,7 +230,8 @@ static int lcn_on_header(struct lcn_recv *c, size_t len)
         owner = NULL;
         drain = 1;
     } else if (s && inl) {
-        memcpy(s->buf, c->hbuf + LCN_HDR_SIZE, size);
+        if (size) /* a 0-byte receive may come with a NULL buffer */
+            memcpy(s->buf, c->hbuf + LCN_HDR_SIZE, size);
         lcn_slot_done(owner, s, size, 0);
         return 0;
     } else if (s) {

@@ -218,6 +218,7 @@ static void mock_deliver(struct mock_conn *c)
             c->rtail = NULL;
         r->matched = 1;
         r->len = m->len;
+        mock_count.delivered++;
         if (m->len > r->cap)
             r->err = -EMSGSIZE;
         else

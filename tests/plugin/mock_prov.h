@@ -10,6 +10,7 @@ struct mock_counters {
     int regs;        /* live registrations */
     int comms;       /* live listen/send/recv comms */
     int msgs;        /* messages sent so far */
+    int delivered;   /* messages matched to a posted receive so far */
     int finis;       /* contexts destroyed */
 };
 

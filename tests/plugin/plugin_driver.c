@@ -77,6 +77,8 @@ static int drv_netns_enter(int side)
 static int drv_log_lines;
 
 static void drv_logger(int level, unsigned long flags, const char *file, int line,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void drv_logger(int level, unsigned long flags, const char *file, int line,
                        const char *fmt, ...)
 {
     va_list ap;

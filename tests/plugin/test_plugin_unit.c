@@ -433,6 +433,46 @@ static void test_many_v8(void **state)
     free(dst);
 }
 
+/* With every posted buffer filled, the receiver reads no further header:
+ * the rest stays with the provider (its flow control), none is bounced. */
+static void test_flow_control(void **state)
+{
+    void *lc, *sc, *rc, *rq, *sq[5];
+    unsigned char src[5][100], dst[5][100];
+    size_t cap[1] = {100};
+    int tag = 4, got;
+
+    pair(&lc, &sc, &rc);
+    mock_count.busy_mode = 0;
+    {
+        void *b[1] = {dst[0]};
+        rq = post_recv(rc, 1, b, cap, &tag, NULL);
+    }
+    for (int i = 0; i < 5; i++) {
+        fill(src[i], sizeof(src[i]), 300u + (unsigned)i);
+        sq[i] = post_send(sc, src[i], 100, tag, NULL);
+    }
+    assert_int_equal(wait_req(rq, &got), LCN_OK);
+    for (int i = 0; i < 20; i++) {
+        int done;
+        assert_int_equal(net->test(sq[4], &done, NULL), LCN_OK);
+        if (done)
+            break;
+    }
+    assert_int_equal(mock_count.delivered, 1); /* only the first header was taken */
+    for (int i = 1; i < 5; i++) {
+        void *b[1] = {dst[i]};
+        rq = post_recv(rc, 1, b, cap, &tag, NULL);
+        assert_int_equal(wait_req(rq, &got), LCN_OK);
+        assert_int_equal(got, 100);
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(wait_req(sq[i], NULL), LCN_OK);
+    for (int i = 0; i < 5; i++)
+        check(dst[i], 100, 300u + (unsigned)i);
+    unpair(lc, sc, rc);
+}
+
 static void test_reg(void **state)
 {
     void *lc, *sc, *rc, *mh = NULL, *req = (void *)1;
@@ -462,6 +502,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interleaved_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_small, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_v8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flow_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reg, setup, teardown),
     };
 
