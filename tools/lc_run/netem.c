@@ -81,9 +81,10 @@ static int lcr_netem_time(const char *s, uint64_t *ns)
 
 static int lcr_netem_unsupported(const char *w)
 {
-    lcr_msg("--netem: \"%s\" is not emulated (this kernel has no sch_netem); lc_run emulates "
-            "loss [random] P%%, duplicate P%%, corrupt P%%, reorder P%%, delay TIME and limit N, "
-            "without correlations, jitter or distributions", w);
+    lcr_msg("--netem: \"%s\" is not emulated (the emulation replaces sch_netem, which this "
+            "kernel lacks, or LC_RUN_NETEM=bpf asked for it); it knows loss [random] P%%, "
+            "duplicate P%%, corrupt P%%, reorder P%%, delay TIME and limit N, without "
+            "correlations, jitter or distributions", w);
     return -ENOTSUP;
 }
 
