@@ -24,39 +24,40 @@ static inline uint32_t lion_signbit(float c)
 
 /*
  * Global modes, after the gradient average g (fp32 or bf16 in gbuf): one pass
- * that forms c, updates the parameter with sign(c) (sign(0) = 0) and the momentum.
+ * that forms c, updates the parameter with sign(c) (sign(0) = 0) and the
+ * momentum. Inlined with constant dtypes, so each combination gets its own
+ * branch-free loop.
  */
-#define LION_GLOBAL_LOOP(GLOAD, PTYPE, PLOAD, PSTORE)                                            \
-    do {                                                                                         \
-        PTYPE *p = g->params;                                                                    \
-        for (size_t i = 0; i < n; i++) {                                                         \
-            float gi = GLOAD;                                                                    \
-            float c = k->b1 * m[i] + k->a1 * gi;                                                 \
-            float s = c > 0.0f ? 1.0f : c < 0.0f ? -1.0f : 0.0f;                                 \
-            float pi = PLOAD;                                                                    \
-            pi = pi * k->decay - k->lr * s;                                                      \
-            PSTORE;                                                                              \
-            m[i] = k->b2 * m[i] + k->a2 * gi;                                                    \
-        }                                                                                        \
-    } while (0)
+static inline __attribute__((always_inline)) void
+lion_global_loop(void *params, lc_dtype_t pdt, float *restrict m, const void *gbuf,
+                 lc_dtype_t gdt, size_t n, struct lion_coef k)
+{
+    for (size_t i = 0; i < n; i++) {
+        float gi = lion_ld(gbuf, gdt, i);
+        float c = k.b1 * m[i] + k.a1 * gi;
+        float s = (float)((c > 0.0f) - (c < 0.0f));
+        float pi = lion_ld(params, pdt, i);
+
+        pi = pi * k.decay - k.lr * s;
+        if (pdt == LC_FP32)
+            ((float *)params)[i] = pi;
+        else
+            ((uint16_t *)params)[i] = lion_f32_to_bf16(pi);
+        m[i] = k.b2 * m[i] + k.a2 * gi;
+    }
+}
 
 static void lion_global_update(struct lion_group *g, const void *gbuf, lc_dtype_t gdt,
                                const struct lion_coef *k)
 {
-    size_t n = g->count;
-    float *m = g->m;
-    const float *gf = gbuf;
-    const uint16_t *gh = gbuf;
-
     if (gdt == LC_FP32 && g->dtype == LC_FP32)
-        LION_GLOBAL_LOOP(gf[i], float, p[i], p[i] = pi);
+        lion_global_loop(g->params, LC_FP32, g->m, gbuf, LC_FP32, g->count, *k);
     else if (gdt == LC_FP32)
-        LION_GLOBAL_LOOP(gf[i], uint16_t, lion_bf16_to_f32(p[i]), p[i] = lion_f32_to_bf16(pi));
+        lion_global_loop(g->params, LC_BF16, g->m, gbuf, LC_FP32, g->count, *k);
     else if (g->dtype == LC_FP32)
-        LION_GLOBAL_LOOP(lion_bf16_to_f32(gh[i]), float, p[i], p[i] = pi);
+        lion_global_loop(g->params, LC_FP32, g->m, gbuf, LC_BF16, g->count, *k);
     else
-        LION_GLOBAL_LOOP(lion_bf16_to_f32(gh[i]), uint16_t, lion_bf16_to_f32(p[i]),
-                         p[i] = lion_f32_to_bf16(pi));
+        lion_global_loop(g->params, LC_BF16, g->m, gbuf, LC_BF16, g->count, *k);
 }
 
 static int lion_step_global(lc_lion_t *lion, struct lion_group *g, const void *grad,
@@ -89,32 +90,45 @@ static int lion_step_global(lc_lion_t *lion, struct lion_group *g, const void *g
 
 /*
  * Vote modes, local part: c from the local gradient, its sign bits packed into
- * g->bits (or c itself into g->work for vote-l1), and the momentum update.
+ * bits (or c itself into cbuf, for vote-l1), and the momentum update. Inlined
+ * with constant arguments like lion_global_loop.
  */
-static void lion_vote_local(lc_lion_t *lion, struct lion_group *g, const void *grad,
-                            const struct lion_coef *k)
+static inline __attribute__((always_inline)) void
+lion_vote_loop(float *restrict m, const void *grad, lc_dtype_t gdt, size_t n, int keep_c,
+               float *restrict cbuf, uint64_t *restrict bits, struct lion_coef k)
 {
-    size_t n = g->count;
-    float *m = g->m;
-    int keep_c = lion->mode == LC_LION_VOTE_L1;
-
     for (size_t w = 0; w < LC_BITS_WORDS(n); w++) {
         size_t lo = w * 64, hi = lo + 64 < n ? lo + 64 : n;
         uint64_t word = 0;
 
         for (size_t i = lo; i < hi; i++) {
-            float gi = lion_ld(grad, g->dtype, i);
-            float c = k->b1 * m[i] + k->a1 * gi;
+            float gi = lion_ld(grad, gdt, i);
+            float c = k.b1 * m[i] + k.a1 * gi;
 
             if (keep_c)
-                g->work[i] = c;
+                cbuf[i] = c;
             else
                 word |= (uint64_t)lion_signbit(c) << (i - lo);
-            m[i] = k->b2 * m[i] + k->a2 * gi;
+            m[i] = k.b2 * m[i] + k.a2 * gi;
         }
         if (!keep_c)
-            g->bits[w] = word;
+            bits[w] = word;
     }
+}
+
+static void lion_vote_local(lc_lion_t *lion, struct lion_group *g, const void *grad,
+                            const struct lion_coef *k)
+{
+    int keep_c = lion->mode == LC_LION_VOTE_L1;
+
+    if (g->dtype == LC_FP32 && keep_c)
+        lion_vote_loop(g->m, grad, LC_FP32, g->count, 1, g->work, g->bits, *k);
+    else if (g->dtype == LC_FP32)
+        lion_vote_loop(g->m, grad, LC_FP32, g->count, 0, g->work, g->bits, *k);
+    else if (keep_c)
+        lion_vote_loop(g->m, grad, LC_BF16, g->count, 1, g->work, g->bits, *k);
+    else
+        lion_vote_loop(g->m, grad, LC_BF16, g->count, 0, g->work, g->bits, *k);
 }
 
 static int lion_step_vote(lc_lion_t *lion, struct lion_group *g, const void *grad,
