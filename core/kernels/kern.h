@@ -81,6 +81,8 @@ LC_HIDDEN int lc_kern_get(const lc_kern_ops_t **ops);
                                                    float decay, float lr);                       \
     LC_HIDDEN void lc_kern_apply_update_bf16_##sfx(uint16_t *param, const float *u, size_t n,    \
                                                    float decay, float lr);                       \
+    LC_HIDDEN int lc_kern_levels_pack_##sfx(const int8_t *q, size_t n, unsigned b,              \
+                                            uint64_t *out);                                      \
     LC_HIDDEN void lc_kern_levels_accumulate_##sfx(const uint64_t *packed, size_t n, unsigned b, \
                                                    int32_t *sums);                               \
     LC_HIDDEN void lc_kern_decode_sum_sign_##sfx(const int32_t *sums, size_t n, uint64_t tiepat, \
@@ -90,9 +92,7 @@ LC_KERN_DECLARE(scalar);
 LC_KERN_DECLARE(avx2);
 LC_KERN_DECLARE(avx512);
 
-/* levels_pack and quantize_l1 have one implementation for every level (see
- * levels_scalar.c for why). */
-LC_HIDDEN int lc_kern_levels_pack_scalar(const int8_t *q, size_t n, unsigned b, uint64_t *out);
+/* quantize_l1 has one implementation for every level (see levels_scalar.c). */
 LC_HIDDEN void lc_kern_quantize_l1_scalar(const void *c, lc_dtype_t dtype, size_t n, unsigned b,
                                           int8_t *q);
 

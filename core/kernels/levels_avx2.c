@@ -1,5 +1,12 @@
 /*
- * levels_avx2.c - level accumulation and the sum-sign decode with AVX2.
+ * levels_avx2.c - level packing, accumulation and the sum-sign decode with
+ * AVX2.
+ *
+ * Packing checks 8 levels against their range with byte compares, widens
+ * them to 64-bit lanes, shifts field j to bit j*b and ORs the lanes together:
+ * 8b bits, stored as 8 bytes of which the next store overwrites all but b.
+ * Stores stay inside the output (LC_BITS_WORDS(n*b) words); the scalar code
+ * packs the rest from a 64-level boundary.
  *
  * Accumulation reads 8 levels (8*b bits = b bytes) with one 8-byte load
  * broadcast to every 64-bit lane; a byte shuffle moves the two bytes holding
@@ -9,6 +16,37 @@
  */
 #include "kern.h"
 #include "simd_avx2.h"
+
+int lc_kern_levels_pack_avx2(const int8_t *q, size_t n, unsigned b, uint64_t *out)
+{
+    size_t nbytes = LC_BITS_WORDS(n * b) * 8, i = 0;
+    unsigned char *dst = (unsigned char *)out;
+    int lo = b == 1 ? -1 : -((1 << (b - 1)) - 1), hi = b == 1 ? 0 : (1 << (b - 1)) - 1;
+    const __m128i vlo = _mm_set1_epi8((char)lo), vhi = _mm_set1_epi8((char)hi);
+    const __m256i mask = _mm256_set1_epi64x((long long)((1u << b) - 1));
+    const __m256i sh_lo = _mm256_setr_epi64x(0, b, 2 * b, 3 * b);
+    const __m256i sh_hi = _mm256_setr_epi64x(4 * b, 5 * b, 6 * b, 7 * b);
+    __m128i bad = _mm_setzero_si128();
+
+    for (; i + 64 <= n && (i + 56) * b / 8 + 8 <= nbytes; i += 64)
+        for (size_t e = i; e < i + 64; e += 8) {
+            __m128i x = _mm_loadl_epi64((const __m128i *)(const void *)(q + e));
+            __m256i a, c;
+            uint64_t v;
+
+            bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpgt_epi8(x, vhi), _mm_cmplt_epi8(x, vlo)));
+            a = _mm256_sllv_epi64(_mm256_and_si256(_mm256_cvtepi8_epi64(x), mask), sh_lo);
+            c = _mm256_and_si256(_mm256_cvtepi8_epi64(_mm_srli_si128(x, 4)), mask);
+            a = _mm256_or_si256(a, _mm256_sllv_epi64(c, sh_hi));
+            a = _mm256_or_si256(a, _mm256_permute4x64_epi64(a, 0x4e));
+            a = _mm256_or_si256(a, _mm256_shuffle_epi32(a, 0x4e));
+            v = (uint64_t)_mm_cvtsi128_si64(_mm256_castsi256_si128(a));
+            memcpy(dst + e * b / 8, &v, sizeof(v));
+        }
+    if (!_mm_testz_si128(bad, bad))
+        return -ERANGE;
+    return lc_kern_levels_pack_scalar(q + i, n - i, b, out + i * b / 64);
+}
 
 void lc_kern_levels_accumulate_avx2(const uint64_t *packed, size_t n, unsigned b,
                                     int32_t *sums)

@@ -1,5 +1,12 @@
 /*
- * levels_avx512.c - level accumulation and the sum-sign decode with AVX-512.
+ * levels_avx512.c - level packing, accumulation and the sum-sign decode with
+ * AVX-512.
+ *
+ * Packing checks 8 levels against their range with byte compares into a
+ * mask, widens them to 64-bit lanes, shifts field j to bit j*b and ORs the
+ * lanes together: 8b bits, stored as 8 bytes of which the next store
+ * overwrites all but b. Stores stay inside the output; the scalar code packs
+ * the rest from a 64-level boundary.
  *
  * Accumulation reads 16 levels (16*b bits = 2b bytes) with one 16-byte load
  * broadcast to the four 128-bit lanes; a byte shuffle moves the two bytes
@@ -9,6 +16,33 @@
  */
 #include "kern.h"
 #include "simd_avx512.h"
+
+int lc_kern_levels_pack_avx512(const int8_t *q, size_t n, unsigned b, uint64_t *out)
+{
+    size_t nbytes = LC_BITS_WORDS(n * b) * 8, i = 0;
+    unsigned char *dst = (unsigned char *)out;
+    int lo = b == 1 ? -1 : -((1 << (b - 1)) - 1), hi = b == 1 ? 0 : (1 << (b - 1)) - 1;
+    const __m128i vlo = _mm_set1_epi8((char)lo), vhi = _mm_set1_epi8((char)hi);
+    const __m512i mask = _mm512_set1_epi64((long long)((1u << b) - 1));
+    const __m512i sh = _mm512_setr_epi64(0, b, 2 * b, 3 * b, 4 * b, 5 * b, 6 * b, 7 * b);
+    __mmask16 bad = 0;
+
+    for (; i + 64 <= n && (i + 56) * b / 8 + 8 <= nbytes; i += 64)
+        for (size_t e = i; e < i + 64; e += 8) {
+            __m128i x = _mm_loadl_epi64((const __m128i *)(const void *)(q + e));
+            __m512i a;
+            uint64_t v;
+
+            /* only the low 8 bytes of x are levels; the upper 8 are zero and in range */
+            bad |= _mm_cmpgt_epi8_mask(x, vhi) | _mm_cmplt_epi8_mask(x, vlo);
+            a = _mm512_sllv_epi64(_mm512_and_si512(_mm512_cvtepi8_epi64(x), mask), sh);
+            v = (uint64_t)_mm512_reduce_or_epi64(a);
+            memcpy(dst + e * b / 8, &v, sizeof(v));
+        }
+    if (bad)
+        return -ERANGE;
+    return lc_kern_levels_pack_scalar(q + i, n - i, b, out + i * b / 64);
+}
 
 void lc_kern_levels_accumulate_avx512(const uint64_t *packed, size_t n, unsigned b,
                                       int32_t *sums)

@@ -3,12 +3,9 @@
  * two's complement fields, accumulating them into int32 sums, the sign
  * decode of the sums, and the L1 quantizer.
  *
- * lc_kern_levels_pack_scalar and lc_kern_quantize_l1_scalar serve every SIMD
- * level. Packing runs once per step on one rank's levels (not p times like
- * accumulation) and its b-bit fields straddle words for most b. The
- * quantizer's cost is the mean |c|, summed in double in element order by
- * definition, a serial chain no SIMD level can shorten without changing the
- * result.
+ * lc_kern_quantize_l1_scalar serves every SIMD level: its cost is the mean
+ * |c|, summed in double in element order by definition, a serial chain no
+ * SIMD level can shorten without changing the result.
  */
 #include <math.h>
 

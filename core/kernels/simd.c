@@ -29,7 +29,7 @@
         .apply_signs_bf16 = lc_kern_apply_signs_bf16_##sfx,                                      \
         .apply_update_fp32 = lc_kern_apply_update_fp32_##sfx,                                    \
         .apply_update_bf16 = lc_kern_apply_update_bf16_##sfx,                                    \
-        .levels_pack = lc_kern_levels_pack_scalar,                                               \
+        .levels_pack = lc_kern_levels_pack_##sfx,                                             \
         .levels_accumulate = lc_kern_levels_accumulate_##sfx,                                    \
         .decode_sum_sign = lc_kern_decode_sum_sign_##sfx,                                        \
         .quantize_l1 = lc_kern_quantize_l1_scalar,                                               \

@@ -5,6 +5,7 @@
  * 65, 1000, 2^20+17), voter counts 1..4096, buffers at odd byte offsets,
  * guard bytes after every output. A level the CPU lacks is skipped.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -238,6 +239,14 @@ static void test_levels(void **state)
                     memset(cq[r].p, 0, n);
             }
             same(&pk[0], &pk[1], "levels_pack", n, b);
+            if (n) { /* one level out of range, anywhere: every level refuses it */
+                size_t at = kt_rand() % n;
+                int8_t *qq = q.p, keep = qq[at];
+
+                qq[at] = (int8_t)(b == 1 ? 1 : b == 8 || (kt_rand() & 1) ? -s - 1 : s + 1);
+                assert_int_equal(lc_levels_pack(q.p, n, b, pk[1].p), -ERANGE);
+                qq[at] = keep;
+            }
             same(&sums[0], &sums[1], "levels_accumulate", n, b);
             same(&bits[0], &bits[1], "decode_sum_sign", n, b);
             same(&cq[0], &cq[1], "quantize_l1", n, b);
