@@ -1,4 +1,5 @@
 /* reth_iface.c - choose and check the Ethernet interface raweth runs on. */
+#include <dirent.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if_arp.h>
@@ -14,14 +15,42 @@
 
 #define RETH_MIN_MTU (RETH_HDR_LEN + RETH_CRC_LEN + 256)
 
-/* 1 when this process shares the network namespace of pid 1 (the initial one here). */
+/* Inode of the initial network namespace on kernels that give it a fixed number. */
+#define RETH_NET_INIT_INO 0xEFFFFFF9u
+
+/* 1 when the namespace inode ino is one that `ip netns add` created (bind-mounted there). */
+static int reth_named_netns(ino_t ino)
+{
+    DIR *dir = opendir("/var/run/netns");
+    struct dirent *e;
+    int found = 0;
+
+    if (!dir)
+        return 0;
+    while (!found && (e = readdir(dir))) {
+        char path[300];
+        struct stat st;
+        snprintf(path, sizeof(path), "/var/run/netns/%s", e->d_name);
+        found = e->d_name[0] != '.' && !stat(path, &st) && st.st_ino == ino;
+    }
+    closedir(dir);
+    return found;
+}
+
+/*
+ * 1 unless this process is known to run in a network namespace other than
+ * the initial one: that of pid 1, or, where pid 1 cannot be inspected, not
+ * the kernel's fixed initial inode and one of the named namespaces.
+ */
 static int reth_in_initial_netns(void)
 {
     struct stat self, init;
 
-    if (stat("/proc/self/ns/net", &self) || stat("/proc/1/ns/net", &init))
-        return 1; /* cannot tell: be safe */
-    return self.st_ino == init.st_ino && self.st_dev == init.st_dev;
+    if (stat("/proc/self/ns/net", &self))
+        return 1;
+    if (!stat("/proc/1/ns/net", &init))
+        return self.st_ino == init.st_ino && self.st_dev == init.st_dev;
+    return self.st_ino == RETH_NET_INIT_INO || !reth_named_netns(self.st_ino);
 }
 
 /* The only non-loopback interface that is UP, or -ENODEV. */

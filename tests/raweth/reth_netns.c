@@ -101,6 +101,21 @@ int reth_net_shape(const reth_net_t *net, const char *rate)
     return 0;
 }
 
+int reth_sh_mtu(const reth_net_t *net, int mtu)
+{
+    return sh("ip -n %s link set %s mtu %d", net->ns[0], net->dev[0], mtu);
+}
+
+int reth_sh_down(const reth_net_t *net)
+{
+    return sh("ip -n %s link set %s down", net->ns[0], net->dev[0]);
+}
+
+int reth_sh_up(const reth_net_t *net)
+{
+    return sh("ip -n %s link set %s up", net->ns[0], net->dev[0]);
+}
+
 int reth_net_enter(const reth_net_t *net, int i)
 {
     char path[96];

@@ -20,6 +20,10 @@ void reth_net_down(void);
 int reth_net_netem(const reth_net_t *net, const char *args);
 /* Apply rate shaping (tbf) on both ends; -1 on failure. */
 int reth_net_shape(const reth_net_t *net, const char *rate);
+/* Set the MTU of the first veth end; bring it down or up (from any namespace). */
+int reth_sh_mtu(const reth_net_t *net, int mtu);
+int reth_sh_down(const reth_net_t *net);
+int reth_sh_up(const reth_net_t *net);
 /* Move the calling process into namespace i; 0 or -1. */
 int reth_net_enter(const reth_net_t *net, int i);
 

@@ -6,13 +6,18 @@
  * larger and smaller receive buffers), loss1, loss5, reorder, dup, corrupt,
  * all (impairments by tc netem, or by LC_RAWETH_FAULT where the kernel has
  * no netem), kill (a peer killed mid-stream: the other side must fail
- * within LC_TIMEOUT). Exits 77 without the privileges to build the network.
+ * within LC_TIMEOUT), errors (the distinct error of each unusable
+ * interface or missing privilege). Exits 77 without the privileges to build the network.
+ * Not run by ctest: "perf [RATE]" streams 256 MiB (4 MiB messages, 4 in
+ * flight) through tbf shaping at RATE (e.g. 1gbit) and prints the rate.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +55,8 @@ static const scen_t scens[] = {
     {"all", "delay 2ms reorder 90% 50% loss 1% duplicate 1% corrupt 0.1%",
      "loss=0.01,dup=0.01,reorder=0.1,delay=2,corrupt=0.001"},
     {"kill", NULL, NULL},
+    {"perf", NULL, NULL},
+    {"errors", NULL, NULL},
 };
 
 /* Message k's content: a xorshift stream seeded by k. */
@@ -212,6 +219,35 @@ static int stream_until_error(void *comm, int is_send, int ready_fd)
     return 0;
 }
 
+/* Stream 256 MiB in 4 MiB messages, 4 in flight; the receiver prints the rate. */
+static void perf(void *comm, int is_send)
+{
+    enum { LEN = 4 << 20, NMSG = 64, DEPTH = 4 };
+    uint8_t *buf[DEPTH];
+    void *req[DEPTH];
+    double t0 = 0;
+
+    for (int i = 0; i < DEPTH; i++) {
+        buf[i] = malloc(LEN);
+        CHECK(buf[i], "malloc");
+        fill(buf[i], LEN, 5);
+    }
+    for (int m = 0; m < NMSG + DEPTH; m++) {
+        int k = m % DEPTH;
+        if (m >= DEPTH)
+            CHECK(wait_req(req[k], NULL, 120) == 0, "perf message %d", m - DEPTH);
+        if (m == DEPTH)
+            t0 = lc_now(); /* the first messages absorb connection start-up */
+        if (m < NMSG)
+            req[k] = is_send ? post_send(comm, buf[k], LEN) : post_recv(comm, buf[k], LEN);
+    }
+    if (!is_send)
+        printf("perf: %d x %d MiB in %.3f s = %.3f Gbit/s of payload\n", NMSG - DEPTH,
+               LEN >> 20, lc_now() - t0, (double)(NMSG - DEPTH) * LEN * 8 / (lc_now() - t0) / 1e9);
+    for (int i = 0; i < DEPTH; i++)
+        free(buf[i]);
+}
+
 static void child_init(const reth_net_t *net, int side, const char *mode, const char *fault,
                        int seed)
 {
@@ -258,7 +294,9 @@ static void child(const reth_net_t *net, int side, const char *mode, const scen_
     CHECK(comm, "no connection within 20 s");
     if (kill_mode)
         exit(stream_until_error(comm, side == 1, ready_fd));
-    if (side == 0)
+    if (!strcmp(sc->name, "perf"))
+        perf(comm, side == 1);
+    else if (side == 0)
         receiver(comm, !strcmp(sc->name, "basic"));
     else
         sender(comm, !strcmp(sc->name, "basic"));
@@ -270,6 +308,65 @@ static void child(const reth_net_t *net, int side, const char *mode, const scen_
         CHECK(prov->close_send(comm) == 0, "close_send");
     }
     prov->fini(ctx);
+    exit(0);
+}
+
+/* Drop CAP_NET_RAW from this process's effective and permitted sets. */
+static int drop_net_raw(void)
+{
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+
+    if (syscall(SYS_capget, &hdr, data))
+        return -1;
+    data[0].effective &= ~(1u << CAP_NET_RAW);
+    data[0].permitted &= ~(1u << CAP_NET_RAW);
+    return (int)syscall(SYS_capset, &hdr, data);
+}
+
+static int init_err(const char *ifname, const char *mode)
+{
+    lc_prov_init_opts_t o = {.size = sizeof(o), .job_id = JOB, .rank = 0};
+    void *c = NULL;
+    int rc;
+
+    if (ifname)
+        setenv("LC_RAWETH_IFNAME", ifname, 1);
+    else
+        unsetenv("LC_RAWETH_IFNAME");
+    setenv("LC_RAWETH_MODE", mode, 1);
+    rc = prov->init(&o, &c);
+    printf("  %-28s %-6s -> %s: %s\n", ifname ? ifname : "(LC_RAWETH_IFNAME unset)", mode,
+           lc_strerror(rc), rc ? lc_last_error() : "ok");
+    if (rc == 0)
+        prov->fini(c);
+    return rc;
+}
+
+/* Each unusable set-up gives its own error; runs in namespace 0 (child process). */
+static void errors_child(const reth_net_t *net, const char *mode)
+{
+    role_name = "errors";
+    char ns[64] = "", ns1[64] = "";
+    if (readlink("/proc/self/ns/net", ns, sizeof(ns) - 1) > 0 &&
+        ((readlink("/proc/1/ns/net", ns1, sizeof(ns1) - 1) > 0 && !strcmp(ns, ns1)) ||
+         !strcmp(ns, "net:[4026531833]"))) /* 0xEFFFFFF9, init_net's fixed inode */
+        CHECK(init_err(NULL, mode) == -ENODEV, "initial namespace, no LC_RAWETH_IFNAME: -ENODEV");
+    CHECK(reth_net_enter(net, 0) == 0, "enter namespace");
+    CHECK(init_err("lcnosuchif0", mode) == -ENODEV, "unknown interface: -ENODEV");
+    /* Exactly one UP non-loopback interface in a namespace of our own: picked by itself. */
+    CHECK(init_err(NULL, mode) == 0, "the namespace's only interface is used");
+    CHECK(!reth_sh_mtu(net, 200), "set MTU 200");
+    CHECK(init_err(net->dev[0], mode) == -EMSGSIZE, "MTU 200: -EMSGSIZE");
+    CHECK(!reth_sh_mtu(net, 1500), "set MTU 1500");
+    CHECK(!reth_sh_down(net), "set the link down");
+    CHECK(init_err(net->dev[0], mode) == -ENETDOWN, "link down: -ENETDOWN");
+    CHECK(init_err(NULL, mode) == -ENODEV, "no UP interface: -ENODEV");
+    CHECK(!reth_sh_up(net), "set the link up");
+    CHECK(drop_net_raw() == 0, "drop CAP_NET_RAW");
+    CHECK(init_err(net->dev[0], mode) == -EPERM, "without CAP_NET_RAW: -EPERM");
+    CHECK(strstr(lc_last_error(), "CAP_NET_RAW") || strstr(lc_last_error(), "CAP_BPF"),
+          "the message names the capability");
     exit(0);
 }
 
@@ -333,8 +430,8 @@ int main(int argc, char **argv)
     reth_net_t net;
     int rc;
 
-    if (argc != 3 || (strcmp(argv[1], "packet") && strcmp(argv[1], "xdp"))) {
-        fprintf(stderr, "usage: %s packet|xdp SCENARIO\n", argv[0]);
+    if (argc < 3 || argc > 4 || (strcmp(argv[1], "packet") && strcmp(argv[1], "xdp"))) {
+        fprintf(stderr, "usage: %s packet|xdp SCENARIO [RATE]\n", argv[0]);
         return 2;
     }
     for (size_t i = 0; i < sizeof(scens) / sizeof(scens[0]); i++)
@@ -358,6 +455,10 @@ int main(int argc, char **argv)
         snprintf(t, sizeof(t), "%d", TIMEOUT_MS);
         setenv("LC_TIMEOUT", t, 1);
     }
+    if (argc == 4) {
+        CHECK(reth_net_shape(&net, argv[3]) == 0, "tbf rate %s", argv[3]);
+        printf("shaping: tbf rate %s on both veth ends\n", argv[3]);
+    }
     if (sc->netem) {
         if (reth_net_netem(&net, sc->netem) == 0) {
             printf("impairment: tc netem %s\n", sc->netem);
@@ -369,7 +470,14 @@ int main(int argc, char **argv)
                    sc->fault);
         }
     }
-    if (!strcmp(sc->name, "kill")) {
+    if (!strcmp(sc->name, "errors")) {
+        pid_t pid;
+        fflush(NULL);
+        pid = fork();
+        if (pid == 0)
+            errors_child(&net, argv[1]);
+        rc = reap(pid, 60);
+    } else if (!strcmp(sc->name, "kill")) {
         rc = run_pair(&net, argv[1], sc, 1); /* sender killed: the receiver must notice */
         if (rc == 0)
             rc = run_pair(&net, argv[1], sc, 0); /* and the other way round */
