@@ -15,20 +15,20 @@
 #include "lioncub/provider.h"
 #include "nccl_abi.h"
 
-#define LCN_NAME "lioncub"      /* the plugin's name as NCCL prints it (NCCL_NET) */
+#define LCN_NAME      "lioncub" /* the plugin's name as NCCL prints it (NCCL_NET) */
 #define LCN_MAX_PROVS 4
-#define LCN_MAX_DEVS 64
-#define LCN_MAX_RECVS 8         /* receives one irecv may group (maxRecvs) */
-#define LCN_MAX_REQS 64         /* requests in flight per comm (NCCL uses <= 32) */
-#define LCN_HDR_SIZE 16         /* the per-message header: magic, tag, size */
-#define LCN_EAGER_MAX 1024      /* payloads up to this size travel inside the header */
-#define LCN_MAGIC 0x4c434e31u   /* "LCN1" */
+#define LCN_MAX_DEVS  64
+#define LCN_MAX_RECVS 8           /* receives one irecv may group (maxRecvs) */
+#define LCN_MAX_REQS  64          /* requests in flight per comm (NCCL uses <= 32) */
+#define LCN_HDR_SIZE  16          /* the per-message header: magic, tag, size */
+#define LCN_EAGER_MAX 1024        /* payloads up to this size travel inside the header */
+#define LCN_MAGIC     0x4c434e31u /* "LCN1" */
 
 /* One NCCL device: a device of one provider context. */
 struct lcn_dev {
     const lc_provider_t *prov;
     void *ctx;
-    int local;                  /* the device index inside the provider */
+    int local; /* the device index inside the provider */
     lc_prov_props_t props;
 };
 
@@ -38,12 +38,12 @@ enum { LCN_K_LISTEN = 0x4c31, LCN_K_SEND, LCN_K_RECV, LCN_K_SREQ, LCN_K_RREQ };
 struct lcn_comm {
     int kind;
     struct lcn_dev *dev;
-    void *pc;                   /* the provider's comm */
+    void *pc; /* the provider's comm */
 };
 
 /* A registration handed to NCCL as mhandle. */
 struct lcn_mr {
-    void *pmh;                  /* the provider's handle, NULL if it has none */
+    void *pmh; /* the provider's handle, NULL if it has none */
 };
 
 /* lcn_net.c: setup, devices, connections, registration. */
@@ -57,8 +57,8 @@ lcn_res_t lcn_connect(int dev, void *handle, void **send_comm);
 lcn_res_t lcn_accept(void *listen_comm, void **recv_comm);
 lcn_res_t lcn_close_listen(void *listen_comm);
 lcn_res_t lcn_reg_mr(void *comm, void *data, size_t size, int type, void **mh);
-lcn_res_t lcn_reg_mr_dmabuf(void *comm, void *data, size_t size, int type, uint64_t offset,
-                            int fd, void **mh);
+lcn_res_t lcn_reg_mr_dmabuf(void *comm, void *data, size_t size, int type, uint64_t offset, int fd,
+                            void **mh);
 lcn_res_t lcn_dereg_mr(void *comm, void *mh);
 lcn_res_t lcn_test(void *req, int *done, int *sizes);
 lcn_res_t lcn_iflush(void *recv_comm, int n, void **data, int *sizes, void **mhs, void **req);

@@ -29,8 +29,8 @@ static lcn_res_t lcn_connect_v7(int dev, void *handle, void **send_comm,
     return lcn_connect(dev, handle, send_comm);
 }
 
-static lcn_res_t lcn_connect_v10(int dev, lcn_comm_config_t *config, void *handle,
-                                 void **send_comm, lcn_dev_handle_t **dev_comm)
+static lcn_res_t lcn_connect_v10(int dev, lcn_comm_config_t *config, void *handle, void **send_comm,
+                                 lcn_dev_handle_t **dev_comm)
 {
     return lcn_connect(dev, handle, send_comm);
 }
@@ -47,8 +47,7 @@ static lcn_res_t lcn_reg_mr_int(void *comm, void *data, int size, int type, void
     return lcn_reg_mr(comm, data, (size_t)size, type, mh);
 }
 
-static lcn_res_t lcn_isend_int(void *send_comm, void *data, int size, int tag, void *mh,
-                               void **req)
+static lcn_res_t lcn_isend_int(void *send_comm, void *data, int size, int tag, void *mh, void **req)
 {
     *req = NULL;
     if (size < 0)

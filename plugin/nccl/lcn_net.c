@@ -26,16 +26,19 @@ struct lcn_listen {
     struct lcn_comm base;
 };
 
-/* Forward lioncub's log lines (ours and the providers') to NCCL's logger. */
+/* Forward lioncub's log lines (ours and the providers') to NCCL's logger,
+ * tagged INIT|NET so that NCCL_DEBUG=INFO shows them with NCCL's default
+ * NCCL_DEBUG_SUBSYS (the plugin itself logs at setup and on errors only). */
 static void lcn_sink(lc_log_level_t level, const char *subsys, const char *msg)
 {
-    int lvl = level <= LC_LOG_WARN ? LCN_LOG_WARN
+    int lvl = level <= LC_LOG_WARN   ? LCN_LOG_WARN
               : level == LC_LOG_INFO ? LCN_LOG_INFO
                                      : LCN_LOG_TRACE;
     lcn_logger_t log = __atomic_load_n(&lcn_logger, __ATOMIC_ACQUIRE);
 
     if (log)
-        log(lvl, LCN_SUBSYS_NET, __FILE__, __LINE__, "NET/" LCN_NAME " %s: %s", subsys, msg);
+        log(lvl, LCN_SUBSYS_INIT | LCN_SUBSYS_NET, __FILE__, __LINE__, "NET/" LCN_NAME " %s: %s",
+            subsys, msg);
 }
 
 lcn_res_t lcn_res(int rc)
@@ -98,8 +101,8 @@ static void lcn_open_provider(const lc_provider_t *prov)
         dev->props.size = sizeof(dev->props);
         rc = prov->get_props(ctx, d, &dev->props);
         if (rc < 0) {
-            LC_WARN("nccl", "provider %s device %d: no properties (%s), skipped", prov->name,
-                    d, lc_strerror(rc));
+            LC_WARN("nccl", "provider %s device %d: no properties (%s), skipped", prov->name, d,
+                    lc_strerror(rc));
             continue;
         }
         dev->props.name[sizeof(dev->props.name) - 1] = 0;
@@ -202,8 +205,7 @@ lcn_res_t lcn_get_props(int dev, lcn_props_v10_t *p)
     p->vprops.ndevs = 1;
     p->vprops.devs[0] = dev;
     /* test() reports sizes as int: one message never exceeds INT_MAX. */
-    p->max_p2p_bytes = pp->max_msg_size && pp->max_msg_size < INT_MAX ? pp->max_msg_size
-                                                                      : INT_MAX;
+    p->max_p2p_bytes = pp->max_msg_size && pp->max_msg_size < INT_MAX ? pp->max_msg_size : INT_MAX;
     p->max_coll_bytes = p->max_p2p_bytes;
     return LCN_OK;
 }
@@ -312,8 +314,8 @@ lcn_res_t lcn_reg_mr(void *comm, void *data, size_t size, int type, void **mh)
     return LCN_OK;
 }
 
-lcn_res_t lcn_reg_mr_dmabuf(void *comm, void *data, size_t size, int type, uint64_t offset,
-                            int fd, void **mh)
+lcn_res_t lcn_reg_mr_dmabuf(void *comm, void *data, size_t size, int type, uint64_t offset, int fd,
+                            void **mh)
 {
     *mh = NULL;
     LC_WARN("nccl", "regMrDmaBuf: DMA-BUF registration is not supported (host memory only)");

@@ -26,8 +26,8 @@
  * send order. Headers are read only while some posted buffer is still
  * open, so a sender far ahead of the receiver is held back by the
  * provider's flow control instead of filling bounce buffers; NCCL's own
- * credits bound the unexpected messages to a few per channel. A message larger than its buffer fails that receive with
- * -EMSGSIZE (its bytes are drained so the stream stays usable).
+ * credits bound the unexpected messages to a few per channel. A message larger than its buffer
+ * fails that receive with -EMSGSIZE (its bytes are drained so the stream stays usable).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,10 +50,10 @@ struct lcn_rreq {
     int kind;
     int used;
     struct lcn_recv *comm;
-    struct lcn_rreq *next;      /* in the posted list while buffers are open */
+    struct lcn_rreq *next; /* in the posted list while buffers are open */
     int posted;
     int n;
-    int left;                   /* buffers not yet filled */
+    int left; /* buffers not yet filled */
     int err;
     struct lcn_slot slot[LCN_MAX_RECVS];
 };
@@ -63,9 +63,9 @@ struct lcn_msg {
     struct lcn_msg *next;
     int tag;
     size_t size;
-    void *preq;                 /* payload receive in flight, or NULL */
-    void *bounce;               /* unexpected or drained payload */
-    struct lcn_rreq *owner;     /* matched receive (NULL: unexpected) */
+    void *preq;             /* payload receive in flight, or NULL */
+    void *bounce;           /* unexpected or drained payload */
+    struct lcn_rreq *owner; /* matched receive (NULL: unexpected) */
     struct lcn_slot *slot;
     int arrived;
     int discard;
@@ -73,10 +73,10 @@ struct lcn_msg {
 
 struct lcn_recv {
     struct lcn_comm base;
-    int err;                    /* sticky: the stream is broken */
-    int open;                   /* posted buffers still waiting for a header */
-    void *hreq;                 /* provider receive of the next header */
-    struct lcn_msg *stalled;    /* header seen, payload receive not accepted yet */
+    int err;                 /* sticky: the stream is broken */
+    int open;                /* posted buffers still waiting for a header */
+    void *hreq;              /* provider receive of the next header */
+    struct lcn_msg *stalled; /* header seen, payload receive not accepted yet */
     struct lcn_rreq *posted, *posted_tail;
     struct lcn_msg *msgs, *msgs_tail;
     unsigned char hbuf[LCN_HDR_SIZE + LCN_EAGER_MAX];

@@ -14,9 +14,9 @@ struct lcn_sreq {
     int kind;
     int used;
     struct lcn_send *comm;
-    void *hreq;                 /* provider request of the header */
-    void *preq;                 /* provider request of the payload */
-    int payload_due;            /* payload still to be posted */
+    void *hreq;      /* provider request of the header */
+    void *preq;      /* provider request of the payload */
+    int payload_due; /* payload still to be posted */
     const void *buf;
     size_t size;
     void *pmh;
@@ -25,8 +25,8 @@ struct lcn_sreq {
 
 struct lcn_send {
     struct lcn_comm base;
-    int err;                    /* sticky: the stream is broken */
-    struct lcn_sreq *pending;   /* header sent, payload not yet accepted */
+    int err;                  /* sticky: the stream is broken */
+    struct lcn_sreq *pending; /* header sent, payload not yet accepted */
     struct lcn_sreq reqs[LCN_MAX_REQS];
 };
 

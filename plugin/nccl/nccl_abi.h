@@ -35,23 +35,29 @@ typedef enum {
 } lcn_res_t;
 
 /* Logger levels and subsystem flags (ncclDebugLogLevel, ncclDebugLogSubSys). */
-enum { LCN_LOG_NONE = 0, LCN_LOG_VERSION = 1, LCN_LOG_WARN = 2, LCN_LOG_INFO = 3,
-       LCN_LOG_ABORT = 4, LCN_LOG_TRACE = 5 };
+enum {
+    LCN_LOG_NONE = 0,
+    LCN_LOG_VERSION = 1,
+    LCN_LOG_WARN = 2,
+    LCN_LOG_INFO = 3,
+    LCN_LOG_ABORT = 4,
+    LCN_LOG_TRACE = 5
+};
 #define LCN_SUBSYS_INIT 0x1UL
-#define LCN_SUBSYS_NET 0x10UL
+#define LCN_SUBSYS_NET  0x10UL
 
 typedef void (*lcn_logger_t)(int level, unsigned long flags, const char *file, int line,
                              const char *fmt, ...);
 typedef lcn_res_t (*lcn_prof_cb_t)(void **ev, int type, void *phandle, int64_t plugin_id,
                                    void *ext);
 
-#define LCN_HANDLE_MAX 128      /* NCCL_NET_HANDLE_MAXSIZE */
-#define LCN_PTR_HOST 0x1
-#define LCN_PTR_CUDA 0x2
-#define LCN_PTR_DMABUF 0x4
-#define LCN_DEV_HOST 0            /* netDeviceType: no device offload */
-#define LCN_DEV_VERSION_NONE 0    /* netDeviceVersion with no offload */
-#define LCN_VDEV_MAX 4            /* devices per virtual NIC in v9/v10 */
+#define LCN_HANDLE_MAX       128 /* NCCL_NET_HANDLE_MAXSIZE */
+#define LCN_PTR_HOST         0x1
+#define LCN_PTR_CUDA         0x2
+#define LCN_PTR_DMABUF       0x4
+#define LCN_DEV_HOST         0 /* netDeviceType: no device offload */
+#define LCN_DEV_VERSION_NONE 0 /* netDeviceVersion with no offload */
+#define LCN_VDEV_MAX         4 /* devices per virtual NIC in v9/v10 */
 
 /* Device offload handle (only passed through; this plugin never offloads). */
 typedef struct {
@@ -241,8 +247,8 @@ typedef struct {
     lcn_res_t (*reg_mr_dmabuf)(void *comm, void *data, size_t size, int type, uint64_t offset,
                                int fd, void **mh);
     lcn_res_t (*dereg_mr)(void *comm, void *mh);
-    lcn_res_t (*isend)(void *send_comm, void *data, size_t size, int tag, void *mh,
-                       void *phandle, void **req);
+    lcn_res_t (*isend)(void *send_comm, void *data, size_t size, int tag, void *mh, void *phandle,
+                       void **req);
     lcn_res_t (*irecv)(void *recv_comm, int n, void **data, size_t *sizes, int *tags, void **mhs,
                        void **phandles, void **req);
     lcn_res_t (*iflush)(void *recv_comm, int n, void **data, int *sizes, void **mhs, void **req);

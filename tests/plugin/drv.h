@@ -13,8 +13,8 @@
 #define LCN_MAX_RECVS_DRV 8 /* buffers one grouped receive may carry */
 
 struct drv {
-    int ver;                    /* 6..10 */
-    const void *tab;            /* the dlsym'ed table */
+    int ver;         /* 6..10 */
+    const void *tab; /* the dlsym'ed table */
 };
 
 /* Properties of every version, widened. */

@@ -7,18 +7,18 @@
 
 #include "drv.h"
 
-#define V6(d) ((const lcn_net_v6_t *)(d)->tab)
-#define V7(d) ((const lcn_net_v7_t *)(d)->tab)
-#define V8(d) ((const lcn_net_v8_t *)(d)->tab)
-#define V9(d) ((const lcn_net_v9_t *)(d)->tab)
+#define V6(d)  ((const lcn_net_v6_t *)(d)->tab)
+#define V7(d)  ((const lcn_net_v7_t *)(d)->tab)
+#define V8(d)  ((const lcn_net_v8_t *)(d)->tab)
+#define V9(d)  ((const lcn_net_v9_t *)(d)->tab)
 #define V10(d) ((const lcn_net_v10_t *)(d)->tab)
 
 /* A member with the same signature in every version. */
-#define DRV_SAME(d, f, ...)                                                                      \
-    ((d)->ver == 10  ? V10(d)->f(__VA_ARGS__)                                                    \
-     : (d)->ver == 9 ? V9(d)->f(__VA_ARGS__)                                                     \
-     : (d)->ver == 8 ? V8(d)->f(__VA_ARGS__)                                                     \
-     : (d)->ver == 7 ? V7(d)->f(__VA_ARGS__)                                                     \
+#define DRV_SAME(d, f, ...)                                                                        \
+    ((d)->ver == 10  ? V10(d)->f(__VA_ARGS__)                                                      \
+     : (d)->ver == 9 ? V9(d)->f(__VA_ARGS__)                                                       \
+     : (d)->ver == 8 ? V8(d)->f(__VA_ARGS__)                                                       \
+     : (d)->ver == 7 ? V7(d)->f(__VA_ARGS__)                                                       \
                      : V6(d)->f(__VA_ARGS__))
 
 const char *drv_name(const struct drv *d)
@@ -31,7 +31,7 @@ lcn_res_t drv_init(const struct drv *d, lcn_logger_t log)
 {
     if (d->ver == 10)
         return V10(d)->init(log, NULL);
-    return d->ver == 9 ? V9(d)->init(log)
+    return d->ver == 9   ? V9(d)->init(log)
            : d->ver == 8 ? V8(d)->init(log)
            : d->ver == 7 ? V7(d)->init(log)
                          : V6(d)->init(log);
@@ -53,26 +53,28 @@ lcn_res_t drv_props(const struct drv *d, int dev, struct drv_props *p)
     if (d->ver >= 9) {
         lcn_props_v9_t q;
         res = d->ver == 10 ? V10(d)->get_properties(dev, &q) : V9(d)->get_properties(dev, &q);
-        *p = (struct drv_props){q.name, q.pci_path, q.guid, q.ptr_support, q.reg_is_global,
-                                q.speed, q.port, q.max_comms, q.max_recvs, q.dev_type,
-                                q.latency, q.vprops.ndevs, q.vprops.devs[0], q.max_p2p_bytes};
+        *p = (struct drv_props){q.name,           q.pci_path,     q.guid,    q.ptr_support,
+                                q.reg_is_global,  q.speed,        q.port,    q.max_comms,
+                                q.max_recvs,      q.dev_type,     q.latency, q.vprops.ndevs,
+                                q.vprops.devs[0], q.max_p2p_bytes};
     } else if (d->ver == 8) {
         lcn_props_v8_t q;
         res = V8(d)->get_properties(dev, &q);
-        *p = (struct drv_props){q.name, q.pci_path, q.guid, q.ptr_support, q.reg_is_global,
-                                q.speed, q.port, q.max_comms, q.max_recvs, q.dev_type,
-                                q.latency, 1, dev, (size_t)-1};
+        *p = (struct drv_props){q.name,    q.pci_path, q.guid,      q.ptr_support, q.reg_is_global,
+                                q.speed,   q.port,     q.max_comms, q.max_recvs,   q.dev_type,
+                                q.latency, 1,          dev,         (size_t)-1};
     } else if (d->ver == 7) {
         lcn_props_v7_t q;
         res = V7(d)->get_properties(dev, &q);
-        *p = (struct drv_props){q.name, q.pci_path, q.guid, q.ptr_support, 0, q.speed, q.port,
-                                q.max_comms, q.max_recvs, q.dev_type, q.latency, 1, dev,
-                                (size_t)-1};
+        *p = (struct drv_props){q.name,    q.pci_path, q.guid,      q.ptr_support, 0,
+                                q.speed,   q.port,     q.max_comms, q.max_recvs,   q.dev_type,
+                                q.latency, 1,          dev,         (size_t)-1};
     } else {
         lcn_props_v6_t q;
         res = V6(d)->get_properties(dev, &q);
-        *p = (struct drv_props){q.name, q.pci_path, q.guid, q.ptr_support, 0, q.speed, q.port,
-                                q.max_comms, q.max_recvs, 0, q.latency, 1, dev, (size_t)-1};
+        *p = (struct drv_props){q.name,    q.pci_path, q.guid,      q.ptr_support, 0,
+                                q.speed,   q.port,     q.max_comms, q.max_recvs,   0,
+                                q.latency, 1,          dev,         (size_t)-1};
     }
     return res;
 }

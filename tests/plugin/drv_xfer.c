@@ -15,19 +15,19 @@
 
 #include "drv.h"
 
-#define DRV_WINDOW 32           /* requests in flight per side (NCCL's per-comm limit) */
-#define DRV_PAD 64              /* receive buffers are this much larger than messages */
-#define DRV_FILL 0x5a
+#define DRV_WINDOW 32 /* requests in flight per side (NCCL's per-comm limit) */
+#define DRV_PAD    64 /* receive buffers are this much larger than messages */
+#define DRV_FILL   0x5a
 
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            fprintf(stderr, "[%d] %s:%d: check failed: %s: ", (int)getpid(), __FILE__,         \
-                    __LINE__, #cond);                                                            \
-            fprintf(stderr, __VA_ARGS__);                                                        \
-            fputc('\n', stderr);                                                                 \
-            return -1;                                                                           \
-        }                                                                                        \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "[%d] %s:%d: check failed: %s: ", (int)getpid(), __FILE__, __LINE__,   \
+                    #cond);                                                                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            return -1;                                                                             \
+        }                                                                                          \
     } while (0)
 
 static uint64_t drv_mix(uint64_t x)
@@ -69,8 +69,8 @@ static void drv_op(struct drv_op *op, int n)
 
 int drv_schedule(int quick, struct drv_op *ops, int max)
 {
-    static const size_t singles[] = {0, 1, 7, 1023, 1024, 1025, 4096, 65535, 65536,
-                                     (1u << 20) + 3, 16u << 20, 64u << 20};
+    static const size_t singles[] = {0,    1,     7,     1023,           1024,      1025,
+                                     4096, 65535, 65536, (1u << 20) + 3, 16u << 20, 64u << 20};
     int nops = 0;
 
     for (size_t i = 0; i < sizeof(singles) / sizeof(singles[0]) && nops < max; i++) {
@@ -130,14 +130,14 @@ static int drv_verify(const struct drv_op *op, int opi, struct drv_rslot *s, con
         const unsigned char *b = s->buf[k];
         size_t bad;
 
-        CHECK(sizes[k] == (int)op->len[k], "op %d buffer %d (tag %d): size %d, expected %zu",
-              opi, k, op->tag[k], sizes[k], op->len[k]);
+        CHECK(sizes[k] == (int)op->len[k], "op %d buffer %d (tag %d): size %d, expected %zu", opi,
+              k, op->tag[k], sizes[k], op->len[k]);
         bad = pat_check(b, op->len[k], drv_seed(opi, k));
-        CHECK(bad == op->len[k], "op %d buffer %d: wrong byte at offset %zu of %zu", opi, k,
-              bad, op->len[k]);
+        CHECK(bad == op->len[k], "op %d buffer %d: wrong byte at offset %zu of %zu", opi, k, bad,
+              op->len[k]);
         for (size_t o = op->len[k]; o < op->len[k] + DRV_PAD; o++)
-            CHECK(b[o] == DRV_FILL, "op %d buffer %d: byte %zu past the message was written",
-                  opi, k, o);
+            CHECK(b[o] == DRV_FILL, "op %d buffer %d: byte %zu past the message was written", opi,
+                  k, o);
     }
     return 0;
 }
@@ -221,10 +221,12 @@ int drv_run_send(const struct drv *d, void *sc, const struct drv_op *ops, int no
                 pat_fill(stage.buf, stage.len, drv_seed(opi, idx));
                 if (stage.len) /* NCCL never registers empty ranges */
                     CHECK(drv_reg_mr(d, sc, stage.buf, stage.len, LCN_PTR_HOST, &stage.mh) ==
-                              LCN_OK, "regMr");
+                              LCN_OK,
+                          "regMr");
             }
             CHECK(drv_isend(d, sc, stage.buf, stage.len, op->tag[idx], stage.mh, &stage.req) ==
-                      LCN_OK, "isend op %d buffer %d", opi, idx);
+                      LCN_OK,
+                  "isend op %d buffer %d", opi, idx);
             if (!stage.req)
                 break; /* busy: retry with the same buffer after testing */
             while (win[w].req)
@@ -285,8 +287,8 @@ int drv_bench_send(const struct drv *d, void *sc, size_t size, int window, doubl
         int more = drv_now() - t0 < secs, progress = 0;
         for (int w = 0; w < window; w++) {
             if (!req[w] && more) {
-                CHECK(drv_isend(d, sc, arena + (size_t)w * size, size, 1, mh, &req[w]) ==
-                          LCN_OK, "isend");
+                CHECK(drv_isend(d, sc, arena + (size_t)w * size, size, 1, mh, &req[w]) == LCN_OK,
+                      "isend");
                 inflight += req[w] != NULL;
             }
             if (req[w]) {
@@ -356,8 +358,8 @@ int drv_bench_recv(const struct drv *d, void *rc, size_t size, int window, doubl
             sched_yield();
     }
     if (getenv("DRV_BENCH_TRACE"))
-        fprintf(stderr, "receiver: started %.3f, first message %.3f, last %.3f (monotonic s)\n",
-                t0, first, last);
+        fprintf(stderr, "receiver: started %.3f, first message %.3f, last %.3f (monotonic s)\n", t0,
+                first, last);
     /* Receives still posted are dropped with the comm. */
     *count = got;
     *mbps = got > 1 ? (double)(got - 1) * (double)size / (last - first) / 1e6 : 0;

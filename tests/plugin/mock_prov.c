@@ -19,9 +19,9 @@ struct mock_msg {
 };
 
 struct mock_req {
-    struct mock_req *next;      /* in the connection's posted receives */
+    struct mock_req *next; /* in the connection's posted receives */
     int is_recv;
-    int tests_left;             /* test() calls before a send reports done */
+    int tests_left; /* test() calls before a send reports done */
     int matched;
     int err;
     void *buf;
@@ -29,7 +29,7 @@ struct mock_req {
 };
 
 struct mock_conn {
-    struct mock_conn *next;     /* in the listener's accept queue */
+    struct mock_conn *next; /* in the listener's accept queue */
     struct mock_msg *head, *tail;
     struct mock_req *rhead, *rtail;
     int refs;

@@ -5,13 +5,13 @@
 #include "lioncub/provider.h"
 
 struct mock_counters {
-    int fail_init;   /* set: init() fails with -ENODEV */
-    int busy_mode;   /* set: some posts return a NULL request */
-    int regs;        /* live registrations */
-    int comms;       /* live listen/send/recv comms */
-    int msgs;        /* messages sent so far */
-    int delivered;   /* messages matched to a posted receive so far */
-    int finis;       /* contexts destroyed */
+    int fail_init; /* set: init() fails with -ENODEV */
+    int busy_mode; /* set: some posts return a NULL request */
+    int regs;      /* live registrations */
+    int comms;     /* live listen/send/recv comms */
+    int msgs;      /* messages sent so far */
+    int delivered; /* messages matched to a posted receive so far */
+    int finis;     /* contexts destroyed */
 };
 
 extern struct mock_counters mock_count;

@@ -38,15 +38,15 @@
 
 #define DRV_MAX_OPS 128
 
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            fprintf(stderr, "[%d] %s:%d: check failed: %s: ", (int)getpid(), __FILE__,         \
-                    __LINE__, #cond);                                                            \
-            fprintf(stderr, __VA_ARGS__);                                                        \
-            fputc('\n', stderr);                                                                 \
-            return -1;                                                                           \
-        }                                                                                        \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "[%d] %s:%d: check failed: %s: ", (int)getpid(), __FILE__, __LINE__,   \
+                    #cond);                                                                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            return -1;                                                                             \
+        }                                                                                          \
     } while (0)
 
 static int drv_verbose;
@@ -58,7 +58,7 @@ static int drv_quick;
  * --provider (default raweth), bound to its veth end. */
 static reth_net_t drv_net;
 static const char *drv_netns_prov; /* --provider; own network default: raweth */
-static int drv_netns_lcrun;         /* hosts and devices come from lc_run */
+static int drv_netns_lcrun;        /* hosts and devices come from lc_run */
 
 static int drv_netns_enter(int side)
 {
@@ -76,10 +76,10 @@ static int drv_netns_enter(int side)
 #endif
 static int drv_log_lines;
 
-static void drv_logger(int level, unsigned long flags, const char *file, int line,
-                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void drv_logger(int level, unsigned long flags, const char *file, int line,
-                       const char *fmt, ...)
+static void drv_logger(int level, unsigned long flags, const char *file, int line, const char *fmt,
+                       ...) __attribute__((format(printf, 5, 6)));
+static void drv_logger(int level, unsigned long flags, const char *file, int line, const char *fmt,
+                       ...)
 {
     va_list ap;
 
@@ -131,8 +131,8 @@ static int drv_setup(const struct drv *d)
         CHECK(drv_props(d, dev, &p) == LCN_OK, "getProperties(%d)", dev);
         CHECK(p.name && p.name[0], "device %d has no name", dev);
         CHECK(p.ptr_support == LCN_PTR_HOST, "ptrSupport %#x", p.ptr_support);
-        CHECK(p.speed > 0 && p.max_comms > 0 && p.latency >= 0, "speed %d maxComms %d",
-              p.speed, p.max_comms);
+        CHECK(p.speed > 0 && p.max_comms > 0 && p.latency >= 0, "speed %d maxComms %d", p.speed,
+              p.max_comms);
         CHECK(p.max_recvs >= 8, "maxRecvs %d", p.max_recvs);
         CHECK(p.reg_is_global == 0 || p.reg_is_global == 1, "regIsGlobal %d", p.reg_is_global);
         CHECK(p.dev_type == 0, "netDeviceType %d (host expected)", p.dev_type);
@@ -182,8 +182,8 @@ static int drv_receiver(const struct drv *d, int hfd, int donefd, int bench, dou
     return 0;
 }
 
-static int drv_sender(const struct drv *d, int hfd, int donefd, int bench, double secs,
-                      size_t size, int window)
+static int drv_sender(const struct drv *d, int hfd, int donefd, int bench, double secs, size_t size,
+                      int window)
 {
     char handle[LCN_HANDLE_MAX], c;
     void *sc = NULL;
@@ -212,8 +212,8 @@ static int drv_sender(const struct drv *d, int hfd, int donefd, int bench, doubl
 
 /* Run one role in a child, so that every test starts from a process in
  * which the plugin was never initialized (NCCL does not fork after init). */
-static pid_t drv_spawn(const struct drv *d, int sender, const int hp[2], const int dp[2],
-                       int bench, double secs, size_t size, int window)
+static pid_t drv_spawn(const struct drv *d, int sender, const int hp[2], const int dp[2], int bench,
+                       double secs, size_t size, int window)
 {
     /* The receiver writes both pipes, the sender reads them; each closes
      * the other ends so that a dead peer shows up as EOF. */
@@ -301,8 +301,10 @@ int main(int argc, char **argv)
             rate = argv[++i];
 #endif
         } else {
-            fprintf(stderr, "usage: %s [-v] [--quick] [--versions 10,9,8] [--bench [SECONDS]] "
-                            "[--size BYTES] [--window N]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [-v] [--quick] [--versions 10,9,8] [--bench [SECONDS]] "
+                    "[--size BYTES] [--window N]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -332,9 +334,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "cannot shape the link to %s (tc tbf)\n", rate);
             return 1;
         }
-        printf("private network: %s/%s <-> %s/%s%s%s, provider %s\n", drv_net.ns[0],
-               drv_net.dev[0], drv_net.ns[1], drv_net.dev[1], rate ? ", rate " : "",
-               rate ? rate : "", drv_netns_prov);
+        printf("private network: %s/%s <-> %s/%s%s%s, provider %s\n", drv_net.ns[0], drv_net.dev[0],
+               drv_net.ns[1], drv_net.dev[1], rate ? ", rate " : "", rate ? rate : "",
+               drv_netns_prov);
     }
 #else
     (void)rate;

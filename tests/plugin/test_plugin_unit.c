@@ -28,8 +28,8 @@ extern const lcn_net_v6_t ncclNetPlugin_v6;
 static const lcn_net_v10_t *net = &ncclNetPlugin_v10;
 static int log_warns, log_lines;
 
-static void test_logger(int level, unsigned long flags, const char *file, int line,
-                        const char *fmt, ...)
+static void test_logger(int level, unsigned long flags, const char *file, int line, const char *fmt,
+                        ...)
 {
     log_lines++;
     if (level == LCN_LOG_WARN)
@@ -323,11 +323,11 @@ static void test_interleaved_groups(void **state)
     for (int i = 0; i < 4; i++)
         fill(src[i], sizeof(src[i]), 50u + (unsigned)i);
     r1 = post_recv(rc, 2, b1, caps, tags, NULL);
-    s[0] = post_send(sc, src[0], 3000, 1, NULL);   /* group 1, tag 1 */
-    s[1] = post_send(sc, src[2], 2000, 1, NULL);   /* group 2, tag 1 */
+    s[0] = post_send(sc, src[0], 3000, 1, NULL); /* group 1, tag 1 */
+    s[1] = post_send(sc, src[2], 2000, 1, NULL); /* group 2, tag 1 */
     r2 = post_recv(rc, 2, b2, caps, tags, NULL);
-    s[2] = post_send(sc, src[1], 10, 2, NULL);     /* group 1, tag 2 */
-    s[3] = post_send(sc, src[3], 2999, 2, NULL);   /* group 2, tag 2 */
+    s[2] = post_send(sc, src[1], 10, 2, NULL);   /* group 1, tag 2 */
+    s[3] = post_send(sc, src[3], 2999, 2, NULL); /* group 2, tag 2 */
     for (int i = 0; i < 4; i++)
         assert_int_equal(wait_req(s[i], NULL), LCN_OK);
     assert_int_equal(wait_req(r2, g2), LCN_OK);
@@ -481,8 +481,7 @@ static void test_reg(void **state)
 
     pair(&lc, &sc, &rc);
     assert_int_not_equal(net->reg_mr(sc, buf, sizeof(buf), LCN_PTR_CUDA, &mh), LCN_OK);
-    assert_int_not_equal(net->reg_mr_dmabuf(sc, buf, sizeof(buf), LCN_PTR_CUDA, 0, 3, &mh),
-                         LCN_OK);
+    assert_int_not_equal(net->reg_mr_dmabuf(sc, buf, sizeof(buf), LCN_PTR_CUDA, 0, 3, &mh), LCN_OK);
     assert_int_equal(net->reg_mr(rc, buf, sizeof(buf), LCN_PTR_HOST, &mh), LCN_OK);
     assert_int_equal(mock_count.regs, 1);
     void *data[1] = {buf};
