@@ -28,7 +28,7 @@
 void lc_kern_count_avx2(const uint64_t *vecs, size_t stride, size_t p, size_t n,
                         uint64_t *planes, size_t pstride)
 {
-    size_t ngroups = n / 512, done = ngroups * 8;
+    size_t gw = LC_V_GROUP * LC_V_WORDS, ngroups = n / (64 * gw), done = ngroups * gw;
 
     lc_kern_count_cols(vecs, stride, p, ngroups, planes, pstride, lc_kern_nplanes(p));
     lc_kern_count_scalar(vecs + done, stride, p, n - done * 64, planes + done, pstride);
