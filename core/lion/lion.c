@@ -80,31 +80,54 @@ static void lion_group_free(struct lion_group *g)
 {
     free(g->name);
     free(g->m);
-    free(g->work);
-    free(g->wire);
-    free(g->bits);
+    free(g->mwire);
 }
 
-/* Allocate the work buffers group g needs in lion's mode. */
+/* Allocate group g's own buffers in lion's mode. */
 static int lion_group_alloc(const lc_lion_t *lion, struct lion_group *g)
 {
     size_t n = g->count ? g->count : 1;
-    int need_work = lion->mode == LC_LION_GLOBAL_FP32 || lion->mode == LC_LION_VOTE_AVG ||
-                    lion->mode == LC_LION_VOTE_L1;
     int global = lion->mode == LC_LION_GLOBAL_FP32 || lion->mode == LC_LION_GLOBAL_BF16;
-    int need_wire = lion->mode == LC_LION_GLOBAL_BF16 ||
-                    (!global && g->msync.kind != LC_MSYNC_NEVER && g->msync.dtype == LC_BF16);
+    int need_wire = !global && g->msync.kind != LC_MSYNC_NEVER && g->msync.dtype == LC_BF16;
 
     g->m = calloc(n, sizeof(float));
-    if (need_work)
-        g->work = malloc(n * sizeof(float));
     if (need_wire)
-        g->wire = malloc(n * sizeof(uint16_t));
-    if (!global)
-        g->bits = calloc(2 * LC_BITS_WORDS(n), sizeof(uint64_t));
-    if (!g->m || (need_work && !g->work) || (need_wire && !g->wire) || (!global && !g->bits))
+        g->mwire = malloc(n * sizeof(uint16_t));
+    if (!g->m || (need_wire && !g->mwire))
         return lc_seterr(-ENOMEM, "lion", "out of memory for group '%s' (%zu elements)",
                          g->name, g->count);
+    return 0;
+}
+
+/* Replace the fused buffers with zeroed ones of `total` elements. */
+static int lion_fused_alloc(lc_lion_t *lion, size_t total)
+{
+    size_t n = total ? total : 1;
+    lc_lion_mode_t mode = lion->mode;
+    int need_work = mode == LC_LION_GLOBAL_FP32 || mode == LC_LION_VOTE_AVG ||
+                    mode == LC_LION_VOTE_L1;
+    float *work = need_work ? calloc(n, sizeof(float)) : NULL;
+    uint16_t *wire = mode == LC_LION_GLOBAL_BF16 ? calloc(n, sizeof(uint16_t)) : NULL;
+    uint64_t *bits = mode >= LC_LION_VOTE ? calloc(2 * LC_BITS_WORDS(n), sizeof(uint64_t)) : NULL;
+    int8_t *levels = mode == LC_LION_VOTE_L1 ? calloc(n, 1) : NULL;
+
+    if ((need_work && !work) || (mode == LC_LION_GLOBAL_BF16 && !wire) ||
+        (mode >= LC_LION_VOTE && !bits) || (mode == LC_LION_VOTE_L1 && !levels)) {
+        free(work);
+        free(wire);
+        free(bits);
+        free(levels);
+        return lc_seterr(-ENOMEM, "lion", "out of memory for %zu fused elements", total);
+    }
+    free(lion->work);
+    free(lion->wire);
+    free(lion->bits);
+    free(lion->levels);
+    lion->work = work;
+    lion->wire = wire;
+    lion->bits = bits;
+    lion->levels = levels;
+    lion->total = total;
     return 0;
 }
 
@@ -122,7 +145,7 @@ int lc_lion_add_group(lc_lion_t *lion, void *params, size_t count, lc_dtype_t dt
     if (dtype != LC_FP32 && dtype != LC_BF16)
         return LC_EINVAL("lion", "group dtype must be fp32 or bf16 (got %s)",
                          lc_dtype_name(dtype));
-    if (count > SIZE_MAX / 2 / sizeof(float))
+    if (count > SIZE_MAX / 4 / sizeof(float) - lion->total - 64)
         return LC_EINVAL("lion", "group of %zu elements is too large", count);
     if (lion->ngroups >= (size_t)INT32_MAX)
         return LC_EINVAL("lion", "too many groups");
@@ -152,7 +175,11 @@ int lc_lion_add_group(lc_lion_t *lion, void *params, size_t count, lc_dtype_t dt
         rc = lc_seterr(-ENOMEM, "lion", "out of memory");
         goto fail;
     }
+    g.off = lion->total;
     rc = lion_group_alloc(lion, &g);
+    if (rc)
+        goto fail;
+    rc = lion_fused_alloc(lion, lion->total + LC_BITS_WORDS(count) * 64);
     if (rc)
         goto fail;
     lion->groups[lion->ngroups] = g;
@@ -169,5 +196,9 @@ void lc_lion_destroy(lc_lion_t *lion)
     for (size_t i = 0; i < lion->ngroups; i++)
         lion_group_free(&lion->groups[i]);
     free(lion->groups);
+    free(lion->work);
+    free(lion->wire);
+    free(lion->bits);
+    free(lion->levels);
     free(lion);
 }

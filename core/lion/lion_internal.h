@@ -7,21 +7,25 @@
 
 #include "internal.h"
 
-/* One parameter group and its work buffers (allocated once, at add_group). */
+/* One parameter group and its own state. */
 struct lion_group {
     void *params;
     size_t count;
     lc_dtype_t dtype;
     char *name;
+    size_t off;         /* first element in the fused buffers, a multiple of 64 */
     lc_msync_t msync;   /* kind LC_MSYNC_NEVER when none was given */
     uint64_t exp_j;     /* LC_MSYNC_EXP cursor: the next sync is T(exp_j) = exp_t */
     uint64_t exp_t;     /* 0 once the schedule ran past UINT64_MAX */
     float *m;           /* momentum, fp32 */
-    float *work;        /* fp32: mean gradient (global-fp32), c (vote-l1), votes (vote-avg) */
-    uint16_t *wire;     /* bf16: gradient (global-bf16) or momentum (msync bf16) */
-    uint64_t *bits;     /* vote modes: local signs, then (at + LC_BITS_WORDS(count)) decoded */
+    uint16_t *mwire;    /* bf16 momentum for a bf16 momentum sync (vote modes) */
 };
 
+/*
+ * All groups are communicated together: one collective per step over fused
+ * buffers of `total` elements, group g at [g.off, g.off + g.count), padding
+ * zero. Reallocated (zeroed) at each add_group, never during a step.
+ */
 struct lc_lion {
     lc_comm_t *comm;
     lc_lion_mode_t mode;
@@ -30,6 +34,11 @@ struct lc_lion {
     uint64_t step;      /* steps completed */
     struct lion_group *groups;
     size_t ngroups, cap;
+    size_t total;
+    float *work;        /* fp32: mean gradient (global-fp32), votes (vote-avg), c (vote-l1) */
+    uint16_t *wire;     /* bf16 gradients (global-bf16) */
+    uint64_t *bits;     /* vote modes: local signs, then decoded signs at LC_BITS_WORDS(total) */
+    int8_t *levels;     /* vote-l1: the L1 levels */
 };
 
 /* bf16 <-> fp32: widening is exact, narrowing rounds to nearest even (NaN stays NaN). */

@@ -88,11 +88,11 @@ int lion_msync_run(lc_lion_t *lion, struct lion_group *g)
     if (g->msync.dtype == LC_FP32)
         return lc_allreduce(lion->comm, g->m, g->m, g->count, LC_FP32, LC_AVG);
     for (size_t i = 0; i < g->count; i++)
-        g->wire[i] = lion_f32_to_bf16(g->m[i]);
-    rc = lc_allreduce(lion->comm, g->wire, g->wire, g->count, LC_BF16, LC_AVG);
+        g->mwire[i] = lion_f32_to_bf16(g->m[i]);
+    rc = lc_allreduce(lion->comm, g->mwire, g->mwire, g->count, LC_BF16, LC_AVG);
     if (rc)
         return rc;
     for (size_t i = 0; i < g->count; i++)
-        g->m[i] = lion_bf16_to_f32(g->wire[i]);
+        g->m[i] = lion_bf16_to_f32(g->mwire[i]);
     return 0;
 }

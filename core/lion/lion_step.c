@@ -60,31 +60,48 @@ static void lion_global_update(struct lion_group *g, const void *gbuf, lc_dtype_
         lion_global_loop(g->params, LC_BF16, g->m, gbuf, LC_BF16, g->count, *k);
 }
 
-static int lion_step_global(lc_lion_t *lion, struct lion_group *g, const void *grad,
-                            const struct lion_coef *k, double *comm_s)
+/* Global modes: gather the gradients, one average over all groups, then each group's update. */
+static int lion_step_global(lc_lion_t *lion, const void *const *grads, const struct lion_coef *k,
+                            double *comm_s)
 {
-    size_t n = g->count;
-    const void *src = grad;
     lc_dtype_t wdt = lion->mode == LC_LION_GLOBAL_FP32 ? LC_FP32 : LC_BF16;
-    void *dst = wdt == LC_FP32 ? (void *)g->work : (void *)g->wire;
     double t;
     int rc;
 
-    if (g->dtype != wdt) {
-        for (size_t i = 0; i < n; i++) {
-            if (wdt == LC_FP32)
-                g->work[i] = lion_bf16_to_f32(((const uint16_t *)grad)[i]);
-            else
-                g->wire[i] = lion_f32_to_bf16(((const float *)grad)[i]);
-        }
-        src = dst;
+    for (size_t j = 0; j < lion->ngroups; j++) {
+        const struct lion_group *g = &lion->groups[j];
+        const void *grad = grads[j];
+
+        if (g->count == 0)
+            continue;
+        if (g->dtype == wdt)
+            memcpy(wdt == LC_FP32 ? (void *)(lion->work + g->off) : (void *)(lion->wire + g->off),
+                   grad, g->count * lc_dtype_size(wdt));
+        else if (wdt == LC_FP32)
+            for (size_t i = 0; i < g->count; i++)
+                lion->work[g->off + i] = lion_bf16_to_f32(((const uint16_t *)grad)[i]);
+        else
+            for (size_t i = 0; i < g->count; i++)
+                lion->wire[g->off + i] = lion_f32_to_bf16(((const float *)grad)[i]);
     }
     t = lc_now();
-    rc = lc_allreduce(lion->comm, src, dst, n, wdt, LC_AVG);
+    if (wdt == LC_FP32)
+        rc = lc_allreduce(lion->comm, lion->work, lion->work, lion->total, LC_FP32, LC_AVG);
+    else
+        rc = lc_allreduce(lion->comm, lion->wire, lion->wire, lion->total, LC_BF16, LC_AVG);
     *comm_s += lc_now() - t;
     if (rc)
         return rc;
-    lion_global_update(g, dst, wdt, k);
+    for (size_t j = 0; j < lion->ngroups; j++) {
+        struct lion_group *g = &lion->groups[j];
+
+        if (g->count == 0)
+            continue;
+        if (wdt == LC_FP32)
+            lion_global_update(g, lion->work + g->off, LC_FP32, k);
+        else
+            lion_global_update(g, lion->wire + g->off, LC_BF16, k);
+    }
     return 0;
 }
 
@@ -116,53 +133,68 @@ lion_vote_loop(float *restrict m, const void *grad, lc_dtype_t gdt, size_t n, in
     }
 }
 
-static void lion_vote_local(lc_lion_t *lion, struct lion_group *g, const void *grad,
-                            const struct lion_coef *k)
+/* The local part of one group: signs into the fused bits, or levels of c into the fused levels. */
+static int lion_vote_local(lc_lion_t *lion, struct lion_group *g, const void *grad,
+                           const struct lion_coef *k)
 {
-    int keep_c = lion->mode == LC_LION_VOTE_L1;
+    float *cbuf = lion->work ? lion->work + g->off : NULL;
+    uint64_t *bits = lion->bits + g->off / 64;
 
-    if (g->dtype == LC_FP32 && keep_c)
-        lion_vote_loop(g->m, grad, LC_FP32, g->count, 1, g->work, g->bits, *k);
-    else if (g->dtype == LC_FP32)
-        lion_vote_loop(g->m, grad, LC_FP32, g->count, 0, g->work, g->bits, *k);
-    else if (keep_c)
-        lion_vote_loop(g->m, grad, LC_BF16, g->count, 1, g->work, g->bits, *k);
+    if (lion->mode == LC_LION_VOTE_L1) {
+        if (g->dtype == LC_FP32)
+            lion_vote_loop(g->m, grad, LC_FP32, g->count, 1, cbuf, bits, *k);
+        else
+            lion_vote_loop(g->m, grad, LC_BF16, g->count, 1, cbuf, bits, *k);
+        return lc_quantize_l1(cbuf, LC_FP32, g->count, lion->level_bits,
+                              lion->levels + g->off);
+    }
+    if (g->dtype == LC_FP32)
+        lion_vote_loop(g->m, grad, LC_FP32, g->count, 0, cbuf, bits, *k);
     else
-        lion_vote_loop(g->m, grad, LC_BF16, g->count, 0, g->work, g->bits, *k);
+        lion_vote_loop(g->m, grad, LC_BF16, g->count, 0, cbuf, bits, *k);
+    return 0;
 }
 
-static int lion_step_vote(lc_lion_t *lion, struct lion_group *g, const void *grad,
-                          const struct lion_coef *k, float wd, uint64_t step, double *comm_s)
+/* Vote modes: every group's local votes, one vote over all groups, then each group's update. */
+static int lion_step_vote(lc_lion_t *lion, const void *const *grads, const struct lion_coef *k,
+                          float wd, uint64_t step, double *comm_s)
 {
-    size_t n = g->count;
-    uint64_t *decoded = g->bits + LC_BITS_WORDS(n);
+    uint64_t *decoded = lion->bits + LC_BITS_WORDS(lion->total);
     lc_vote_opts_t vo = {.size = sizeof(vo), .tie_salt = step};
     double t;
     int rc;
 
-    lion_vote_local(lion, g, grad, k);
+    for (size_t j = 0; j < lion->ngroups; j++)
+        if (lion->groups[j].count && (rc = lion_vote_local(lion, &lion->groups[j], grads[j], k)))
+            return rc;
     t = lc_now();
     switch (lion->mode) {
     case LC_LION_VOTE:
         vo.mode = LC_VOTE_MAJORITY;
-        rc = lc_vote(lion->comm, g->bits, LC_BITS, decoded, LC_BITS, n, &vo);
+        rc = lc_vote(lion->comm, lion->bits, LC_BITS, decoded, LC_BITS, lion->total, &vo);
         break;
     case LC_LION_VOTE_AVG:
         vo.mode = LC_VOTE_AVERAGE;
-        rc = lc_vote(lion->comm, g->bits, LC_BITS, g->work, LC_FP32, n, &vo);
+        rc = lc_vote(lion->comm, lion->bits, LC_BITS, lion->work, LC_FP32, lion->total, &vo);
         break;
     default:
         vo.mode = LC_VOTE_L1;
         vo.level_bits = lion->level_bits;
-        rc = lc_vote(lion->comm, g->work, LC_FP32, decoded, LC_BITS, n, &vo);
+        rc = lc_vote(lion->comm, lion->levels, LC_INT8, decoded, LC_BITS, lion->total, &vo);
         break;
     }
     *comm_s += lc_now() - t;
-    if (rc)
-        return rc;
-    if (lion->mode == LC_LION_VOTE_AVG)
-        return lc_apply_update(g->params, g->dtype, g->work, n, k->lr, wd);
-    return lc_apply_signs(g->params, g->dtype, decoded, n, k->lr, wd);
+    for (size_t j = 0; rc == 0 && j < lion->ngroups; j++) {
+        struct lion_group *g = &lion->groups[j];
+
+        if (g->count == 0)
+            continue;
+        if (lion->mode == LC_LION_VOTE_AVG)
+            rc = lc_apply_update(g->params, g->dtype, lion->work + g->off, g->count, k->lr, wd);
+        else
+            rc = lc_apply_signs(g->params, g->dtype, decoded + g->off / 64, g->count, k->lr, wd);
+    }
+    return rc;
 }
 
 /* Check the step's arguments before touching any state. */
@@ -215,25 +247,24 @@ int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_o
     k.lr = opts && opts->lr >= 0.0f ? opts->lr : lion->lr;
     wd = opts && opts->weight_decay >= 0.0f ? opts->weight_decay : lion->wd;
     k.decay = 1.0f - k.lr * wd;
-    for (size_t i = 0; i < lion->ngroups; i++) {
+    if (lion->total == 0)
+        rc = 0; /* only empty groups: nothing to do on any rank */
+    else if (global)
+        rc = lion_step_global(lion, grads, &k, &comm_s);
+    else
+        rc = lion_step_vote(lion, grads, &k, wd, step, &comm_s);
+    for (size_t i = 0; rc == 0 && !global && i < lion->ngroups; i++) {
         struct lion_group *g = &lion->groups[i];
 
-        if (g->count == 0)
-            continue;
-        if (global) {
-            rc = lion_step_global(lion, g, grads[i], &k, &comm_s);
-        } else {
-            rc = lion_step_vote(lion, g, grads[i], &k, wd, step, &comm_s);
-            if (rc == 0 && lion_msync_due_group(g, step)) {
-                t = lc_now();
-                rc = lion_msync_run(lion, g);
-                comm_s += lc_now() - t;
-                synced++;
-            }
+        if (g->count && lion_msync_due_group(g, step)) {
+            t = lc_now();
+            rc = lion_msync_run(lion, g);
+            comm_s += lc_now() - t;
+            synced++;
         }
-        if (rc)
-            return rc;
     }
+    if (rc)
+        return rc;
     lion->step = step;
     if (info) {
         if ((rc = lc_comm_get_stats(lion->comm, &s1)))

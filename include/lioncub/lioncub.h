@@ -465,6 +465,12 @@ LC_API int lc_barrier(lc_comm_t *comm);
  * sum to 0 takes the tie rule. Momenta stay local in the vote modes (each
  * rank's own gradient) until a momentum sync averages them.
  *
+ * All groups travel together: one lc_allreduce or lc_vote per step over their
+ * concatenation, each group starting at a multiple of 64 elements, so a tied
+ * element decodes with the parity of its index within its group (and
+ * tie_salt = the step number); an L1 level is scaled by its own group's
+ * mean |c|. The buffers for this are allocated by lc_lion_add_group.
+ *
  * Momentum sync (lc_msync_t): in the vote modes, at every step where
  * lc_msync_due(msync, step) is 1, after that step's momentum update, the
  * group's momentum is replaced on every rank by its mean over the ranks
