@@ -317,6 +317,45 @@ static void test_quantize(void **state)
             }
 }
 
+/* Non-finite or all-zero c: every level 0 (the header's "all zeros" rule, and
+ * NaN quotients from an Inf or NaN mean abstain). */
+static void test_quantize_special(void **state)
+{
+    float c[5] = {1.0f, -2.0f, 0.5f, 0.0f, 3.0f};
+    int8_t q[5];
+
+    (void)state;
+    c[2] = kt_f(0x7f800000u); /* +Inf */
+    assert_int_equal(lc_quantize_l1(c, LC_FP32, 5, 4, q), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(q[i], 0);
+    c[2] = kt_f(0xffc00000u); /* NaN */
+    assert_int_equal(lc_quantize_l1(c, LC_FP32, 5, 4, q), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(q[i], 0);
+    memset(c, 0, sizeof(c));
+    c[1] = -0.0f;
+    assert_int_equal(lc_quantize_l1(c, LC_FP32, 5, 8, q), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(q[i], 0);
+    /* hand-worked cases: {c}, b, expected levels */
+    static const struct {
+        float c[4];
+        unsigned b;
+        int8_t q[4];
+    } cases[] = {
+        {{1, -1, 2, 0}, 4, {4, -4, 7, 0}},   /* mean 1, s/2 = 3.5: +-3.5 -> +-4, 7 */
+        {{5, -1, 1, 1}, 4, {7, -2, 2, 2}},   /* mean 2: 8.75 clipped to 7, +-1.75 */
+        {{1, -1, 1, -1}, 2, {0, 0, 0, 0}},   /* +-0.5: half to even is 0 */
+        {{3, -1, 0, 0}, 2, {1, 0, 0, 0}},    /* 1.5 -> 2 clipped to 1, -0.5 -> 0 */
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        assert_int_equal(lc_quantize_l1(cases[k].c, LC_FP32, 4, cases[k].b, q), 0);
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(q[i], cases[k].q[i]);
+    }
+}
+
 static void test_args(void **state)
 {
     uint64_t w[4] = {0}, pl[64] = {0};
@@ -390,7 +429,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pack_unpack), cmocka_unit_test(test_count_decode),
         cmocka_unit_test(test_apply),       cmocka_unit_test(test_levels),
-        cmocka_unit_test(test_quantize),    cmocka_unit_test(test_args),
+        cmocka_unit_test(test_quantize),    cmocka_unit_test(test_quantize_special),
+        cmocka_unit_test(test_args),
     };
 
     kt_seed("test_kernels_ref");
