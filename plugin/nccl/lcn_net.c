@@ -132,6 +132,7 @@ lcn_res_t lcn_init_providers(const lc_provider_t *const *provs, int nprov, lcn_l
                         "NCCL falls back to its own transports");
         lcn_close_all();
         res = LCN_ERR_SYSTEM;
+        lc_log_set_sink(NULL); /* NCCL may unload us now; liblioncub may stay */
         goto out;
     }
     lcn_g.ready = 1;
@@ -151,9 +152,19 @@ lcn_res_t lcn_init(lcn_logger_t log)
     n = lc_provider_select(NULL, provs, LCN_MAX_PROVS);
     if (n < 0) {
         LC_WARN("nccl", "LC_PROVIDER selects no provider: %s", lc_strerror(n));
+        lc_log_set_sink(NULL);
         return lcn_res(n);
     }
     return lcn_init_providers(provs, n, log);
+}
+
+/* NCCL may dlclose the plugin while the application keeps liblioncub
+ * loaded (it calls the vote API): never leave it a sink in unmapped code.
+ * Provider contexts are left alone, comms may still be in use at exit. */
+__attribute__((destructor)) static void lcn_unload(void)
+{
+    if (__atomic_load_n(&lcn_logger, __ATOMIC_ACQUIRE))
+        lc_log_set_sink(NULL);
 }
 
 void lcn_fini(void)
