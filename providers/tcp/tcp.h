@@ -196,6 +196,7 @@ LC_HIDDEN int tcp_close_listen(void *listen_comm);
 
 /* tcp_progress.c */
 LC_HIDDEN void tcp_progress(tcp_ctx_t *ctx);
+LC_HIDDEN int tcp_wait(void *ctx, int timeout_us);
 LC_HIDDEN void tcp_req_complete(tcp_req_t *req);
 
 /* tcp_req.c */

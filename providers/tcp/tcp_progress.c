@@ -306,3 +306,30 @@ void tcp_progress(tcp_ctx_t *ctx)
             break;
     }
 }
+
+/**
+ * @brief The provider's wait op: sleep in epoll until a socket of the context
+ *        has an edge or timeout_us passes, so that ranks that outnumber the
+ *        cores do not spin. Marks the reported sockets ready for the next
+ *        tcp_progress().
+ */
+int tcp_wait(void *vctx, int timeout_us)
+{
+    tcp_ctx_t *ctx = vctx;
+    struct epoll_event ev[TCP_EPOLL_BATCH];
+    struct timespec ts;
+    int n;
+
+    if (!ctx || timeout_us < 0)
+        return LC_EINVAL(TCP_SUBSYS, "wait: NULL context or negative timeout");
+    ts.tv_sec = timeout_us / 1000000;
+    ts.tv_nsec = (long)(timeout_us % 1000000) * 1000;
+    pthread_mutex_lock(&ctx->lock);
+    n = epoll_pwait2(ctx->epfd, ev, TCP_EPOLL_BATCH, &ts, NULL);
+    for (int i = 0; i < n; i++)
+        ((tcp_sock_t *)ev[i].data.ptr)->ready = 1;
+    if (n > 0)
+        ctx->idle_poll_ns = 0;
+    pthread_mutex_unlock(&ctx->lock);
+    return n < 0 && errno != EINTR ? -errno : 0;
+}

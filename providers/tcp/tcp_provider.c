@@ -43,4 +43,5 @@ const lc_provider_t lc_prov_tcp = {
     .close_send = tcp_close_send,
     .close_recv = tcp_close_recv,
     .close_listen = tcp_close_listen,
+    .wait = tcp_wait,
 };
