@@ -14,6 +14,7 @@
  *
  * Usage: plugin_driver [-v] [--quick] [--versions 10,9,8]   (--quick: <= 1 MiB)
  *        plugin_driver --bench [SECONDS] [--size BYTES] [--window N]
+ *        plugin_driver --unload-check   (init, dlclose, failing init: see below)
  * plugin_driver_netns (built with DRV_NETNS) runs the two roles in two new
  * network namespaces joined by a veth pair and also takes
  *        --provider raweth|tcp|ofi   --rate RATE (tc tbf shaping, e.g. 1gbit)
@@ -75,6 +76,7 @@ static int drv_netns_enter(int side)
 }
 #endif
 static int drv_log_lines;
+static int drv_log_warns;
 
 static void drv_logger(int level, unsigned long flags, const char *file, int line, const char *fmt,
                        ...) __attribute__((format(printf, 5, 6)));
@@ -84,6 +86,7 @@ static void drv_logger(int level, unsigned long flags, const char *file, int lin
     va_list ap;
 
     drv_log_lines++;
+    drv_log_warns += level == LCN_LOG_WARN;
     if (!drv_verbose && level > LCN_LOG_WARN)
         return;
     fprintf(stderr, "[%d] NCCL %s: ", (int)getpid(), level <= LCN_LOG_WARN ? "WARN" : "INFO");
@@ -269,6 +272,48 @@ static int drv_pair(const struct drv *d, int bench, double secs, size_t size, in
     return failed ? -1 : 0;
 }
 
+/*
+ * --unload-check: what NCCL does around a plugin's life, in one process
+ * that also uses liblioncub itself (as a training script calling the vote
+ * API would). Init succeeds, NCCL unloads the plugin, lioncub logs (must not
+ * call into the unloaded plugin); then with no usable device (LC_TCP_IFNAME
+ * naming no interface) init must fail with a WARN through NCCL's logger,
+ * and the plugin is unloaded again.
+ */
+static int drv_unload_check(void)
+{
+    typedef int (*seterr_t)(int, const char *, const char *, ...);
+    void *core = dlopen("liblioncub.so.0", RTLD_NOW | RTLD_LOCAL), *lib;
+    seterr_t seterr = core ? (seterr_t)dlsym(core, "lc_seterr") : NULL;
+    char used[256];
+    struct drv d = {.ver = 10};
+    int ndev = -1;
+
+    CHECK(seterr, "liblioncub.so.0 not loadable: %s", dlerror());
+    setenv("LC_LOG_LEVEL", "error", 1);
+    for (int round = 0; round < 2; round++) {
+        CHECK((lib = drv_open(used, sizeof(used))) != NULL, "plugin not loadable");
+        CHECK((d.tab = dlsym(lib, "ncclNetPlugin_v10")) != NULL, "no ncclNetPlugin_v10");
+        drv_log_warns = 0;
+        if (round == 0) {
+            CHECK(drv_init(&d, drv_logger) == LCN_OK, "init on loopback");
+            CHECK(drv_devices(&d, &ndev) == LCN_OK && ndev >= 1, "devices %d", ndev);
+        } else {
+            CHECK(drv_init(&d, drv_logger) != LCN_OK, "init succeeded without a device");
+            CHECK(drv_log_warns > 0, "init failed without a WARN line");
+        }
+        dlclose(lib);
+        /* liblioncub stays loaded: this line must go to stderr, not into
+         * the unmapped plugin's logger */
+        seterr(-5, "test", "liblioncub logs after the plugin was unloaded (round %d)", round);
+        setenv("LC_TCP_IFNAME", "lcnone0", 1);
+        setenv("LC_PROVIDER", "tcp", 1);
+    }
+    dlclose(core);
+    printf("unload check passed: init, unload, init failing without a device, unload\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *versions = "10,9,8,7,6";
@@ -284,6 +329,8 @@ int main(int argc, char **argv)
             drv_verbose = 1;
         } else if (!strcmp(argv[i], "--quick")) {
             drv_quick = 1;
+        } else if (!strcmp(argv[i], "--unload-check")) {
+            return drv_unload_check() ? 1 : 0;
         } else if (!strcmp(argv[i], "--versions") && i + 1 < argc) {
             versions = argv[++i];
         } else if (!strcmp(argv[i], "--bench")) {
