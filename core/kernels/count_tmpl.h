@@ -60,24 +60,37 @@ static inline void lc_kern_ripple(uint64_t *o, size_t pstride, int nhi, LC_V x)
     }
 }
 
+/* Load one input row (at r_) into d and move r_ on to the next row. With pf,
+ * column 0 prefetches each row LC_V_AHEAD words on: the p rows are p streams,
+ * more than hardware prefetchers follow once the input is out of cache. */
+#define LC_V_ROW(d, g)                                                                           \
+    do {                                                                                         \
+        d = LC_V_LOAD(r_);                                                                       \
+        if ((g) == 0 && pf)                                                                      \
+            LC_V_PREFETCH(r_ + LC_V_AHEAD);                                                      \
+        r_ += stride;                                                                            \
+    } while (0)
+
 /* Eight inputs (rows from v on, column g of the group) into ones[g], twos[g],
- * fours[g]; the carry of weight 8 lands in e8. With pf, column 0 prefetches
- * each row LC_V_AHEAD words on (the p rows are p streams, more than hardware
- * prefetchers follow once the input is out of cache). */
+ * fours[g]; the carry of weight 8 lands in e8. Named loads, not an array:
+ * compilers keep them in registers. */
 #define LC_V_CSA8(g, v, e8)                                                                      \
     do {                                                                                         \
         const uint64_t *r_ = (v) + (g) * LC_V_WORDS;                                             \
-        LC_V d_[8], tA, tB, fA, fB;                                                              \
-        for (int i_ = 0; i_ < 8; i_++, r_ += stride) {                                           \
-            d_[i_] = LC_V_LOAD(r_);                                                              \
-            if ((g) == 0 && pf)                                                                  \
-                LC_V_PREFETCH(r_ + LC_V_AHEAD);                                                  \
-        }                                                                                        \
-        LC_V_CSA(tA, ones[g], ones[g], d_[0], d_[1]);                                            \
-        LC_V_CSA(tB, ones[g], ones[g], d_[2], d_[3]);                                            \
+        LC_V d0_, d1_, tA, tB, fA, fB;                                                           \
+        LC_V_ROW(d0_, g);                                                                        \
+        LC_V_ROW(d1_, g);                                                                        \
+        LC_V_CSA(tA, ones[g], ones[g], d0_, d1_);                                                \
+        LC_V_ROW(d0_, g);                                                                        \
+        LC_V_ROW(d1_, g);                                                                        \
+        LC_V_CSA(tB, ones[g], ones[g], d0_, d1_);                                                \
         LC_V_CSA(fA, twos[g], twos[g], tA, tB);                                                  \
-        LC_V_CSA(tA, ones[g], ones[g], d_[4], d_[5]);                                            \
-        LC_V_CSA(tB, ones[g], ones[g], d_[6], d_[7]);                                            \
+        LC_V_ROW(d0_, g);                                                                        \
+        LC_V_ROW(d1_, g);                                                                        \
+        LC_V_CSA(tA, ones[g], ones[g], d0_, d1_);                                                \
+        LC_V_ROW(d0_, g);                                                                        \
+        LC_V_ROW(d1_, g);                                                                        \
+        LC_V_CSA(tB, ones[g], ones[g], d0_, d1_);                                                \
         LC_V_CSA(fB, twos[g], twos[g], tA, tB);                                                  \
         LC_V_CSA(e8, fours[g], fours[g], fA, fB);                                                \
     } while (0)
