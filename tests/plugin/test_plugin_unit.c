@@ -473,6 +473,134 @@ static void test_flow_control(void **state)
     unpair(lc, sc, rc);
 }
 
+/*
+ * Random traffic against a reference: groups of 1..8 distinct tags from a
+ * pool of 6, sends posted in random order with groups overlapping (per tag
+ * the order is kept), receives and sends interleaved in phases where one
+ * side runs ahead, so that both the matched and the unexpected paths run
+ * (with several unexpected messages per tag), mock busy mode on. The
+ * reference rule is NCCL's: per tag, the j-th send fills the j-th posted
+ * buffer with that tag.
+ */
+enum { RG = 300, RCAP = 70000, RTAGS = 6 };
+
+struct rsend {
+    int tag;
+    size_t len;
+};
+
+static unsigned rnd_state = 12345;
+
+static unsigned rnd(unsigned n)
+{
+    rnd_state = rnd_state * 1103515245u + 12345u;
+    return (rnd_state >> 8) % n;
+}
+
+static void test_random(void **state)
+{
+    static int gn[RG], gtag[RG][LCN_MAX_RECVS], gseq[RG][LCN_MAX_RECVS];
+    static struct rsend sends[RG * LCN_MAX_RECVS];
+    static unsigned char *gbuf[RG][LCN_MAX_RECVS], src[RCAP];
+    int nsend = 0, tagcount[RTAGS] = {0}, next_recv = 0, next_send = 0, done_recv = 0;
+    void *lc, *sc, *rc, *rreq[RG] = {0}, *sreq[RG * LCN_MAX_RECVS] = {0};
+    int sent_done = 0;
+
+    pair(&lc, &sc, &rc);
+    /* Groups, and per tag the order of the buffers that carry it. */
+    for (int g = 0; g < RG; g++) {
+        int used[RTAGS] = {0};
+        gn[g] = 1 + (int)rnd(LCN_MAX_RECVS < RTAGS ? LCN_MAX_RECVS : RTAGS);
+        for (int k = 0; k < gn[g]; k++) {
+            int t;
+            do
+                t = (int)rnd(RTAGS);
+            while (used[t]);
+            used[t] = 1;
+            gtag[g][k] = t;
+            gseq[g][k] = tagcount[t]++; /* the j-th buffer of tag t */
+        }
+    }
+    /* Sends: one per buffer, per tag in buffer order; across tags merged at
+     * random, so a tag can run far ahead of the receive groups. */
+    {
+        int left[RTAGS], total = 0;
+        for (int t = 0; t < RTAGS; t++)
+            total += left[t] = tagcount[t];
+        while (nsend < total) {
+            int t = (int)rnd(RTAGS);
+            if (!left[t])
+                continue;
+            left[t]--;
+            sends[nsend].tag = t;
+            sends[nsend].len = rnd(8) == 0 ? rnd(RCAP) : rnd(3000);
+            nsend++;
+        }
+    }
+    fill(src, sizeof(src), 77);
+    for (unsigned step = 0; done_recv < RG || sent_done < nsend; step++) {
+        /* alternate phases: sender far ahead (unexpected messages pile up
+         * per tag), then receiver ahead (headers match posted buffers) */
+        unsigned r = rnd(10), act = r < 3 ? 2 : (r < 8) == ((step / 200) % 2) ? 1 : 0;
+
+        if (act == 0 && next_recv < RG && next_recv - done_recv < 24) {
+            void *bufs[LCN_MAX_RECVS];
+            size_t caps[LCN_MAX_RECVS];
+            for (int k = 0; k < gn[next_recv]; k++) {
+                gbuf[next_recv][k] = malloc(RCAP);
+                bufs[k] = gbuf[next_recv][k];
+                caps[k] = RCAP;
+            }
+            rreq[next_recv] = post_recv(rc, gn[next_recv], bufs, caps, gtag[next_recv], NULL);
+            next_recv++;
+        } else if (act == 1 && next_send < nsend) {
+            /* payload: the pattern at an offset that depends on the send */
+            size_t off = (size_t)next_send % 97;
+            sreq[next_send] =
+                post_send(sc, src + off,
+                          sends[next_send].len > RCAP - off ? RCAP - off : sends[next_send].len,
+                          sends[next_send].tag, NULL);
+            if (sends[next_send].len > RCAP - off)
+                sends[next_send].len = RCAP - off;
+            next_send++;
+        } else {
+            for (int i = 0; i < next_send; i++) {
+                int done = 0;
+                if (!sreq[i])
+                    continue;
+                assert_int_equal(net->test(sreq[i], &done, NULL), LCN_OK);
+                if (done) {
+                    sreq[i] = NULL;
+                    sent_done++;
+                }
+            }
+            for (int g = done_recv; g < next_recv; g++) {
+                int done = 0, sizes[LCN_MAX_RECVS];
+                if (!rreq[g])
+                    continue;
+                assert_int_equal(net->test(rreq[g], &done, sizes), LCN_OK);
+                if (!done)
+                    continue;
+                rreq[g] = NULL;
+                for (int k = 0; k < gn[g]; k++) {
+                    /* the gseq[g][k]-th send with tag gtag[g][k] */
+                    int j = -1, i = 0;
+                    for (; i < nsend; i++)
+                        if (sends[i].tag == gtag[g][k] && ++j == gseq[g][k])
+                            break;
+                    assert_true(i < nsend);
+                    assert_int_equal(sizes[k], (int)sends[i].len);
+                    assert_memory_equal(gbuf[g][k], src + (size_t)i % 97, sends[i].len);
+                    free(gbuf[g][k]);
+                }
+            }
+            while (done_recv < next_recv && !rreq[done_recv])
+                done_recv++;
+        }
+    }
+    unpair(lc, sc, rc);
+}
+
 static void test_reg(void **state)
 {
     void *lc, *sc, *rc, *mh = NULL, *req = (void *)1;
@@ -502,6 +630,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_too_small, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_v8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flow_control, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reg, setup, teardown),
     };
 
