@@ -118,15 +118,20 @@ lc_kern_count_cols_impl(const uint64_t *vecs, size_t stride, size_t p, size_t ng
             for (int k = 0; k < nhi; k++)
                 LC_V_STORE(o + (size_t)(4 + k) * pstride + g * LC_V_WORDS, LC_V_ZERO);
         }
-        for (; j + 16 <= p; j += 16, v += 16 * stride)
-            for (int g = 0; g < LC_V_GROUP; g++) {
-                LC_V eA, eB, x;
+        for (; j + 16 <= p; j += 16, v += 16 * stride) {
+            LC_V eA[LC_V_GROUP], eB[LC_V_GROUP], x;
 
-                LC_V_CSA8(g, v, eA);
-                LC_V_CSA8(g, v + 8 * stride, eB);
-                LC_V_CSA(x, eights[g], eights[g], eA, eB);
+            /* all columns of 8 rows before the next 8 rows: at most 8 input lines
+             * are live, so rows 4 KiB apart (one L1 set) do not evict each other */
+            for (int g = 0; g < LC_V_GROUP; g++)
+                LC_V_CSA8(g, v, eA[g]);
+            for (int g = 0; g < LC_V_GROUP; g++)
+                LC_V_CSA8(g, v + 8 * stride, eB[g]);
+            for (int g = 0; g < LC_V_GROUP; g++) {
+                LC_V_CSA(x, eights[g], eights[g], eA[g], eB[g]);
                 lc_kern_ripple(o + g * LC_V_WORDS, pstride, nhi, x);
             }
+        }
         if (j + 8 <= p) {
             for (int g = 0; g < LC_V_GROUP; g++) {
                 LC_V eA;
