@@ -48,7 +48,10 @@ void lc_kern_decode_majority_scalar(const uint64_t *planes, size_t pstride, size
 }
 
 /* The average of one element from its count: (p - 2c) / p, both exact in fp32,
- * so the quotient is correctly rounded and the same on every level. */
+ * so the quotient is correctly rounded and the same on every level. The bf16
+ * output rounds this fp32 value to nearest even (lc_kern_bf16_round), which
+ * can differ in the last bf16 bit from rounding the exact quotient directly;
+ * every level and every rank does the same. */
 static inline float lc_kern_avg(size_t p, uint32_t c)
 {
     return (float)((int32_t)p - 2 * (int32_t)c) / (float)p;
