@@ -345,7 +345,7 @@ int main(int argc, char **argv)
     int rank, nranks, *dims, tdims[4], *labels, *elabels, ngroups;
     float *x, *targets, *ex, *etargets, last;
     const void **grads;
-    double t_start, t_total, comm_total = 0.0, eloss = NAN, eacc = NAN;
+    double t_start, t_total, t_eval = 0.0, comm_total = 0.0, eloss = NAN, eacc = NAN;
     uint64_t bytes_total = 0, hash = 14695981039346656037ull, *hashes;
 
     parse_args(argc, argv, &o);
@@ -444,8 +444,11 @@ int main(int argc, char **argv)
         comm_total += info.comm_seconds;
         bytes_total += info.bytes_sent;
         if ((o.eval_every && (s + 1) % o.eval_every == 0) || s + 1 == o.steps) {
+            double te = now_s();
+
             evaluate(&model, &t, NEVAL, (int)o.batch, ex, elabels, etargets, &eloss, &eacc);
             cv.eval[s] = eloss;
+            t_eval += now_s() - te;
             if (rank == 0 && o.eval_every)
                 printf("eval  %6ld  loss %.5f%s%.4f\n", s + 1, eloss,
                        o.loss == MLP_CE ? "  accuracy " : "", o.loss == MLP_CE ? eacc : 0.0);
@@ -456,7 +459,7 @@ int main(int argc, char **argv)
                    s + 1, (double)cv.loss[s], 1e3 * (cv.step_s[s] - info.comm_seconds),
                    1e3 * info.comm_seconds, info.bytes_sent, info.momentum_synced);
     }
-    t_total = now_s() - t_start;
+    t_total = now_s() - t_start - t_eval; /* training only */
 
     /* the final loss and the curve, averaged over ranks: the same on every rank */
     last = 0.0f;
@@ -481,8 +484,10 @@ int main(int argc, char **argv)
                (double)last, eloss);
         if (o.loss == MLP_CE)
             printf(" eval_acc=%.4f", eacc);
-        printf(" total_s=%.3f step_ms=%.3f comm_ms=%.3f bytes_per_step=%.0f\n", t_total,
-               1e3 * t_total / (double)o.steps, 1e3 * comm_total / (double)o.steps,
+        printf(" total_s=%.3f eval_s=%.3f step_ms=%.3f compute_ms=%.3f comm_ms=%.3f"
+               " bytes_per_step=%.0f\n",
+               t_total, t_eval, 1e3 * t_total / (double)o.steps,
+               1e3 * (t_total - comm_total) / (double)o.steps, 1e3 * comm_total / (double)o.steps,
                (double)bytes_total / (double)o.steps);
         printf("checksum %016" PRIx64 " (identical on all %d ranks)\n", hash, nranks);
         if (o.csv)
