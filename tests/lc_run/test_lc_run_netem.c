@@ -2,7 +2,7 @@
  * (LC_RUN_NETEM=bpf): counted bursts of UDP datagrams or raw 0x88B5 frames
  * from host 0 to host 1 show loss, duplicates, corruption (and that checksums
  * catch it) and reordering at plausible rates, delay shows in the round trip
- * time, TCP carries a stream intact through a mix of impairments, options
+ * time and, with reorder, lets the undelayed frames overtake, TCP carries a stream intact through a mix of impairments, options
  * that are not emulated fail, and the namespaces are gone after every run.
  * Needs root; exits 77 without it.
  * usage: test_lc_run_netem LC_RUN NETEM_PROBE */
@@ -140,10 +140,21 @@ static void test_delay(void **state)
 {
     stats_t s;
 
-    burst("delay 20ms", "udp", NULL, &s);
+    burst("delay 20ms limit 5000", "udp", NULL, &s);
     assert_true(s.rtt_us >= 40000 && s.rtt_us < 200000);
     assert_int_equal(s.bad, 0);
     assert_int_equal(s.dup, 0);
+}
+
+/* netem's reorder with a delay: half the datagrams skip the 5 ms delay and
+ * overtake the delayed half, which arrive late. */
+static void test_delay_reorder(void **state)
+{
+    stats_t s;
+
+    burst("delay 5ms reorder 50%", "udp", NULL, &s);
+    assert_int_equal(s.uniq, N);
+    assert_in_range(s.ooo, N * 35 / 100, N * 60 / 100);
 }
 
 static void test_tcp_mix(void **state)
@@ -229,6 +240,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_corrupt_udp_nocheck),
         cmocka_unit_test(test_reorder),
         cmocka_unit_test(test_delay),
+        cmocka_unit_test(test_delay_reorder),
         cmocka_unit_test(test_tcp_mix),
         cmocka_unit_test(test_not_emulated),
     };

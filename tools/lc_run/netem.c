@@ -184,8 +184,8 @@ static __u64 lcr_netem_threshold(double p)
     return (__u64)llround(p * 4294967296.0);
 }
 
-/* Checksums filled in before the classifier can corrupt (veth would carry
- * them unfilled and trusted), and one frame per skb (no GSO super-frames). */
+/* For corrupt: checksums filled in on lc0 (veth would carry them unfilled
+ * and the receiver would trust them), and no segmentation offload. */
 static int lcr_netem_offloads_off(const char *dev)
 {
     static const __u32 cmds[] = {ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_STXCSUM};
@@ -209,7 +209,8 @@ static int lcr_netem_offloads_off(const char *dev)
     return rc;
 }
 
-static int lcr_netem_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int
+lcr_netem_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
     return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
@@ -276,7 +277,7 @@ static void lcr_netem_child(const lcr_opts_t *o, const lcr_netem_spec_t *s, cons
         rc = -errno;
         lcr_msg("cannot enter namespace %s: %s", ns, strerror(errno));
     }
-    if (!rc)
+    if (!rc && s->corrupt > 0)
         rc = lcr_netem_offloads_off(dev);
     if (!rc && line) {
         cfg.delay_ifindex = if_nametoindex("lcd0");

@@ -9,7 +9,11 @@
 #include "lc_run.h"
 
 #define LCR_NETEM_REORDER_NS 1000000u /* hold of a reordered frame without "delay" */
-#define LCR_NETEM_LIMIT      1000     /* delay line capacity in frames, as netem's */
+
+/* Delay line capacity in frames. netem's default is 1000, but frames in the
+ * delay line no longer count against the sender's socket buffer, so nothing
+ * slows a sender down when it fills: allow more. */
+#define LCR_NETEM_LIMIT 10000
 
 /** What the emulation understands of netem's arguments. */
 typedef struct lcr_netem_spec {

@@ -60,10 +60,14 @@ static __always_inline void lcr_corrupt(struct __sk_buff *skb)
 {
     __u32 len = skb->len, rnd = bpf_get_prandom_u32(), off, l4 = 0, check;
     __u16 before, after; /* the byte's share of the 16-bit sum, in memory order */
+    __be16 proto;
     __u8 b, nb;
     int udp = 0;
 
-    if (len <= ETH_HLEN || len > 0xffff)
+    /* ARP is spared: a flipped bit in an answer could poison the neighbour
+     * cache for tens of seconds, an outage rather than a corrupted frame. */
+    if (len <= ETH_HLEN || len > 0xffff || bpf_skb_load_bytes(skb, 12, &proto, 2) < 0 ||
+        proto == bpf_htons(ETH_P_ARP))
         return;
     off = ETH_HLEN + (rnd >> 3) % (len - ETH_HLEN);
     if (bpf_skb_load_bytes(skb, off, &b, 1) < 0)
