@@ -26,8 +26,9 @@
  * send order. Headers are read only while some posted buffer is still
  * open, so a sender far ahead of the receiver is held back by the
  * provider's flow control instead of filling bounce buffers; NCCL's own
- * credits bound the unexpected messages to a few per channel. A message larger than its buffer
- * fails that receive with -EMSGSIZE (its bytes are drained so the stream stays usable).
+ * credits bound the unexpected messages to a few per channel. A message
+ * larger than its buffer fails that receive with -EMSGSIZE (its bytes are
+ * drained, so the stream stays usable).
  */
 #include <errno.h>
 #include <stdlib.h>

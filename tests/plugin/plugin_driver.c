@@ -61,6 +61,21 @@ static reth_net_t drv_net;
 static const char *drv_netns_prov; /* --provider; own network default: raweth */
 static int drv_netns_lcrun;        /* hosts and devices come from lc_run */
 
+/* Whether liblioncub (found like the plugin finds it) has the provider. */
+static int drv_provider_built(const char *name)
+{
+    void *core = dlopen("liblioncub.so.0", RTLD_NOW | RTLD_LOCAL);
+    const void *(*find)(const char *) = NULL;
+    int found;
+
+    if (!core)
+        return 0;
+    *(void **)&find = dlsym(core, "lc_provider_find");
+    found = find && find(name) != NULL;
+    dlclose(core);
+    return found;
+}
+
 static int drv_netns_enter(int side)
 {
     if (reth_net_enter(&drv_net, side))
@@ -373,10 +388,14 @@ int main(int argc, char **argv)
         drv_netns_lcrun = 1;
         printf("lc_run network: hosts %s and %s\n", drv_net.ns[0], drv_net.ns[1]);
     } else {
-        if ((up = reth_net_up(&drv_net)) != 0)
-            return up == 77 ? 77 : 1;
         if (!drv_netns_prov)
             drv_netns_prov = "raweth";
+        if (!drv_provider_built(drv_netns_prov)) {
+            printf("SKIP: provider %s is not built into liblioncub\n", drv_netns_prov);
+            return 77;
+        }
+        if ((up = reth_net_up(&drv_net)) != 0)
+            return up == 77 ? 77 : 1;
         if (rate && reth_net_shape(&drv_net, rate)) {
             fprintf(stderr, "cannot shape the link to %s (tc tbf)\n", rate);
             return 1;
