@@ -190,6 +190,23 @@ static void expect_refused(const char *spec, const char *why)
     lct_result_free(&a);
 }
 
+/* netem's spellings that the emulation reads: "random", bare numbers as
+ * percent, times with and without units (bare: microseconds), limit. */
+static void test_syntax_accepted(void **state)
+{
+    char *argv[] = {(char *)lct_lc_run, "-n", "2", "--net", "1gbit", "--netem",
+                    "loss random 0 duplicate 0% corrupt 0.0 reorder 0 delay 500 limit 10",
+                    "--", "true", NULL};
+    lct_result_t a;
+
+    lct_run(argv, 30, &a);
+    if (a.rc != 0)
+        fprintf(stderr, "%s", a.err);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(lct_netns_count(a.pid), 0);
+    lct_result_free(&a);
+}
+
 static void test_not_emulated(void **state)
 {
     expect_refused("rate 1mbit", "\"rate\" is not emulated");
@@ -242,6 +259,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_delay),
         cmocka_unit_test(test_delay_reorder),
         cmocka_unit_test(test_tcp_mix),
+        cmocka_unit_test(test_syntax_accepted),
         cmocka_unit_test(test_not_emulated),
     };
 
