@@ -481,6 +481,8 @@ LC_API int lc_barrier(lc_comm_t *comm);
  *
  * After an error from lc_lion_step (a failed collective) the parameters and
  * momenta of the step's groups are unspecified: destroy the optimizer.
+ * Argument errors (-EINVAL) are found before anything is changed. An
+ * optimizer is used by one thread at a time.
  */
 typedef struct lc_lion lc_lion_t;
 
@@ -530,17 +532,23 @@ typedef struct lc_lion_config {
 } lc_lion_config_t;
 
 /**
- * @brief Create a distributed Lion optimizer on a communicator.
- * @return 0, or a negative code.
+ * @brief Create a distributed Lion optimizer on a communicator (not
+ *        collective; every rank must use the same configuration).
+ * @param cfg  lr and weight_decay finite and >= 0; beta1, beta2 in [0, 1]
+ *             (0 picks the default); level_bits 0 or 2..8.
+ * @param[out] lion the optimizer, NULL on failure.
+ * @return 0, -EINVAL, or -ENOMEM.
  */
 LC_API int lc_lion_create(lc_comm_t *comm, const lc_lion_config_t *cfg, lc_lion_t **lion);
 
 /**
  * @brief Register a parameter group (a tensor or a layer). Its momentum starts
  *        at zero. All ranks must register the same groups in the same order.
- * @param params  count parameters of type dtype (LC_FP32 or LC_BF16), updated in place.
- * @param msync   momentum synchronization policy, NULL for never.
- * @return the group index (>= 0), or a negative code.
+ * @param params  count parameters of type dtype (LC_FP32 or LC_BF16), updated in place;
+ *                may be NULL when count is 0 (an empty group is allowed and skipped).
+ * @param name    for messages, copied; NULL gives "group<index>".
+ * @param msync   momentum synchronization policy, NULL for never (copied).
+ * @return the group index (>= 0), or a negative code (-EINVAL, -ENOMEM).
  */
 LC_API int lc_lion_add_group(lc_lion_t *lion, void *params, size_t count, lc_dtype_t dtype,
                              const char *name, const lc_msync_t *msync);
@@ -562,10 +570,12 @@ typedef struct lc_lion_step_info {
 
 /**
  * @brief One optimizer step over all groups.
- * @param grads  one gradient pointer per group, of the group's dtype and count.
+ * @param grads  one gradient pointer per registered group, in registration order,
+ *               of the group's dtype and count (NULL allowed for an empty group).
  * @param opts   NULL for the configured lr and weight decay.
  * @param info   NULL, or receives the step's figures (info->size set by caller).
- * @return 0, or a negative code.
+ * @return 0, -EINVAL (NULL lion or grads, no groups, bad opts or info size),
+ *         or a collective's error.
  */
 LC_API int lc_lion_step(lc_lion_t *lion, const void *const *grads,
                         const lc_lion_step_opts_t *opts, lc_lion_step_info_t *info);
