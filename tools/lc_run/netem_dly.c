@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,6 +110,7 @@ int lcr_dly_run(const char *in, const char *out, uint64_t delay_ns, int limit, i
     lcr_dly_t d = {.rx = -1, .tx = -1};
     int rc = 0;
 
+    prctl(PR_SET_NAME, "lc_run-delay");
     d.slot = sizeof(struct virtio_net_hdr) + (size_t)mtu + ETH_HLEN + 4;
     d.cap = (size_t)limit;
     if (d.cap * d.slot > LCR_DLY_MEM_MAX)
