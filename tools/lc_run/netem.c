@@ -88,6 +88,20 @@ static int lcr_netem_unsupported(const char *w)
     return -ENOTSUP;
 }
 
+/* "limit N": a frame count. */
+static int lcr_netem_count(const char *s, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 1000000)
+        return -EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
 int lcr_netem_parse(const char *args, lcr_netem_spec_t *spec)
 {
     char buf[512], *save, *w, *v;
@@ -98,6 +112,7 @@ int lcr_netem_parse(const char *args, lcr_netem_spec_t *spec)
     strcpy(buf, args);
     for (w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
         double *p = NULL;
+        int bad;
 
         if (strcmp(w, "loss") == 0)
             p = &spec->loss;
@@ -116,19 +131,22 @@ int lcr_netem_parse(const char *args, lcr_netem_spec_t *spec)
             lcr_msg("--netem: \"%s\" needs a value", w);
             return -EINVAL;
         }
-        if ((p && lcr_netem_pct(v, p) < 0) ||
-            (!p && *w == 'd' && lcr_netem_time(v, &spec->delay_ns) < 0) ||
-            (!p && *w == 'l' && (atoi(v) < 1 || atoi(v) > 1000000 ||
-                                 strspn(v, "0123456789") != strlen(v)))) {
+        if (p)
+            bad = lcr_netem_pct(v, p);
+        else if (strcmp(w, "delay") == 0)
+            bad = lcr_netem_time(v, &spec->delay_ns);
+        else
+            bad = lcr_netem_count(v, &spec->limit);
+        if (bad) {
             lcr_msg("--netem: bad value \"%s\" for %s", v, w);
             return -EINVAL;
         }
-        if (!p && *w == 'l')
-            spec->limit = atoi(v);
-        /* A further number (a correlation, a jitter) is not emulated. */
+        /* A second number (a correlation, a jitter) is not emulated. */
         save += strspn(save, " \t\n");
-        if (isdigit((unsigned char)*save) || *save == '.')
+        if (isdigit((unsigned char)*save) || *save == '.') {
+            save[strcspn(save, " \t\n")] = '\0';
             return lcr_netem_unsupported(save);
+        }
     }
     return 0;
 }
