@@ -183,10 +183,62 @@ int lc_lion_add_group(lc_lion_t *lion, void *params, size_t count, lc_dtype_t dt
     if (rc)
         goto fail;
     lion->groups[lion->ngroups] = g;
+    lion->layout_checked = 0;
     return (int)lion->ngroups++;
 fail:
     lion_group_free(&g);
     return rc;
+}
+
+static uint64_t lion_hash(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *b = data;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+int lion_check_layout(lc_lion_t *lion)
+{
+    uint64_t h = 14695981039346656037ull, *all;
+    int n = lc_comm_size(lion->comm), rc, bad = -1;
+    uint32_t v[4] = {(uint32_t)lion->mode, lion->level_bits, 0, 0};
+
+    if (lion->layout_checked)
+        return 0;
+    if (n < 0)
+        return n;
+    memcpy(&v[2], &lion->beta1, sizeof(float));
+    memcpy(&v[3], &lion->beta2, sizeof(float));
+    h = lion_hash(h, v, sizeof(v));
+    for (size_t i = 0; i < lion->ngroups; i++) {
+        const struct lion_group *g = &lion->groups[i];
+        uint64_t w[5] = {g->count, (uint64_t)g->dtype, (uint64_t)g->msync.kind, g->msync.every,
+                         g->msync.until};
+
+        if (g->msync.kind != LC_MSYNC_NEVER)
+            w[1] |= (uint64_t)g->msync.dtype << 8;
+        h = lion_hash(h, w, sizeof(w));
+        if (g->msync.kind == LC_MSYNC_EXP)
+            h = lion_hash(h, &g->msync.k, sizeof(g->msync.k));
+    }
+    all = malloc((size_t)n * sizeof(*all));
+    if (!all)
+        return lc_seterr(-ENOMEM, "lion", "out of memory");
+    rc = lc_allgather(lion->comm, &h, all, sizeof(h));
+    for (int r = 0; rc == 0 && r < n; r++)
+        if (all[r] != all[0])
+            bad = r;
+    free(all);
+    if (rc)
+        return rc;
+    if (bad >= 0)
+        return lc_seterr(LC_ERR_MISMATCH, "lion",
+                         "rank %d has another mode, betas or list of groups (counts, dtypes, "
+                         "momentum policies) than rank 0", bad);
+    lion->layout_checked = 1;
+    return 0;
 }
 
 void lc_lion_destroy(lc_lion_t *lion)

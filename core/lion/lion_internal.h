@@ -32,6 +32,7 @@ struct lc_lion {
     float lr, beta1, beta2, wd;
     unsigned level_bits;
     uint64_t step;      /* steps completed */
+    int layout_checked; /* the ranks agreed on the groups (reset by add_group) */
     struct lion_group *groups;
     size_t ngroups, cap;
     size_t total;
@@ -61,6 +62,9 @@ static inline uint16_t lion_f32_to_bf16(float f)
     u += 0x7fffu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
 }
+
+/* Check once (after each add_group) that every rank has the same configuration and groups. */
+LC_HIDDEN int lion_check_layout(lc_lion_t *lion);
 
 /* Check a momentum policy; 0 or -EINVAL (with lc_seterr). */
 LC_HIDDEN int lion_msync_check(const lc_msync_t *msync);

@@ -238,6 +238,11 @@ int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_o
         return rc;
     if (info && (rc = lc_comm_get_stats(lion->comm, &s0)))
         return rc;
+    t = lc_now();
+    rc = lion_check_layout(lion);
+    comm_s += lc_now() - t;
+    if (rc)
+        return rc;
     global = lion->mode == LC_LION_GLOBAL_FP32 || lion->mode == LC_LION_GLOBAL_BF16;
     step = lion->step + 1;
     k.b1 = lion->beta1;

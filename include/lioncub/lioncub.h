@@ -481,8 +481,11 @@ LC_API int lc_barrier(lc_comm_t *comm);
  *
  * After an error from lc_lion_step (a failed collective) the parameters and
  * momenta of the step's groups are unspecified: destroy the optimizer.
- * Argument errors (-EINVAL) are found before anything is changed. An
- * optimizer is used by one thread at a time.
+ * Argument errors (-EINVAL) are found before anything is changed. The first
+ * step after lc_lion_add_group also checks, with one small lc_allgather, that
+ * every rank has the same mode, betas, level_bits and groups (counts, dtypes,
+ * momentum policies), and fails with LC_ERR_MISMATCH on every rank if not.
+ * An optimizer is used by one thread at a time.
  */
 typedef struct lc_lion lc_lion_t;
 

@@ -8,6 +8,7 @@
  * on at least 90% of the parameters (the ring sums in another order, and bf16
  * rounds at every hop, so where c is near 0 its sign can differ; a rank
  * that used its own gradient instead of the mean would differ almost everywhere).
+ * Ranks with different groups must get LC_ERR_MISMATCH.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -202,6 +203,59 @@ static void run_one(int p, lc_lion_mode_t mode, int msync)
     free(r);
 }
 
+/* Rank body of the mismatch test: rank 1 registers another group layout or policy. */
+struct mismatch_arg {
+    lc_unique_id_t *id;
+    int rank, variant, rc;
+};
+
+static void *mismatch_thread(void *arg)
+{
+    struct mismatch_arg *a = arg;
+    lc_comm_config_t cc = {.size = sizeof(cc), .rank = a->rank, .nranks = 2, .id = a->id};
+    lc_lion_config_t cfg = {.size = sizeof(cfg), .mode = LC_LION_VOTE, .lr = 0.01f};
+    lc_msync_t ms = {.size = sizeof(ms), .kind = LC_MSYNC_EVERY, .every = 3};
+    float p[2][100] = {{0}}, g[2][100] = {{0}};
+    const void *grads[2] = {g[0], g[1]};
+    size_t n0 = a->variant == 0 && a->rank == 1 ? 99 : 100;
+    lc_comm_t *comm = NULL;
+    lc_lion_t *lion = NULL;
+
+    a->rc = lc_comm_init(&cc, &comm);
+    if (!a->rc)
+        a->rc = lc_lion_create(comm, &cfg, &lion);
+    if (!a->rc && lc_lion_add_group(lion, p[0], n0, LC_FP32, "a", NULL) < 0)
+        a->rc = -1;
+    if (!a->rc && lc_lion_add_group(lion, p[1], 100, LC_FP32, "b",
+                                    a->variant == 1 && a->rank == 1 ? &ms : NULL) < 0)
+        a->rc = -1;
+    if (!a->rc)
+        a->rc = lc_lion_step(lion, grads, NULL, NULL);
+    lc_lion_destroy(lion);
+    lc_comm_destroy(comm);
+    return NULL;
+}
+
+/* Ranks that registered different groups get LC_ERR_MISMATCH from the step, all of them. */
+static void test_mismatch(void **state)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        lc_unique_id_t id;
+        struct mismatch_arg a[2];
+        pthread_t th[2];
+
+        assert_int_equal(lc_get_unique_id(&id), 0);
+        for (int r = 0; r < 2; r++) {
+            a[r] = (struct mismatch_arg){.id = &id, .rank = r, .variant = variant};
+            assert_int_equal(pthread_create(&th[r], NULL, mismatch_thread, &a[r]), 0);
+        }
+        for (int r = 0; r < 2; r++) {
+            pthread_join(th[r], NULL);
+            assert_int_equal(a[r].rc, LC_ERR_MISMATCH);
+        }
+    }
+}
+
 static void run_p(int p)
 {
     for (int m = 0; m < LC_LION_MODE_COUNT; m++) {
@@ -237,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_p3),
         cmocka_unit_test(test_p4),
         cmocka_unit_test(test_p8),
+        cmocka_unit_test(test_mismatch),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
