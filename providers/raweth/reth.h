@@ -17,6 +17,7 @@
 
 #define RETH_HANDLE_MAGIC 0x4552434Cu /* "LCRE" */
 #define RETH_MAX_CONNS 65535
+#define RETH_LINGER 1.0 /* s: at most this long fini() keeps acking closed receive comms */
 
 /* The listen handle exchanged out of band (fits LC_PROV_HANDLE_MAX). */
 typedef struct reth_handle {
@@ -66,6 +67,7 @@ struct reth_conn {
     uint32_t ack_due;             /* receive: frames since our last ack */
     uint32_t last_seq;            /* receive: newest DATA frame, echoed in acks */
     uint8_t handed_out;           /* connect()/accept() returned it */
+    uint8_t closing;              /* receive: closed by the user, still acking until FIN */
     uint8_t fin;                  /* receive: the sender closed after seq fin_seq */
     uint32_t fin_seq;
     reth_conn_t *acc_next;        /* accept queue link */

@@ -232,13 +232,28 @@ int reth_close_send(void *send_comm)
     return 0;
 }
 
+/*
+ * The sender's last frames may still wait for our ack (an ack can be lost):
+ * until its FIN comes (or the timeout), the connection stays in the table
+ * and keeps acknowledging, without requests.
+ */
 int reth_close_recv(void *recv_comm)
 {
     reth_conn_t *c = recv_comm;
 
-    if (!c || c->kind != RETH_K_RECV)
-        return LC_EINVAL("raweth", "close_recv: not a recv comm");
-    reth_conn_free(c);
+    if (!c || c->kind != RETH_K_RECV || c->closing)
+        return LC_EINVAL("raweth", "close_recv: not an open recv comm");
+    if (c->state != RETH_S_OPEN || c->fin) {
+        reth_conn_free(c);
+        return 0;
+    }
+    while (c->q_head) {
+        reth_req_t *r = c->q_head;
+        c->q_head = r->next;
+        free(r);
+    }
+    c->q_tail = NULL;
+    c->closing = 1;
     return 0;
 }
 

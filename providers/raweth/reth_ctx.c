@@ -117,6 +117,14 @@ void reth_fini(void *p)
 
     if (!ctx)
         return;
+    for (double end = lc_now() + RETH_LINGER; lc_now() < end;) {
+        int closing = 0;
+        for (uint32_t i = 0; i < ctx->nconns; i++)
+            closing |= ctx->conns[i] && ctx->conns[i]->closing;
+        if (!closing)
+            break;
+        reth_progress(ctx);
+    }
     reth_log_counters(ctx);
     for (uint32_t i = 0; i < ctx->nconns; i++)
         if (ctx->conns[i])

@@ -15,6 +15,8 @@ int reth_txwin_init(reth_txwin_t *w, uint32_t cap, double now)
         return -ENOMEM;
     w->cap = cap;
     w->rto = RETH_RTO_INIT;
+    w->cwnd = RETH_CWND_INIT;
+    w->ssthresh = cap;
     w->t_progress = now;
     w->t_scan = now;
     return 0;
@@ -28,7 +30,19 @@ void reth_txwin_fini(reth_txwin_t *w)
 
 int reth_txwin_room(const reth_txwin_t *w)
 {
-    return w->nxt - w->una < w->cap && reth_seq_lt(w->nxt, w->peer_end);
+    uint32_t inflight = w->nxt - w->una;
+
+    return inflight < w->cap && (double)inflight < w->cwnd && reth_seq_lt(w->nxt, w->peer_end);
+}
+
+/* A loss at seq: halve the congestion window, once per window of data. */
+static void reth_cwnd_cut(reth_txwin_t *w, uint32_t seq)
+{
+    if (reth_seq_lt(seq, w->recover))
+        return;
+    w->ssthresh = w->cwnd / 2 > RETH_CWND_MIN ? w->cwnd / 2 : RETH_CWND_MIN;
+    w->cwnd = w->ssthresh;
+    w->recover = w->nxt;
 }
 
 reth_txent_t *reth_txwin_push(reth_txwin_t *w, double now, uint32_t *seq)
@@ -54,6 +68,8 @@ static double reth_rto_now(const reth_txwin_t *w)
 
 static void reth_rtt_sample(reth_txwin_t *w, double r)
 {
+    if (w->rtt_min == 0 || r < w->rtt_min)
+        w->rtt_min = r;
     if (w->srtt == 0) {
         w->srtt = r;
         w->rttvar = r / 2;
@@ -122,6 +138,16 @@ int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window
         w->una++;
     if (rtt >= 0)
         reth_rtt_sample(w, rtt);
+    /*
+     * Slow start below ssthresh, then about one frame per window; no growth
+     * while the RTT shows a standing queue (shaping qdisc, busy receiver),
+     * which would only delay acks past the RTO.
+     */
+    if (n > 0 && w->srtt < 2 * w->rtt_min + RETH_QUEUE_MAX) {
+        w->cwnd += w->cwnd < w->ssthresh ? n : n / w->cwnd;
+        if (w->cwnd > w->cap)
+            w->cwnd = w->cap;
+    }
     /* Holes below the highest SACKed frame: resend once per RTT. */
     if (top != ack && w->srtt > 0) {
         for (uint32_t s = w->una; reth_seq_lt(s, top); s++) {
@@ -129,6 +155,7 @@ int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window
             if (!e->acked && now - e->t_sent > 1.25 * w->srtt + 0.0005) {
                 e->fast = 1;
                 w->t_scan = now;
+                reth_cwnd_cut(w, s);
             }
         }
     }
@@ -157,7 +184,10 @@ int reth_txwin_due(reth_txwin_t *w, double now, uint32_t *seqs, int max)
         if (e->acked)
             continue;
         if (e->fast || now - e->t_sent >= rto) {
-            timed_out |= !e->fast;
+            if (!e->fast) {
+                timed_out = 1;
+                reth_cwnd_cut(w, s);
+            }
             e->fast = 0;
             e->t_sent = now;
             if (e->nretx < 255)

@@ -19,9 +19,12 @@ static inline int reth_seq_lt(uint32_t a, uint32_t b)
 }
 
 #define RETH_RTO_INIT 0.050 /* s, before any RTT sample */
-#define RETH_RTO_MIN 0.010  /* s: a few kernel ticks (ring blocks retire on a tick) */
+#define RETH_RTO_MIN 0.050  /* s: ring blocks retire on a tick, and busy hosts deschedule peers */
 #define RETH_RTO_MAX 1.0    /* s: the backoff stops growing here */
 #define RETH_SACK_SPAN 65   /* frames an ack describes: the cumulative one and 64 SACK bits */
+#define RETH_CWND_MIN 16.0  /* frames: the congestion window never shrinks below this */
+#define RETH_CWND_INIT 32.0
+#define RETH_QUEUE_MAX 0.010 /* s: stop growing cwnd once the RTT shows this much queueing */
 
 /* One frame in flight. */
 typedef struct reth_txent {
@@ -44,6 +47,10 @@ typedef struct reth_txwin {
     int backoff;       /* timeouts in a row (RTO doubles each, up to RETH_RTO_MAX) */
     double t_scan;     /* no retransmission is due before this time */
     double t_progress; /* last time an ack moved una (or the window opened) */
+    double cwnd;       /* congestion window, frames (AIMD: slow start, halve on loss) */
+    double rtt_min;    /* smallest RTT sample: the path without queues */
+    double ssthresh;
+    uint32_t recover;  /* losses below this seq belong to the last window cut */
 } reth_txwin_t;
 
 /* Called for each frame that an ack newly covers. */
@@ -51,7 +58,7 @@ typedef void (*reth_acked_fn)(void *arg, reth_txent_t *e);
 
 LC_HIDDEN int reth_txwin_init(reth_txwin_t *w, uint32_t cap, double now);
 LC_HIDDEN void reth_txwin_fini(reth_txwin_t *w);
-/* 1 when a new frame fits in both our window and the receiver's. */
+/* 1 when a new frame fits in our window, the congestion window and the receiver's window. */
 LC_HIDDEN int reth_txwin_room(const reth_txwin_t *w);
 /* Number of frames sent and not yet acknowledged. */
 static inline uint32_t reth_txwin_inflight(const reth_txwin_t *w)

@@ -284,6 +284,11 @@ static void reth_recv_tick(reth_conn_t *c, double now)
 
     if (c->ack_due && reth_send_ctl(c, RETH_T_ACK) == 0)
         c->ack_due = 0;
+    if (c->closing) {
+        if (c->fin || now - c->t_heard > ctx->timeout)
+            reth_conn_free(c);
+        return;
+    }
     if (!c->q_head)
         return;
     if (c->fin && c->rx.nxt == c->fin_seq && c->rx.cons == c->rx.nxt)

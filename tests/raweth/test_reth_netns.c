@@ -300,7 +300,7 @@ static void child(const reth_net_t *net, int side, const char *mode, const scen_
         receiver(comm, !strcmp(sc->name, "basic"));
     else
         sender(comm, !strcmp(sc->name, "basic"));
-    /* The receiver closes first: the sender's last acks are in by then. */
+    /* Either side may close first: a closed receive comm keeps acking until FIN. */
     if (side == 0) {
         CHECK(prov->close_recv(comm) == 0, "close_recv");
         CHECK(prov->close_listen(lcomm) == 0, "close_listen");
