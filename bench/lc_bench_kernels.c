@@ -19,8 +19,17 @@
 #include "internal.h"
 
 enum kid {
-    K_PACK, K_UNPACK, K_COUNT, K_COUNT_MAJ, K_COUNT_AVG, K_APPLY_SIGNS, K_APPLY_UPDATE,
-    K_LEVELS_PACK, K_LEVELS_ACC, K_SUM_SIGN, K_QUANT,
+    K_PACK,
+    K_UNPACK,
+    K_COUNT,
+    K_COUNT_MAJ,
+    K_COUNT_AVG,
+    K_APPLY_SIGNS,
+    K_APPLY_UPDATE,
+    K_LEVELS_PACK,
+    K_LEVELS_ACC,
+    K_SUM_SIGN,
+    K_QUANT,
 };
 
 typedef struct brow {
@@ -31,16 +40,26 @@ typedef struct brow {
 } brow_t;
 
 static const brow_t rows[] = {
-    {K_PACK, "pack", LC_FP32, 0},          {K_PACK, "pack", LC_BF16, 0},
-    {K_UNPACK, "unpack", LC_FP32, 0},      {K_UNPACK, "unpack", LC_BF16, 0},
-    {K_COUNT, "count", LC_BITS, 8},        {K_COUNT, "count", LC_BITS, 64},
-    {K_COUNT_MAJ, "count+majority", LC_BITS, 8},  {K_COUNT_MAJ, "count+majority", LC_BITS, 16},
-    {K_COUNT_MAJ, "count+majority", LC_BITS, 32}, {K_COUNT_MAJ, "count+majority", LC_BITS, 64},
-    {K_COUNT_AVG, "count+average", LC_FP32, 32},  {K_COUNT_AVG, "count+average", LC_FP32, 64},
-    {K_APPLY_SIGNS, "apply_signs", LC_FP32, 0},   {K_APPLY_SIGNS, "apply_signs", LC_BF16, 0},
-    {K_APPLY_UPDATE, "apply_update", LC_FP32, 0}, {K_APPLY_UPDATE, "apply_update", LC_BF16, 0},
-    {K_LEVELS_PACK, "levels_pack", LC_INT8, 4},   {K_LEVELS_ACC, "levels_accumulate", LC_INT32, 4},
-    {K_SUM_SIGN, "decode_sum_sign", LC_INT32, 0}, {K_QUANT, "quantize_l1", LC_FP32, 4},
+    {K_PACK, "pack", LC_FP32, 0},
+    {K_PACK, "pack", LC_BF16, 0},
+    {K_UNPACK, "unpack", LC_FP32, 0},
+    {K_UNPACK, "unpack", LC_BF16, 0},
+    {K_COUNT, "count", LC_BITS, 8},
+    {K_COUNT, "count", LC_BITS, 64},
+    {K_COUNT_MAJ, "count+majority", LC_BITS, 8},
+    {K_COUNT_MAJ, "count+majority", LC_BITS, 16},
+    {K_COUNT_MAJ, "count+majority", LC_BITS, 32},
+    {K_COUNT_MAJ, "count+majority", LC_BITS, 64},
+    {K_COUNT_AVG, "count+average", LC_FP32, 32},
+    {K_COUNT_AVG, "count+average", LC_FP32, 64},
+    {K_APPLY_SIGNS, "apply_signs", LC_FP32, 0},
+    {K_APPLY_SIGNS, "apply_signs", LC_BF16, 0},
+    {K_APPLY_UPDATE, "apply_update", LC_FP32, 0},
+    {K_APPLY_UPDATE, "apply_update", LC_BF16, 0},
+    {K_LEVELS_PACK, "levels_pack", LC_INT8, 4},
+    {K_LEVELS_ACC, "levels_accumulate", LC_INT32, 4},
+    {K_SUM_SIGN, "decode_sum_sign", LC_INT32, 0},
+    {K_QUANT, "quantize_l1", LC_FP32, 4},
 };
 
 /* Buffers for one size: a is the main stream (bytes); b (2 x bytes: the fp32
@@ -209,8 +228,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--kernel") && i + 1 < argc) {
             only_kernel = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--csv] [--big SIZE] [--simd scalar|avx2|avx512] "
-                            "[--kernel SUBSTR]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--csv] [--big SIZE] [--simd scalar|avx2|avx512] "
+                    "[--kernel SUBSTR]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -219,8 +240,9 @@ int main(int argc, char **argv)
         printf("kernel,simd,dtype,p,bytes,gbps,ratio_to_read\n");
     else
         printf("# read baseline: %s sum; GB/s of the main stream (see the file comment)\n"
-               "%-18s %-7s %-5s %5s %11s %8s %7s %8s\n", use_avx2_read ? "AVX2" : "SSE2",
-               "kernel", "simd", "dtype", "p/b", "bytes", "GB/s", "x_read", "Gelem/s");
+               "%-18s %-7s %-5s %5s %11s %8s %7s %8s\n",
+               use_avx2_read ? "AVX2" : "SSE2", "kernel", "simd", "dtype", "p/b", "bytes", "GB/s",
+               "x_read", "Gelem/s");
     size_t sizes[2] = {64 << 10, (size_t)big};
     for (int si = 0; si < 2; si++) {
         bctx_t c;
@@ -257,8 +279,7 @@ int main(int argc, char **argv)
                 }
                 if (csv)
                     printf("%s,%s,%s,%zu,%zu,%.3f,%.3f\n", r->name, lc_simd_name((lc_simd_t)l),
-                           lc_dtype_name(r->dt), r->p, sizes[si], sizes[si] / t * 1e-9,
-                           tread / t);
+                           lc_dtype_name(r->dt), r->p, sizes[si], sizes[si] / t * 1e-9, tread / t);
                 else
                     printf("%-18s %-7s %-5s %5zu %11zu %8.2f %7.2f %8.3f\n", r->name,
                            lc_simd_name((lc_simd_t)l), lc_dtype_name(r->dt), r->p, sizes[si],

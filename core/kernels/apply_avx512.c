@@ -30,8 +30,8 @@ void lc_kern_apply_signs_fp32_avx512(float *param, const uint64_t *bits, size_t 
     lc_kern_apply_signs_fp32_scalar(param + nw * 64, bits + nw, n - nw * 64, decay, lr);
 }
 
-void lc_kern_apply_signs_bf16_avx512(uint16_t *param, const uint64_t *bits, size_t n,
-                                     float decay, float lr)
+void lc_kern_apply_signs_bf16_avx512(uint16_t *param, const uint64_t *bits, size_t n, float decay,
+                                     float lr)
 {
     size_t nw = n / 64;
     const __m512 vd = _mm512_set1_ps(decay);
@@ -54,8 +54,7 @@ void lc_kern_apply_signs_bf16_avx512(uint16_t *param, const uint64_t *bits, size
     lc_kern_apply_signs_bf16_scalar(param + nw * 64, bits + nw, n - nw * 64, decay, lr);
 }
 
-void lc_kern_apply_update_fp32_avx512(float *param, const float *u, size_t n, float decay,
-                                      float lr)
+void lc_kern_apply_update_fp32_avx512(float *param, const float *u, size_t n, float decay, float lr)
 {
     size_t i = 0;
     const __m512 vd = _mm512_set1_ps(decay), vlr = _mm512_set1_ps(lr);

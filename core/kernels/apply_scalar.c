@@ -43,8 +43,8 @@ void lc_kern_apply_signs_fp32_scalar(float *param, const uint64_t *bits, size_t 
     }
 }
 
-void lc_kern_apply_signs_bf16_scalar(uint16_t *param, const uint64_t *bits, size_t n,
-                                     float decay, float lr)
+void lc_kern_apply_signs_bf16_scalar(uint16_t *param, const uint64_t *bits, size_t n, float decay,
+                                     float lr)
 {
     for (size_t wi = 0; wi * 64 < n; wi++) {
         size_t m = n - wi * 64 < 64 ? n - wi * 64 : 64;
@@ -63,8 +63,7 @@ void lc_kern_apply_signs_bf16_scalar(uint16_t *param, const uint64_t *bits, size
     }
 }
 
-void lc_kern_apply_update_fp32_scalar(float *param, const float *u, size_t n, float decay,
-                                      float lr)
+void lc_kern_apply_update_fp32_scalar(float *param, const float *u, size_t n, float decay, float lr)
 {
     for (size_t i = 0; i < n; i++) {
         float x, d;

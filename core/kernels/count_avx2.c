@@ -9,24 +9,24 @@
 #include "kern.h"
 #include "simd_avx2.h"
 
-#define LC_V __m256i
-#define LC_V_WORDS 4
-#define LC_V_LOAD(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
-#define LC_V_STORE(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), v)
-#define LC_V_AND(a, b) _mm256_and_si256(a, b)
-#define LC_V_OR(a, b) _mm256_or_si256(a, b)
-#define LC_V_XOR(a, b) _mm256_xor_si256(a, b)
+#define LC_V              __m256i
+#define LC_V_WORDS        4
+#define LC_V_LOAD(p)      _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define LC_V_STORE(p, v)  _mm256_storeu_si256((__m256i *)(void *)(p), v)
+#define LC_V_AND(a, b)    _mm256_and_si256(a, b)
+#define LC_V_OR(a, b)     _mm256_or_si256(a, b)
+#define LC_V_XOR(a, b)    _mm256_xor_si256(a, b)
 #define LC_V_ANDNOT(a, b) _mm256_andnot_si256(a, b)
-#define LC_V_ZERO _mm256_setzero_si256()
-#define LC_V_ONES _mm256_set1_epi64x(-1)
-#define LC_V_SET1(x) _mm256_set1_epi64x((long long)(x))
-#define LC_V_GROUP 2 /* two 32-byte columns: one cache line of each row */
-#define LC_V_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
-#define LC_V_AHEAD 32
+#define LC_V_ZERO         _mm256_setzero_si256()
+#define LC_V_ONES         _mm256_set1_epi64x(-1)
+#define LC_V_SET1(x)      _mm256_set1_epi64x((long long)(x))
+#define LC_V_GROUP        2 /* two 32-byte columns: one cache line of each row */
+#define LC_V_PREFETCH(p)  _mm_prefetch((const char *)(p), _MM_HINT_T1)
+#define LC_V_AHEAD        32
 #include "count_tmpl.h"
 
-void lc_kern_count_avx2(const uint64_t *vecs, size_t stride, size_t p, size_t n,
-                        uint64_t *planes, size_t pstride)
+void lc_kern_count_avx2(const uint64_t *vecs, size_t stride, size_t p, size_t n, uint64_t *planes,
+                        size_t pstride)
 {
     size_t gw = LC_V_GROUP * LC_V_WORDS, ngroups = n / (64 * gw), done = ngroups * gw;
 
@@ -40,8 +40,7 @@ void lc_kern_decode_majority_avx2(const uint64_t *planes, size_t pstride, size_t
     size_t nvec = n / 256, done = nvec * 4;
 
     lc_kern_majority_cols(planes, pstride, p, nvec, tiepat, bits, lc_kern_nplanes(p));
-    lc_kern_decode_majority_scalar(planes + done, pstride, p, n - done * 64, tiepat,
-                                   bits + done);
+    lc_kern_decode_majority_scalar(planes + done, pstride, p, n - done * 64, tiepat, bits + done);
 }
 
 /* The 64 averages of word wi, (p - 2c) / p as in the scalar code, into
@@ -63,8 +62,8 @@ static inline void lc_kern_avg_word(const uint64_t *planes, size_t pstride, int 
 
             for (int k = w - 1; k >= 0; k--) {
                 uint64_t x = lc_kern_ld64(planes + (size_t)k * pstride + wi);
-                __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)(uint32_t)(x >> (32 * h))),
-                                                spread);
+                __m256i b =
+                    _mm256_shuffle_epi8(_mm256_set1_epi32((int)(uint32_t)(x >> (32 * h))), spread);
 
                 b = _mm256_cmpeq_epi8(_mm256_and_si256(b, bit), bit);
                 c8 = _mm256_sub_epi8(_mm256_add_epi8(c8, c8), b);

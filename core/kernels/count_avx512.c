@@ -7,30 +7,30 @@
 #include "kern.h"
 #include "simd_avx512.h"
 
-#define LC_V __m512i
-#define LC_V_WORDS 8
-#define LC_V_LOAD(p) _mm512_loadu_si512((const void *)(p))
-#define LC_V_STORE(p, v) _mm512_storeu_si512((void *)(p), v)
-#define LC_V_AND(a, b) _mm512_and_si512(a, b)
-#define LC_V_OR(a, b) _mm512_or_si512(a, b)
-#define LC_V_XOR(a, b) _mm512_xor_si512(a, b)
+#define LC_V              __m512i
+#define LC_V_WORDS        8
+#define LC_V_LOAD(p)      _mm512_loadu_si512((const void *)(p))
+#define LC_V_STORE(p, v)  _mm512_storeu_si512((void *)(p), v)
+#define LC_V_AND(a, b)    _mm512_and_si512(a, b)
+#define LC_V_OR(a, b)     _mm512_or_si512(a, b)
+#define LC_V_XOR(a, b)    _mm512_xor_si512(a, b)
 #define LC_V_ANDNOT(a, b) _mm512_andnot_si512(a, b)
-#define LC_V_ZERO _mm512_setzero_si512()
-#define LC_V_ONES _mm512_set1_epi64(-1)
-#define LC_V_SET1(x) _mm512_set1_epi64((long long)(x))
+#define LC_V_ZERO         _mm512_setzero_si512()
+#define LC_V_ONES         _mm512_set1_epi64(-1)
+#define LC_V_SET1(x)      _mm512_set1_epi64((long long)(x))
 /* 0xe8: majority of the three inputs; 0x96: their XOR. */
-#define LC_V_CSA(h, l, a, b, c)                                                                  \
-    do {                                                                                         \
-        LC_V b_ = (b), c_ = (c);                                                                 \
-        h = _mm512_ternarylogic_epi64(a, b_, c_, 0xe8);                                          \
-        l = _mm512_ternarylogic_epi64(a, b_, c_, 0x96);                                          \
+#define LC_V_CSA(h, l, a, b, c)                                                                    \
+    do {                                                                                           \
+        LC_V b_ = (b), c_ = (c);                                                                   \
+        h = _mm512_ternarylogic_epi64(a, b_, c_, 0xe8);                                            \
+        l = _mm512_ternarylogic_epi64(a, b_, c_, 0x96);                                            \
     } while (0)
 #define LC_V_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
-#define LC_V_AHEAD 32
+#define LC_V_AHEAD       32
 #include "count_tmpl.h"
 
-void lc_kern_count_avx512(const uint64_t *vecs, size_t stride, size_t p, size_t n,
-                          uint64_t *planes, size_t pstride)
+void lc_kern_count_avx512(const uint64_t *vecs, size_t stride, size_t p, size_t n, uint64_t *planes,
+                          size_t pstride)
 {
     size_t nvec = n / 512, done = nvec * 8;
 
@@ -44,8 +44,7 @@ void lc_kern_decode_majority_avx512(const uint64_t *planes, size_t pstride, size
     size_t nvec = n / 512, done = nvec * 8;
 
     lc_kern_majority_cols(planes, pstride, p, nvec, tiepat, bits, lc_kern_nplanes(p));
-    lc_kern_decode_majority_scalar(planes + done, pstride, p, n - done * 64, tiepat,
-                                   bits + done);
+    lc_kern_decode_majority_scalar(planes + done, pstride, p, n - done * 64, tiepat, bits + done);
 }
 
 /* Averages of the 16 elements at bits 16g..16g+15 of word wi, as in the scalar code. */

@@ -7,21 +7,21 @@
  */
 #include "kern.h"
 
-#define LC_V uint64_t
-#define LC_V_WORDS 1
-#define LC_V_LOAD(p) lc_kern_ld64(p)
-#define LC_V_STORE(p, v) lc_kern_st64(p, v)
-#define LC_V_AND(a, b) ((a) & (b))
-#define LC_V_OR(a, b) ((a) | (b))
-#define LC_V_XOR(a, b) ((a) ^ (b))
+#define LC_V              uint64_t
+#define LC_V_WORDS        1
+#define LC_V_LOAD(p)      lc_kern_ld64(p)
+#define LC_V_STORE(p, v)  lc_kern_st64(p, v)
+#define LC_V_AND(a, b)    ((a) & (b))
+#define LC_V_OR(a, b)     ((a) | (b))
+#define LC_V_XOR(a, b)    ((a) ^ (b))
 #define LC_V_ANDNOT(a, b) (~(a) & (b))
-#define LC_V_ZERO 0ull
-#define LC_V_ONES (~0ull)
-#define LC_V_SET1(x) (x)
+#define LC_V_ZERO         0ull
+#define LC_V_ONES         (~0ull)
+#define LC_V_SET1(x)      (x)
 #include "count_tmpl.h"
 
-void lc_kern_count_scalar(const uint64_t *vecs, size_t stride, size_t p, size_t n,
-                          uint64_t *planes, size_t pstride)
+void lc_kern_count_scalar(const uint64_t *vecs, size_t stride, size_t p, size_t n, uint64_t *planes,
+                          size_t pstride)
 {
     size_t nw = LC_BITS_WORDS(n);
     int w = lc_kern_nplanes(p);
@@ -58,8 +58,8 @@ static inline float lc_kern_avg(size_t p, uint32_t c)
 }
 
 /* Counts of the elements of word wi, one per element (m of them). */
-static void lc_kern_word_counts(const uint64_t *planes, size_t pstride, int w, size_t wi,
-                                size_t m, uint32_t *cnt)
+static void lc_kern_word_counts(const uint64_t *planes, size_t pstride, int w, size_t wi, size_t m,
+                                uint32_t *cnt)
 {
     uint64_t pw[LC_KERN_MAX_PLANES];
 

@@ -25,20 +25,20 @@
  * Both functions work on whole vectors of words; the includer masks tails.
  */
 #ifndef LC_V_CSA
-#define LC_V_CSA(h, l, a, b, c)                                                                  \
-    do {                                                                                         \
-        LC_V b_ = (b), c_ = (c), u_ = LC_V_XOR(b_, c_);                                          \
-        h = LC_V_OR(LC_V_AND(b_, c_), LC_V_AND(a, u_));                                          \
-        l = LC_V_XOR(a, u_);                                                                     \
+#define LC_V_CSA(h, l, a, b, c)                                                                    \
+    do {                                                                                           \
+        LC_V b_ = (b), c_ = (c), u_ = LC_V_XOR(b_, c_);                                            \
+        h = LC_V_OR(LC_V_AND(b_, c_), LC_V_AND(a, u_));                                            \
+        l = LC_V_XOR(a, u_);                                                                       \
     } while (0)
 #endif
 
 /* Half add of x into plane acc; x becomes the carry. */
-#define LC_V_HALF(acc, x)                                                                        \
-    do {                                                                                         \
-        LC_V t_ = LC_V_AND(acc, x);                                                              \
-        acc = LC_V_XOR(acc, x);                                                                  \
-        x = t_;                                                                                  \
+#define LC_V_HALF(acc, x)                                                                          \
+    do {                                                                                           \
+        LC_V t_ = LC_V_AND(acc, x);                                                                \
+        acc = LC_V_XOR(acc, x);                                                                    \
+        x = t_;                                                                                    \
     } while (0)
 
 #ifndef LC_V_GROUP
@@ -63,36 +63,36 @@ static inline void lc_kern_ripple(uint64_t *o, size_t pstride, int nhi, LC_V x)
 /* Load one input row (at r_) into d and move r_ on to the next row. With pf,
  * column 0 prefetches each row LC_V_AHEAD words on: the p rows are p streams,
  * more than hardware prefetchers follow once the input is out of cache. */
-#define LC_V_ROW(d, g)                                                                           \
-    do {                                                                                         \
-        d = LC_V_LOAD(r_);                                                                       \
-        if ((g) == 0 && pf)                                                                      \
-            LC_V_PREFETCH(r_ + LC_V_AHEAD);                                                      \
-        r_ += stride;                                                                            \
+#define LC_V_ROW(d, g)                                                                             \
+    do {                                                                                           \
+        d = LC_V_LOAD(r_);                                                                         \
+        if ((g) == 0 && pf)                                                                        \
+            LC_V_PREFETCH(r_ + LC_V_AHEAD);                                                        \
+        r_ += stride;                                                                              \
     } while (0)
 
 /* Eight inputs (rows from v on, column g of the group) into ones[g], twos[g],
  * fours[g]; the carry of weight 8 lands in e8. Named loads, not an array:
  * compilers keep them in registers. */
-#define LC_V_CSA8(g, v, e8)                                                                      \
-    do {                                                                                         \
-        const uint64_t *r_ = (v) + (g) * LC_V_WORDS;                                             \
-        LC_V d0_, d1_, tA, tB, fA, fB;                                                           \
-        LC_V_ROW(d0_, g);                                                                        \
-        LC_V_ROW(d1_, g);                                                                        \
-        LC_V_CSA(tA, ones[g], ones[g], d0_, d1_);                                                \
-        LC_V_ROW(d0_, g);                                                                        \
-        LC_V_ROW(d1_, g);                                                                        \
-        LC_V_CSA(tB, ones[g], ones[g], d0_, d1_);                                                \
-        LC_V_CSA(fA, twos[g], twos[g], tA, tB);                                                  \
-        LC_V_ROW(d0_, g);                                                                        \
-        LC_V_ROW(d1_, g);                                                                        \
-        LC_V_CSA(tA, ones[g], ones[g], d0_, d1_);                                                \
-        LC_V_ROW(d0_, g);                                                                        \
-        LC_V_ROW(d1_, g);                                                                        \
-        LC_V_CSA(tB, ones[g], ones[g], d0_, d1_);                                                \
-        LC_V_CSA(fB, twos[g], twos[g], tA, tB);                                                  \
-        LC_V_CSA(e8, fours[g], fours[g], fA, fB);                                                \
+#define LC_V_CSA8(g, v, e8)                                                                        \
+    do {                                                                                           \
+        const uint64_t *r_ = (v) + (g)*LC_V_WORDS;                                                 \
+        LC_V d0_, d1_, tA, tB, fA, fB;                                                             \
+        LC_V_ROW(d0_, g);                                                                          \
+        LC_V_ROW(d1_, g);                                                                          \
+        LC_V_CSA(tA, ones[g], ones[g], d0_, d1_);                                                  \
+        LC_V_ROW(d0_, g);                                                                          \
+        LC_V_ROW(d1_, g);                                                                          \
+        LC_V_CSA(tB, ones[g], ones[g], d0_, d1_);                                                  \
+        LC_V_CSA(fA, twos[g], twos[g], tA, tB);                                                    \
+        LC_V_ROW(d0_, g);                                                                          \
+        LC_V_ROW(d1_, g);                                                                          \
+        LC_V_CSA(tA, ones[g], ones[g], d0_, d1_);                                                  \
+        LC_V_ROW(d0_, g);                                                                          \
+        LC_V_ROW(d1_, g);                                                                          \
+        LC_V_CSA(tB, ones[g], ones[g], d0_, d1_);                                                  \
+        LC_V_CSA(fB, twos[g], twos[g], tA, tB);                                                    \
+        LC_V_CSA(e8, fours[g], fours[g], fA, fB);                                                  \
     } while (0)
 
 /*
@@ -167,14 +167,14 @@ lc_kern_count_cols_impl(const uint64_t *vecs, size_t stride, size_t p, size_t ng
     }
 }
 
-static void lc_kern_count_cols_pf(const uint64_t *vecs, size_t stride, size_t p,
-                                  size_t ngroups, uint64_t *planes, size_t pstride, int w)
+static void lc_kern_count_cols_pf(const uint64_t *vecs, size_t stride, size_t p, size_t ngroups,
+                                  uint64_t *planes, size_t pstride, int w)
 {
     lc_kern_count_cols_impl(vecs, stride, p, ngroups, planes, pstride, w, 1);
 }
 
-static void lc_kern_count_cols_nopf(const uint64_t *vecs, size_t stride, size_t p,
-                                    size_t ngroups, uint64_t *planes, size_t pstride, int w)
+static void lc_kern_count_cols_nopf(const uint64_t *vecs, size_t stride, size_t p, size_t ngroups,
+                                    uint64_t *planes, size_t pstride, int w)
 {
     lc_kern_count_cols_impl(vecs, stride, p, ngroups, planes, pstride, w, 0);
 }

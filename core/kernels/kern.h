@@ -22,7 +22,7 @@
 
 /* The tie rule's pattern for one word: bit i set iff (first + i + salt) is
  * odd, the same for every word of a call because words hold 64 (even) bits. */
-#define LC_KERN_TIEPAT(first, salt)                                                             \
+#define LC_KERN_TIEPAT(first, salt)                                                                \
     ((((first) + (salt)) & 1) ? 0x5555555555555555ull : 0xAAAAAAAAAAAAAAAAull)
 
 typedef struct lc_kern_ops {
@@ -35,8 +35,7 @@ typedef struct lc_kern_ops {
                   size_t pstride);
     void (*decode_majority)(const uint64_t *planes, size_t pstride, size_t p, size_t n,
                             uint64_t tiepat, uint64_t *bits);
-    void (*decode_avg_fp32)(const uint64_t *planes, size_t pstride, size_t p, size_t n,
-                            float *out);
+    void (*decode_avg_fp32)(const uint64_t *planes, size_t pstride, size_t p, size_t n, float *out);
     void (*decode_avg_bf16)(const uint64_t *planes, size_t pstride, size_t p, size_t n,
                             uint16_t *out);
     void (*apply_signs_fp32)(float *param, const uint64_t *bits, size_t n, float decay, float lr);
@@ -58,34 +57,32 @@ LC_HIDDEN const lc_kern_ops_t *lc_kern_table(lc_simd_t level);
 LC_HIDDEN int lc_kern_get(const lc_kern_ops_t **ops);
 
 /* Entry points of one level (sfx = scalar, avx2, avx512). */
-#define LC_KERN_DECLARE(sfx)                                                                     \
-    LC_HIDDEN void lc_kern_pack_fp32_##sfx(const float *x, size_t n, uint64_t *bits);            \
-    LC_HIDDEN void lc_kern_pack_16_##sfx(const uint16_t *x, size_t n, uint64_t *bits);           \
-    LC_HIDDEN void lc_kern_unpack_fp32_##sfx(const uint64_t *bits, size_t n, float *out);        \
-    LC_HIDDEN void lc_kern_unpack_16_##sfx(const uint64_t *bits, size_t n, uint16_t one,         \
-                                           uint16_t *out);                                       \
-    LC_HIDDEN void lc_kern_count_##sfx(const uint64_t *vecs, size_t stride, size_t p, size_t n,  \
-                                       uint64_t *planes, size_t pstride);                        \
-    LC_HIDDEN void lc_kern_decode_majority_##sfx(const uint64_t *planes, size_t pstride,         \
-                                                 size_t p, size_t n, uint64_t tiepat,            \
-                                                 uint64_t *bits);                                \
-    LC_HIDDEN void lc_kern_decode_avg_fp32_##sfx(const uint64_t *planes, size_t pstride,         \
-                                                 size_t p, size_t n, float *out);                \
-    LC_HIDDEN void lc_kern_decode_avg_bf16_##sfx(const uint64_t *planes, size_t pstride,         \
-                                                 size_t p, size_t n, uint16_t *out);             \
-    LC_HIDDEN void lc_kern_apply_signs_fp32_##sfx(float *param, const uint64_t *bits, size_t n,  \
-                                                  float decay, float lr);                        \
-    LC_HIDDEN void lc_kern_apply_signs_bf16_##sfx(uint16_t *param, const uint64_t *bits,         \
-                                                  size_t n, float decay, float lr);              \
-    LC_HIDDEN void lc_kern_apply_update_fp32_##sfx(float *param, const float *u, size_t n,       \
-                                                   float decay, float lr);                       \
-    LC_HIDDEN void lc_kern_apply_update_bf16_##sfx(uint16_t *param, const float *u, size_t n,    \
-                                                   float decay, float lr);                       \
-    LC_HIDDEN int lc_kern_levels_pack_##sfx(const int8_t *q, size_t n, unsigned b,              \
-                                            uint64_t *out);                                      \
-    LC_HIDDEN void lc_kern_levels_accumulate_##sfx(const uint64_t *packed, size_t n, unsigned b, \
-                                                   int32_t *sums);                               \
-    LC_HIDDEN void lc_kern_decode_sum_sign_##sfx(const int32_t *sums, size_t n, uint64_t tiepat, \
+#define LC_KERN_DECLARE(sfx)                                                                       \
+    LC_HIDDEN void lc_kern_pack_fp32_##sfx(const float *x, size_t n, uint64_t *bits);              \
+    LC_HIDDEN void lc_kern_pack_16_##sfx(const uint16_t *x, size_t n, uint64_t *bits);             \
+    LC_HIDDEN void lc_kern_unpack_fp32_##sfx(const uint64_t *bits, size_t n, float *out);          \
+    LC_HIDDEN void lc_kern_unpack_16_##sfx(const uint64_t *bits, size_t n, uint16_t one,           \
+                                           uint16_t *out);                                         \
+    LC_HIDDEN void lc_kern_count_##sfx(const uint64_t *vecs, size_t stride, size_t p, size_t n,    \
+                                       uint64_t *planes, size_t pstride);                          \
+    LC_HIDDEN void lc_kern_decode_majority_##sfx(const uint64_t *planes, size_t pstride, size_t p, \
+                                                 size_t n, uint64_t tiepat, uint64_t *bits);       \
+    LC_HIDDEN void lc_kern_decode_avg_fp32_##sfx(const uint64_t *planes, size_t pstride, size_t p, \
+                                                 size_t n, float *out);                            \
+    LC_HIDDEN void lc_kern_decode_avg_bf16_##sfx(const uint64_t *planes, size_t pstride, size_t p, \
+                                                 size_t n, uint16_t *out);                         \
+    LC_HIDDEN void lc_kern_apply_signs_fp32_##sfx(float *param, const uint64_t *bits, size_t n,    \
+                                                  float decay, float lr);                          \
+    LC_HIDDEN void lc_kern_apply_signs_bf16_##sfx(uint16_t *param, const uint64_t *bits, size_t n, \
+                                                  float decay, float lr);                          \
+    LC_HIDDEN void lc_kern_apply_update_fp32_##sfx(float *param, const float *u, size_t n,         \
+                                                   float decay, float lr);                         \
+    LC_HIDDEN void lc_kern_apply_update_bf16_##sfx(uint16_t *param, const float *u, size_t n,      \
+                                                   float decay, float lr);                         \
+    LC_HIDDEN int lc_kern_levels_pack_##sfx(const int8_t *q, size_t n, unsigned b, uint64_t *out); \
+    LC_HIDDEN void lc_kern_levels_accumulate_##sfx(const uint64_t *packed, size_t n, unsigned b,   \
+                                                   int32_t *sums);                                 \
+    LC_HIDDEN void lc_kern_decode_sum_sign_##sfx(const int32_t *sums, size_t n, uint64_t tiepat,   \
                                                  uint64_t *bits)
 
 LC_KERN_DECLARE(scalar);

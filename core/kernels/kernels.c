@@ -9,17 +9,17 @@
 #define KSYS "kernels"
 
 /* Pointers must be non-NULL when there is something to read or write. */
-#define LC_KERN_CHECK_PTR(fn, ptr, n)                                                            \
-    do {                                                                                         \
-        if ((n) && !(ptr))                                                                       \
-            return LC_EINVAL(KSYS, "%s: %s is NULL", fn, #ptr);                                  \
+#define LC_KERN_CHECK_PTR(fn, ptr, n)                                                              \
+    do {                                                                                           \
+        if ((n) && !(ptr))                                                                         \
+            return LC_EINVAL(KSYS, "%s: %s is NULL", fn, #ptr);                                    \
     } while (0)
 
 /* Element counts past SIZE_MAX / 64 would overflow the byte sizes of some outputs. */
-#define LC_KERN_CHECK_N(fn, n)                                                                   \
-    do {                                                                                         \
-        if ((n) > SIZE_MAX / 64)                                                                 \
-            return LC_EINVAL(KSYS, "%s: n=%zu is too large", fn, (size_t)(n));                   \
+#define LC_KERN_CHECK_N(fn, n)                                                                     \
+    do {                                                                                           \
+        if ((n) > SIZE_MAX / 64)                                                                   \
+            return LC_EINVAL(KSYS, "%s: n=%zu is too large", fn, (size_t)(n));                     \
     } while (0)
 
 int lc_count_planes(size_t p)

@@ -48,8 +48,7 @@ int lc_kern_levels_pack_avx2(const int8_t *q, size_t n, unsigned b, uint64_t *ou
     return lc_kern_levels_pack_scalar(q + i, n - i, b, out + i * b / 64);
 }
 
-void lc_kern_levels_accumulate_avx2(const uint64_t *packed, size_t n, unsigned b,
-                                    int32_t *sums)
+void lc_kern_levels_accumulate_avx2(const uint64_t *packed, size_t n, unsigned b, int32_t *sums)
 {
     size_t nbytes = LC_BITS_WORDS(n * b) * 8, i = 0;
     const uint8_t *src = (const uint8_t *)packed;
@@ -85,8 +84,7 @@ void lc_kern_levels_accumulate_avx2(const uint64_t *packed, size_t n, unsigned b
     lc_kern_levels_accumulate_scalar(packed + i * b / 64, n - i, b, sums + i);
 }
 
-void lc_kern_decode_sum_sign_avx2(const int32_t *sums, size_t n, uint64_t tiepat,
-                                  uint64_t *bits)
+void lc_kern_decode_sum_sign_avx2(const int32_t *sums, size_t n, uint64_t tiepat, uint64_t *bits)
 {
     size_t nw = n / 64;
     const __m256i zero = _mm256_setzero_si256();

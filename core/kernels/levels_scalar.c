@@ -50,8 +50,7 @@ static inline int32_t lc_kern_level_at(const uint64_t *packed, size_t i, unsigne
     return (int32_t)(v ^ (1ull << (b - 1))) - (int32_t)(1u << (b - 1));
 }
 
-void lc_kern_levels_accumulate_scalar(const uint64_t *packed, size_t n, unsigned b,
-                                      int32_t *sums)
+void lc_kern_levels_accumulate_scalar(const uint64_t *packed, size_t n, unsigned b, int32_t *sums)
 {
     for (size_t i = 0; i < n; i++) {
         int32_t s;
@@ -62,8 +61,7 @@ void lc_kern_levels_accumulate_scalar(const uint64_t *packed, size_t n, unsigned
     }
 }
 
-void lc_kern_decode_sum_sign_scalar(const int32_t *sums, size_t n, uint64_t tiepat,
-                                    uint64_t *bits)
+void lc_kern_decode_sum_sign_scalar(const int32_t *sums, size_t n, uint64_t tiepat, uint64_t *bits)
 {
     for (size_t wi = 0; wi * 64 < n; wi++) {
         size_t m = n - wi * 64 < 64 ? n - wi * 64 : 64;

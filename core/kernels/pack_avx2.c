@@ -64,7 +64,8 @@ void lc_kern_unpack_fp32_avx2(const uint64_t *bits, size_t n, float *out)
         uint64_t word = lc_kern_ld64(bits + wi);
 
         for (unsigned g = 0; g < 8; g++) {
-            __m256i v = _mm256_or_si256(one, lc_avx2_bits_to_signs((uint32_t)(word >> (8 * g)) & 0xff));
+            __m256i v =
+                _mm256_or_si256(one, lc_avx2_bits_to_signs((uint32_t)(word >> (8 * g)) & 0xff));
 
             _mm256_storeu_si256((__m256i *)(void *)(out + wi * 64 + 8 * g), v);
         }

@@ -14,25 +14,21 @@
 
 #include "kern.h"
 
-#define LC_KERN_TABLE(lvl, sfx)                                                                  \
-    {                                                                                            \
-        .level = lvl,                                                                            \
-        .pack_fp32 = lc_kern_pack_fp32_##sfx,                                                    \
-        .pack_16 = lc_kern_pack_16_##sfx,                                                        \
-        .unpack_fp32 = lc_kern_unpack_fp32_##sfx,                                                \
-        .unpack_16 = lc_kern_unpack_16_##sfx,                                                    \
-        .count = lc_kern_count_##sfx,                                                            \
-        .decode_majority = lc_kern_decode_majority_##sfx,                                        \
-        .decode_avg_fp32 = lc_kern_decode_avg_fp32_##sfx,                                        \
-        .decode_avg_bf16 = lc_kern_decode_avg_bf16_##sfx,                                        \
-        .apply_signs_fp32 = lc_kern_apply_signs_fp32_##sfx,                                      \
-        .apply_signs_bf16 = lc_kern_apply_signs_bf16_##sfx,                                      \
-        .apply_update_fp32 = lc_kern_apply_update_fp32_##sfx,                                    \
-        .apply_update_bf16 = lc_kern_apply_update_bf16_##sfx,                                    \
-        .levels_pack = lc_kern_levels_pack_##sfx,                                             \
-        .levels_accumulate = lc_kern_levels_accumulate_##sfx,                                    \
-        .decode_sum_sign = lc_kern_decode_sum_sign_##sfx,                                        \
-        .quantize_l1 = lc_kern_quantize_l1_scalar,                                               \
+#define LC_KERN_TABLE(lvl, sfx)                                                                    \
+    {                                                                                              \
+        .level = lvl, .pack_fp32 = lc_kern_pack_fp32_##sfx, .pack_16 = lc_kern_pack_16_##sfx,      \
+        .unpack_fp32 = lc_kern_unpack_fp32_##sfx, .unpack_16 = lc_kern_unpack_16_##sfx,            \
+        .count = lc_kern_count_##sfx, .decode_majority = lc_kern_decode_majority_##sfx,            \
+        .decode_avg_fp32 = lc_kern_decode_avg_fp32_##sfx,                                          \
+        .decode_avg_bf16 = lc_kern_decode_avg_bf16_##sfx,                                          \
+        .apply_signs_fp32 = lc_kern_apply_signs_fp32_##sfx,                                        \
+        .apply_signs_bf16 = lc_kern_apply_signs_bf16_##sfx,                                        \
+        .apply_update_fp32 = lc_kern_apply_update_fp32_##sfx,                                      \
+        .apply_update_bf16 = lc_kern_apply_update_bf16_##sfx,                                      \
+        .levels_pack = lc_kern_levels_pack_##sfx,                                                  \
+        .levels_accumulate = lc_kern_levels_accumulate_##sfx,                                      \
+        .decode_sum_sign = lc_kern_decode_sum_sign_##sfx,                                          \
+        .quantize_l1 = lc_kern_quantize_l1_scalar,                                                 \
     }
 
 static const lc_kern_ops_t lc_kern_tables[LC_SIMD_COUNT] = {
@@ -42,9 +38,9 @@ static const lc_kern_ops_t lc_kern_tables[LC_SIMD_COUNT] = {
 };
 
 static pthread_once_t lc_simd_once = PTHREAD_ONCE_INIT;
-static int lc_simd_best;          /* best level this CPU runs */
-static int lc_simd_env;           /* level from LC_SIMD, or an error code */
-static const char *lc_simd_envval; /* LC_SIMD's value, for error messages */
+static int lc_simd_best;                /* best level this CPU runs */
+static int lc_simd_env;                 /* level from LC_SIMD, or an error code */
+static const char *lc_simd_envval;      /* LC_SIMD's value, for error messages */
 static _Atomic int lc_simd_forced = -1; /* lc_simd_set(), -1 if never called */
 
 static const char *const lc_simd_names[LC_SIMD_COUNT] = {"scalar", "avx2", "avx512"};

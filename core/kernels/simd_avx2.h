@@ -13,8 +13,8 @@
 static inline __m256i lc_avx2_bf16_round(__m256i x)
 {
     __m256i hi = _mm256_srli_epi32(x, 16);
-    __m256i r = _mm256_add_epi32(x, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
-                                                     _mm256_and_si256(hi, _mm256_set1_epi32(1))));
+    __m256i r = _mm256_add_epi32(
+        x, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), _mm256_and_si256(hi, _mm256_set1_epi32(1))));
     __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(x, _mm256_set1_epi32(0x7fffffff)),
                                      _mm256_set1_epi32(0x7f800000));
 

@@ -13,8 +13,8 @@
 static inline __m256i lc_avx512_bf16_round(__m512i x)
 {
     __m512i hi = _mm512_srli_epi32(x, 16);
-    __m512i r = _mm512_add_epi32(x, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
-                                                     _mm512_and_si512(hi, _mm512_set1_epi32(1))));
+    __m512i r = _mm512_add_epi32(
+        x, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(hi, _mm512_set1_epi32(1))));
     __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(x, _mm512_set1_epi32(0x7fffffff)),
                                             _mm512_set1_epi32(0x7f800000));
 

@@ -230,7 +230,8 @@ static void test_levels(void **state)
             kt_alloc(&ref, n * 4, 0);
             kt_alloc(&bits, LC_BITS_WORDS(n) * 8, (b + ni + 3) % 8);
             for (size_t i = 0; i < n; i++) {
-                int8_t l = b == 1 ? -(int8_t)(kt_rand() & 1) : (int8_t)((int)(kt_rand() % (2 * s + 1)) - s);
+                int8_t l = b == 1 ? -(int8_t)(kt_rand() & 1)
+                                  : (int8_t)((int)(kt_rand() % (2 * s + 1)) - s);
                 int32_t z = (int32_t)(kt_rand() % 7) - 3;
 
                 ((int8_t *)q.p)[i] = l;
@@ -250,8 +251,9 @@ static void test_levels(void **state)
                 memcpy(&r, (char *)ref.p + 4 * i, 4);
                 memcpy(&got, (char *)sums.p + 4 * i, 4);
                 assert_int_equal(got, r + ((int8_t *)q.p)[i]);
-                assert_int_equal(kt_bit(bits.p, i),
-                                 got < 0 ? 1 : got > 0 ? 0 : (int)((first + i + salt) & 1));
+                assert_int_equal(kt_bit(bits.p, i), got < 0   ? 1
+                                                    : got > 0 ? 0
+                                                              : (int)((first + i + salt) & 1));
             }
             if (n % 64)
                 assert_true((kt_ld64(bits.p, LC_BITS_WORDS(n) - 1) >> (n % 64)) == 0);
@@ -344,10 +346,10 @@ static void test_quantize_special(void **state)
         unsigned b;
         int8_t q[4];
     } cases[] = {
-        {{1, -1, 2, 0}, 4, {4, -4, 7, 0}},   /* mean 1, s/2 = 3.5: +-3.5 -> +-4, 7 */
-        {{5, -1, 1, 1}, 4, {7, -2, 2, 2}},   /* mean 2: 8.75 clipped to 7, +-1.75 */
-        {{1, -1, 1, -1}, 2, {0, 0, 0, 0}},   /* +-0.5: half to even is 0 */
-        {{3, -1, 0, 0}, 2, {1, 0, 0, 0}},    /* 1.5 -> 2 clipped to 1, -0.5 -> 0 */
+        {{1, -1, 2, 0}, 4, {4, -4, 7, 0}}, /* mean 1, s/2 = 3.5: +-3.5 -> +-4, 7 */
+        {{5, -1, 1, 1}, 4, {7, -2, 2, 2}}, /* mean 2: 8.75 clipped to 7, +-1.75 */
+        {{1, -1, 1, -1}, 2, {0, 0, 0, 0}}, /* +-0.5: half to even is 0 */
+        {{3, -1, 0, 0}, 2, {1, 0, 0, 0}},  /* 1.5 -> 2 clipped to 1, -0.5 -> 0 */
     };
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         assert_int_equal(lc_quantize_l1(cases[k].c, LC_FP32, 4, cases[k].b, q), 0);

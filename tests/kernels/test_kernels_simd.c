@@ -234,7 +234,8 @@ static void test_levels(void **state)
                 kt_free(&tight);
                 assert_int_equal(lc_decode_sum_sign(sums[r].p, n, first, salt, bits[r].p), 0);
                 if (b >= 2)
-                    assert_int_equal(lc_quantize_l1(c.p, b & 1 ? LC_FP32 : LC_BF16, n, b, cq[r].p), 0);
+                    assert_int_equal(lc_quantize_l1(c.p, b & 1 ? LC_FP32 : LC_BF16, n, b, cq[r].p),
+                                     0);
                 else
                     memset(cq[r].p, 0, n);
             }
