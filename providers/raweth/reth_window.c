@@ -138,16 +138,6 @@ int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window
         w->una++;
     if (rtt >= 0)
         reth_rtt_sample(w, rtt);
-    /*
-     * Slow start below ssthresh, then about one frame per window; no growth
-     * while the RTT shows a standing queue (shaping qdisc, busy receiver),
-     * which would only delay acks past the RTO.
-     */
-    if (n > 0 && w->srtt < 2 * w->rtt_min + RETH_QUEUE_MAX) {
-        w->cwnd += w->cwnd < w->ssthresh ? n : n / w->cwnd;
-        if (w->cwnd > w->cap)
-            w->cwnd = w->cap;
-    }
     /* Holes below the highest SACKed frame: resend once per RTT. */
     if (top != ack && w->srtt > 0) {
         for (uint32_t s = w->una; reth_seq_lt(s, top); s++) {
@@ -158,6 +148,17 @@ int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window
                 reth_cwnd_cut(w, s);
             }
         }
+    }
+    /*
+     * Slow start below ssthresh, then about one frame per window; no growth
+     * while recovering from a loss, nor while the RTT shows a standing queue
+     * (shaping qdisc, busy receiver), which would only delay acks past the RTO.
+     */
+    if (n > 0 && !reth_seq_lt(w->una, w->recover) &&
+        w->srtt < 2 * w->rtt_min + RETH_QUEUE_MAX) {
+        w->cwnd += w->cwnd < w->ssthresh ? n : n / w->cwnd;
+        if (w->cwnd > w->cap)
+            w->cwnd = w->cap;
     }
     return n;
 }

@@ -66,7 +66,7 @@ static void reth_xdp_close(reth_dp_t *d)
 }
 
 /* libbpf's messages go to the lioncub log (debug level) instead of stderr. */
-static int reth_libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int reth_libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
     char line[512];
     size_t n;

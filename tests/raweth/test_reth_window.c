@@ -297,6 +297,37 @@ static void test_backoff_bounded(void **state)
     reth_txwin_fini(&tx);
 }
 
+/* Slow start doubles the congestion window per round trip; a loss halves it once. */
+static void test_congestion_window(void **state)
+{
+    reth_txwin_t tx;
+    uint32_t seq, n = 0, seqs[64];
+    double now = 0;
+
+    assert_int_equal(reth_txwin_init(&tx, 1024, now), 0);
+    tx.peer_end = 1024;
+    while (reth_txwin_room(&tx)) {
+        reth_txwin_push(&tx, now, &seq);
+        n++;
+    }
+    assert_int_equal(n, (uint32_t)RETH_CWND_INIT);
+    now += 0.001; /* every frame acked after 1 ms: one round trip */
+    assert_int_equal(reth_txwin_ack(&tx, tx.nxt, 0, 1024, tx.nxt - 1, now, NULL, NULL), (int)n);
+    assert_true(tx.cwnd == 2 * RETH_CWND_INIT);
+    for (n = 0; reth_txwin_room(&tx); n++)
+        reth_txwin_push(&tx, now, &seq);
+    assert_int_equal(n, (uint32_t)(2 * RETH_CWND_INIT));
+    /* Frame una is lost, the next ones arrive: once the hole is old, one cut. */
+    now += 0.01;
+    reth_txwin_ack(&tx, tx.una, ~0ull, 1024, tx.una + 5, now, NULL, NULL);
+    assert_true(tx.cwnd == RETH_CWND_INIT);
+    reth_txwin_ack(&tx, tx.una, ~0ull, 1024, tx.una + 6, now + 0.01, NULL, NULL);
+    assert_true(tx.cwnd == RETH_CWND_INIT); /* same window: no second cut */
+    assert_int_equal(reth_txwin_due(&tx, now + 0.01, seqs, 64), 1); /* only the hole is resent */
+    assert_int_equal(seqs[0], tx.una);
+    reth_txwin_fini(&tx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_everything_and_stalls),
         cmocka_unit_test(test_rx_bounds),
         cmocka_unit_test(test_backoff_bounded),
+        cmocka_unit_test(test_congestion_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
