@@ -33,6 +33,7 @@ struct opts {
     double link_bps;
     unsigned level_bits;
     uint64_t seed;
+    int packed; /* vote, vote-avg: pass prepacked sign bits, as the Lion step does */
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -105,13 +106,14 @@ static double wire_bits(const struct opts *o, int p)
 static int run_op(lc_comm_t *c, const struct opts *o, const void *in, void *out, size_t n)
 {
     lc_vote_opts_t vo = {.size = sizeof(vo), .level_bits = o->level_bits};
+    lc_dtype_t vt = o->packed ? LC_BITS : LC_FP32;
 
     switch (o->op) {
     case OP_VOTE:
-        return lc_vote(c, in, LC_FP32, out, LC_BITS, n, NULL);
+        return lc_vote(c, in, vt, out, LC_BITS, n, NULL);
     case OP_VOTE_AVG:
         vo.mode = LC_VOTE_AVERAGE;
-        return lc_vote(c, in, LC_FP32, out, LC_FP32, n, &vo);
+        return lc_vote(c, in, vt, out, LC_FP32, n, &vo);
     case OP_VOTE_L1:
         vo.mode = LC_VOTE_L1;
         return lc_vote(c, in, LC_FP32, out, LC_BITS, n, &vo);
@@ -196,6 +198,8 @@ static void usage(FILE *f)
             "  --link RATE    link rate (tc syntax, e.g. 1gbit) for the floor%% column\n"
             "  --level-bits B bits per level for vote-l1 (default 4)\n"
             "  --seed S       input seed (default 1)\n"
+            "  --packed       vote, vote-avg: input is prepacked sign bits (what the Lion\n"
+            "                 step passes); size and algbw then count packed bytes\n"
             "  --csv          comma-separated output\n");
 }
 
@@ -208,6 +212,7 @@ static int parse(int argc, char **argv, struct opts *o)
         {"check", required_argument, 0, 'c'},   {"link", required_argument, 0, 'L'},
         {"level-bits", required_argument, 0, 'B'}, {"seed", required_argument, 0, 'S'},
         {"csv", no_argument, 0, 'C'},           {"help", no_argument, 0, 'h'},
+        {"packed", no_argument, 0, 'P'},
         {0, 0, 0, 0}};
     int64_t v;
     int ch, maxset = 0;
@@ -264,6 +269,9 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'C':
             o->csv = 1;
             break;
+        case 'P':
+            o->packed = 1;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -274,11 +282,21 @@ static int parse(int argc, char **argv, struct opts *o)
     }
     if (!maxset)
         o->max = o->min;
+    if (o->packed && o->op != OP_VOTE && o->op != OP_VOTE_AVG) {
+        fprintf(stderr, "lc_coll: --packed applies to vote and vote-avg only\n");
+        return -1;
+    }
     if (o->iters < 1 || o->warmup < 0 || o->factor <= 1.0 || o->max < o->min) {
         fprintf(stderr, "lc_coll: need -n >= 1, -w >= 0, -f > 1 and -e >= -b\n");
         return -1;
     }
     return 0;
+}
+
+static const char *type_name(const struct opts *o)
+{
+    return o->packed ? "bits" : o->op == OP_AR_BF16 ? "bf16" : o->op == OP_ALLGATHER ? "uint8"
+                                                                                      : "float";
 }
 
 static int bench_size(lc_comm_t *c, const struct opts *o, size_t n)
@@ -296,6 +314,16 @@ static int bench_size(lc_comm_t *c, const struct opts *o, size_t n)
         goto out;
     }
     fill_input(o, rank, n, in);
+    if (o->packed) { /* the packed signs replace the values in place */
+        uint64_t *bits = malloc(LC_BITS_WORDS(n) * 8 + 8);
+        if (!bits || lc_pack_signs(in, LC_FP32, n, bits)) {
+            free(bits);
+            rc = -ENOMEM;
+            goto out;
+        }
+        memcpy(in, bits, LC_BITS_WORDS(n) * 8);
+        free(bits);
+    }
     for (int i = 0; i < o->warmup && !rc; i++)
         rc = run_op(c, o, in, out, n);
     if (!rc)
@@ -322,7 +350,8 @@ static int bench_size(lc_comm_t *c, const struct opts *o, size_t n)
         wrong_all += wr[r];
     }
     if (rank == 0) {
-        double bytes = (double)n * (double)esz, us = worst * 1e6;
+        double bytes = o->packed ? (double)LC_BITS_WORDS(n) * 8 : (double)n * (double)esz;
+        double us = worst * 1e6;
         double algbw = bytes / worst / 1e9;
         double busbw = (double)(s1.bytes_sent - s0.bytes_sent) / o->iters / worst / 1e9;
         double floor_s = o->link_bps > 0 ? wire_bits(o, p) * (double)n / o->link_bps : 0;
@@ -334,12 +363,10 @@ static int bench_size(lc_comm_t *c, const struct opts *o, size_t n)
             snprintf(floor_str, sizeof(floor_str), "%.1f", 100.0 * floor_s / worst);
         if (o->csv)
             printf("%.0f,%zu,%s,%s,%.1f,%.4f,%.4f,%s,%s\n", bytes, n,
-                   o->op == OP_AR_BF16 ? "bf16" : o->op == OP_ALLGATHER ? "uint8" : "float",
-                   op_names[o->op], us, algbw, busbw, wrong_s, floor_str);
+                   type_name(o), op_names[o->op], us, algbw, busbw, wrong_s, floor_str);
         else
             printf("%12.0f %12zu %6s %15s %12.1f %8.3f %8.3f %7s %7s\n", bytes, n,
-                   o->op == OP_AR_BF16 ? "bf16" : o->op == OP_ALLGATHER ? "uint8" : "float",
-                   op_names[o->op], us, algbw, busbw, wrong_s, floor_str);
+                   type_name(o), op_names[o->op], us, algbw, busbw, wrong_s, floor_str);
         fflush(stdout);
     }
     if (wrong_all)
