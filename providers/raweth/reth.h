@@ -28,6 +28,7 @@ typedef struct reth_handle {
     uint32_t listen_id;
     uint64_t job_id;
 } reth_handle_t;
+_Static_assert(sizeof(reth_handle_t) <= LC_PROV_HANDLE_MAX, "raweth handle too large");
 
 typedef struct reth_ctx reth_ctx_t;
 typedef struct reth_conn reth_conn_t;

@@ -92,6 +92,14 @@ int reth_net_netem(const reth_net_t *net, const char *args)
     return 0;
 }
 
+int reth_net_mtu(const reth_net_t *net, int mtu)
+{
+    for (int i = 0; i < 2; i++)
+        if (sh("ip -n %s link set %s mtu %d", net->ns[i], net->dev[i], mtu))
+            return -1;
+    return 0;
+}
+
 int reth_net_shape(const reth_net_t *net, const char *rate)
 {
     for (int i = 0; i < 2; i++)

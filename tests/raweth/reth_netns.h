@@ -18,6 +18,8 @@ int reth_net_up(reth_net_t *net);
 void reth_net_down(void);
 /* Apply "tc qdisc ... netem ARGS" on both ends; -1 when netem is unavailable. */
 int reth_net_netem(const reth_net_t *net, const char *args);
+/* Set the MTU of both ends; -1 on failure. */
+int reth_net_mtu(const reth_net_t *net, int mtu);
 /* Apply rate shaping (tbf) on both ends; -1 on failure. */
 int reth_net_shape(const reth_net_t *net, const char *rate);
 /* Set the MTU of the first veth end; bring it down or up (from any namespace). */

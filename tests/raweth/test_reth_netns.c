@@ -2,12 +2,13 @@
  * test_reth_netns.c - raweth point-to-point transfers through the provider
  * ops table between two processes in two private network namespaces:
  *   test_reth_netns MODE SCENARIO
- * MODE packet|xdp; SCENARIO basic (0 B..16 MiB, ordering, many in flight,
+ * MODE packet|xdp|mixed (receiver xdp, sender packet); SCENARIO basic (0 B..16 MiB, ordering, many in flight,
  * larger and smaller receive buffers), loss1, loss5, reorder, dup, corrupt,
  * all (impairments by tc netem, or by LC_RAWETH_FAULT where the kernel has
  * no netem), kill (a peer killed mid-stream: the other side must fail
  * within LC_TIMEOUT), errors (the distinct error of each unusable
- * interface or missing privilege). Exits 77 without the privileges to build the network.
+ * interface or missing privilege), jumbo (basic transfers at MTU 9000).
+ * Exits 77 without the privileges to build the network.
  * Not run by ctest: "perf [RATE]" streams 256 MiB (4 MiB messages, 4 in
  * flight) through tbf shaping at RATE (e.g. 1gbit) and prints the rate.
  */
@@ -57,6 +58,7 @@ static const scen_t scens[] = {
     {"kill", NULL, NULL},
     {"perf", NULL, NULL},
     {"errors", NULL, NULL},
+    {"jumbo", NULL, NULL},
 };
 
 /* Message k's content: a xorshift stream seeded by k. */
@@ -256,6 +258,8 @@ static void child_init(const reth_net_t *net, int side, const char *mode, const 
     int rc;
 
     CHECK(reth_net_enter(net, side) == 0, "enter namespace");
+    if (!strcmp(mode, "mixed")) /* the two datapaths talk to each other */
+        mode = side == 0 ? "xdp" : "packet";
     setenv("LC_RAWETH_IFNAME", net->dev[side], 1);
     setenv("LC_RAWETH_MODE", mode, 1);
     if (fault) {
@@ -430,8 +434,9 @@ int main(int argc, char **argv)
     reth_net_t net;
     int rc;
 
-    if (argc < 3 || argc > 4 || (strcmp(argv[1], "packet") && strcmp(argv[1], "xdp"))) {
-        fprintf(stderr, "usage: %s packet|xdp SCENARIO [RATE]\n", argv[0]);
+    if (argc < 3 || argc > 4 ||
+        (strcmp(argv[1], "packet") && strcmp(argv[1], "xdp") && strcmp(argv[1], "mixed"))) {
+        fprintf(stderr, "usage: %s packet|xdp|mixed SCENARIO [RATE]\n", argv[0]);
         return 2;
     }
     for (size_t i = 0; i < sizeof(scens) / sizeof(scens[0]); i++)
@@ -454,6 +459,10 @@ int main(int argc, char **argv)
         char t[16];
         snprintf(t, sizeof(t), "%d", TIMEOUT_MS);
         setenv("LC_TIMEOUT", t, 1);
+    }
+    if (!strcmp(sc->name, "jumbo")) {
+        CHECK(reth_net_mtu(&net, 9000) == 0, "MTU 9000");
+        printf("MTU 9000 on both veth ends\n");
     }
     if (argc == 4) {
         CHECK(reth_net_shape(&net, argv[3]) == 0, "tbf rate %s", argv[3]);
