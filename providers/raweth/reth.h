@@ -73,7 +73,7 @@ struct reth_conn {
     uint32_t fin_seq;
     reth_conn_t *acc_next;        /* accept queue link */
     reth_conn_t *acc_head, *acc_tail; /* listen: accepted, not yet returned */
-    uint32_t listen_id;           /* receive: the listen id the SYN named */
+    uint32_t listen_id;           /* send: the listen id of the handle connected to */
 };
 
 struct reth_ctx {

@@ -141,7 +141,6 @@ static void reth_on_syn(reth_ctx_t *ctx, reth_conn_t *l, const reth_hdr_t *h)
     c->peer_ep = h->src_ep;
     c->peer_conn = h->src_conn;
     c->peer_rank = h->src_rank;
-    c->listen_id = l->id;
     if (h->frag_off && h->frag_off < c->maxpay)
         c->maxpay = h->frag_off;
     if (l->acc_tail)

@@ -17,7 +17,6 @@ int reth_txwin_init(reth_txwin_t *w, uint32_t cap, double now)
     w->rto = RETH_RTO_INIT;
     w->cwnd = RETH_CWND_INIT;
     w->ssthresh = cap;
-    w->t_progress = now;
     w->t_scan = now;
     return 0;
 }
@@ -51,8 +50,6 @@ reth_txent_t *reth_txwin_push(reth_txwin_t *w, double now, uint32_t *seq)
 
     memset(e, 0, sizeof(*e));
     e->t_sent = now;
-    if (w->una == w->nxt)
-        w->t_progress = now; /* the clock for giving up starts with the first frame in flight */
     *seq = w->nxt++;
     return e;
 }
@@ -125,13 +122,10 @@ int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window
             top = s;
         }
     }
-    if (reth_seq_lt(w->peer_end, end)) {
+    if (reth_seq_lt(w->peer_end, end))
         w->peer_end = end;
-        w->t_progress = now;
-    }
     if (ack != w->una) {
         w->una = ack;
-        w->t_progress = now;
         w->backoff = 0;
     }
     while (w->una != w->nxt && reth_txwin_get(w, w->una)->acked)

@@ -46,7 +46,6 @@ typedef struct reth_txwin {
     double srtt, rttvar, rto;
     int backoff;       /* timeouts in a row (RTO doubles each, up to RETH_RTO_MAX) */
     double t_scan;     /* no retransmission is due before this time */
-    double t_progress; /* last time an ack moved una (or the window opened) */
     double cwnd;       /* congestion window, frames (AIMD: slow start, halve on loss) */
     double rtt_min;    /* smallest RTT sample: the path without queues */
     double ssthresh;
