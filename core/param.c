@@ -22,6 +22,8 @@ const lc_param_t lc_core_params[] = {
      "Force the kernels' SIMD level: scalar, avx2, avx512 (default: the best the CPU has)"},
     {"LC_SEGMENT", LC_PARAM_INT, "1M",
      "Elements per pipelined segment of the vote collectives (a multiple of 64)"},
+    {"LC_VOTE_DEPTH", LC_PARAM_INT, "2",
+     "Vote segments in flight (1..8): deeper overlaps more, shallower bursts less (incast)"},
     {"LC_CHECK_ARGS", LC_PARAM_BOOL, "1",
      "Compare every collective's arguments across ranks first (LC_ERR_MISMATCH on all ranks)"},
     {NULL, 0, NULL, NULL},

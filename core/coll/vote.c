@@ -14,13 +14,16 @@
  *   P1(0) .. P1(D-1), then for s = 0, 1, ...: P2(s), P1(s + D).
  * Each event of segment s only depends on events of segments <= s, so the
  * order cannot deadlock. Empty chunks send no message (both sides know).
+ * D is LC_VOTE_DEPTH: every slot in flight adds (p-1) chunks that all peers
+ * send toward one rank at once, so a deep pipeline overflows shallow switch
+ * buffers (TCP incast) and a shallow one leaves the link idle.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "coll/xfer.h"
 
-#define LC_VOTE_DEPTH 4
+#define LC_VOTE_MAX_DEPTH 8
 #define LC_VOTE_DEFAULT_LEVEL_BITS 4
 
 enum { LC_SLOT_FREE = 0, LC_SLOT_PHASE1 = 1, LC_SLOT_PHASE2 = 2 };
@@ -56,7 +59,7 @@ struct lc_vote {
     int depth;
     size_t w1;          /* words of one phase-1 chunk */
     size_t wc;          /* words of one chunk of bits */
-    struct lc_vote_slot slot[LC_VOTE_DEPTH];
+    struct lc_vote_slot slot[LC_VOTE_MAX_DEPTH];
     int *events;        /* canonical order: seg * 2 + phase (0: P1, 1: P2) */
     int *send_ev;       /* per peer: next event to post a send for */
     int *recv_ev;
@@ -299,7 +302,7 @@ static int lc_vote_setup(struct lc_vote *v)
     if (!v->seg)
         v->seg = 64;
     v->nseg = (int)((v->n + v->seg - 1) / v->seg);
-    v->depth = v->nseg < LC_VOTE_DEPTH ? v->nseg : LC_VOTE_DEPTH;
+    v->depth = v->nseg < c->vote_depth ? v->nseg : c->vote_depth;
     v->chunk = ((v->seg + p - 1) / p + 63) & ~(size_t)63;
     v->wc = LC_BITS_WORDS(v->chunk);
     v->w1 = LC_BITS_WORDS(v->chunk * v->b1);
@@ -343,7 +346,7 @@ static int lc_vote_setup(struct lc_vote *v)
 
 static void lc_vote_free(struct lc_vote *v)
 {
-    for (int k = 0; k < LC_VOTE_DEPTH; k++)
+    for (int k = 0; k < LC_VOTE_MAX_DEPTH; k++)
         free(v->slot[k].x);
     free(v->events);
     free(v->send_ev);
@@ -441,7 +444,7 @@ int lc_vote(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out, lc_dtyp
     desc[2] = v.mode;
     desc[3] = v.b1;
     desc[4] = v.salt;
-    desc[5] = c->segment;
+    desc[5] = c->segment * 16 + (uint64_t)c->vote_depth;
     desc[6] = (uint64_t)(-rc);
     if (!rc || c->check_args) {
         int brc = lc_coll_begin(c, "lc_vote", desc, 7, &t0);

@@ -179,6 +179,14 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
         }
         c->segment = (size_t)v & ~(size_t)63;
     }
+    c->vote_depth = 2;
+    if (!lc_param_int("LC_VOTE_DEPTH", &v)) {
+        if (v < 1 || v > 8) {
+            rc = lc_seterr(LC_ERR_CONFIG, "comm", "LC_VOTE_DEPTH must be 1..8");
+            goto fail;
+        }
+        c->vote_depth = (int)v;
+    }
     c->check_args = 1;
     if (!lc_param_int("LC_CHECK_ARGS", &v))
         c->check_args = v != 0;

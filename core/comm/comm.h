@@ -23,6 +23,7 @@ struct lc_comm {
     uint64_t seq;           /* collectives started, for the argument check */
     int check_args;         /* exchange a descriptor before each collective */
     size_t segment;         /* elements per pipelined vote segment */
+    int vote_depth;         /* vote segments in flight */
 
     const lc_provider_t *prov;
     void *ctx;
