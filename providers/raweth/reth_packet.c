@@ -1,9 +1,11 @@
 /*
  * reth_packet.c - the "packet" datapath: one AF_PACKET socket bound to the
- * interface and the lioncub EtherType, with a TPACKET_V3 receive ring
- * (blocks of frames handed over by the kernel) and a TPACKET_V3 transmit
- * ring of fixed slots, both mmapped. PACKET_QDISC_BYPASS stays off so that
- * tc shaping on the interface still applies.
+ * interface and the lioncub EtherType, with TPACKET_V2 receive and transmit
+ * rings of fixed frame slots, both mmapped. V2 hands every received frame
+ * to user space at once; V3's blocks are handed over only when full or
+ * after the retire timer (at least 1 ms), which made every small message
+ * wait about a millisecond. PACKET_QDISC_BYPASS stays off so that tc
+ * shaping on the interface still applies.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,15 +24,15 @@
 #define PACKET_IGNORE_OUTGOING 23
 #endif
 
-#define RETH_TX_DATA_OFF TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+#define RETH_TX_DATA_OFF TPACKET_ALIGN(sizeof(struct tpacket2_hdr))
 
 struct reth_dp {
     int fd;
     uint8_t *map;
     size_t map_len;
-    struct tpacket_req3 rx, tx;
+    struct tpacket_req rx, tx;
     uint8_t *tx_base;
-    unsigned rx_cur;  /* next receive block */
+    unsigned rx_cur;  /* next receive frame slot */
     unsigned tx_cur;  /* next transmit slot */
     int tx_pending;   /* slots marked for sending since the last flush */
     size_t frame_max;
@@ -48,21 +50,21 @@ static size_t reth_pow2_at_least(size_t v)
 static int reth_packet_rings(reth_dp_t *d, const reth_iface_t *ifc, size_t ring_bytes)
 {
     size_t frame = (size_t)ifc->mtu + RETH_ETH_HLEN;
-    size_t rxblk = reth_pow2_at_least(frame * 8 > 32768 ? frame * 8 : 32768);
+    size_t rxslot = reth_pow2_at_least(frame + TPACKET2_HDRLEN + 64);
+    size_t rxblk = rxslot > 65536 ? rxslot : 65536;
     size_t txslot = reth_pow2_at_least(frame + RETH_TX_DATA_OFF);
     size_t txblk = txslot > 65536 ? txslot : 65536;
-    int v = TPACKET_V3;
+    int v = TPACKET_V2;
 
     if (setsockopt(d->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)))
-        return lc_seterr(-errno, "raweth", "PACKET_VERSION TPACKET_V3: %s", strerror(errno));
+        return lc_seterr(-errno, "raweth", "PACKET_VERSION TPACKET_V2: %s", strerror(errno));
     d->rx.tp_block_size = (unsigned)rxblk;
     d->rx.tp_block_nr = (unsigned)(ring_bytes / rxblk < 8 ? 8 : ring_bytes / rxblk);
-    d->rx.tp_frame_size = 2048;
-    d->rx.tp_frame_nr = d->rx.tp_block_nr * (unsigned)(rxblk / 2048);
-    d->rx.tp_retire_blk_tov = 1; /* ms: hand over a partly filled block after a tick */
+    d->rx.tp_frame_size = (unsigned)rxslot;
+    d->rx.tp_frame_nr = d->rx.tp_block_nr * (unsigned)(rxblk / rxslot);
     if (setsockopt(d->fd, SOL_PACKET, PACKET_RX_RING, &d->rx, sizeof(d->rx)))
-        return lc_seterr(-errno, "raweth", "PACKET_RX_RING (%u blocks of %u B): %s",
-                         d->rx.tp_block_nr, d->rx.tp_block_size, strerror(errno));
+        return lc_seterr(-errno, "raweth", "PACKET_RX_RING (%u slots of %u B): %s",
+                         d->rx.tp_frame_nr, d->rx.tp_frame_size, strerror(errno));
     d->tx.tp_block_size = (unsigned)txblk;
     d->tx.tp_block_nr = (unsigned)(ring_bytes / 2 / txblk < 4 ? 4 : ring_bytes / 2 / txblk);
     d->tx.tp_frame_size = (unsigned)txslot;
@@ -136,14 +138,14 @@ static size_t reth_packet_frame_max(const reth_dp_t *d)
     return d->frame_max;
 }
 
-static struct tpacket3_hdr *reth_tx_slot(reth_dp_t *d, unsigned i)
+static struct tpacket2_hdr *reth_tx_slot(reth_dp_t *d, unsigned i)
 {
-    return (struct tpacket3_hdr *)(d->tx_base + (size_t)i * d->tx.tp_frame_size);
+    return (struct tpacket2_hdr *)(d->tx_base + (size_t)i * d->tx.tp_frame_size);
 }
 
 static uint8_t *reth_packet_tx_buf(reth_dp_t *d)
 {
-    struct tpacket3_hdr *h = reth_tx_slot(d, d->tx_cur);
+    struct tpacket2_hdr *h = reth_tx_slot(d, d->tx_cur);
     uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 
     if (st & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING))
@@ -153,10 +155,9 @@ static uint8_t *reth_packet_tx_buf(reth_dp_t *d)
 
 static void reth_packet_tx_commit(reth_dp_t *d, size_t len)
 {
-    struct tpacket3_hdr *h = reth_tx_slot(d, d->tx_cur);
+    struct tpacket2_hdr *h = reth_tx_slot(d, d->tx_cur);
 
     h->tp_len = (uint32_t)len;
-    h->tp_next_offset = 0;
     __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
     d->tx_cur = (d->tx_cur + 1) % d->tx.tp_frame_nr;
     d->tx_pending = 1;
@@ -173,25 +174,20 @@ static int reth_packet_rx_poll(reth_dp_t *d, reth_rx_fn fn, void *arg, int budge
 {
     int n = 0;
 
+    /* frame slots fill blocks exactly (block size is a multiple of the slot) */
     while (n < budget) {
-        struct tpacket_block_desc *bd =
-            (struct tpacket_block_desc *)(d->map + (size_t)d->rx_cur * d->rx.tp_block_size);
-        uint8_t *p;
+        uint8_t *p = d->map + (size_t)d->rx_cur * d->rx.tp_frame_size;
+        struct tpacket2_hdr *h = (struct tpacket2_hdr *)p;
+        const struct sockaddr_ll *sll =
+            (const struct sockaddr_ll *)(p + TPACKET_ALIGN(sizeof(*h)));
 
-        if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
+        if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
             break;
-        p = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
-        for (uint32_t i = 0; i < bd->hdr.bh1.num_pkts; i++) {
-            struct tpacket3_hdr *h = (struct tpacket3_hdr *)p;
-            const struct sockaddr_ll *sll =
-                (const struct sockaddr_ll *)(p + TPACKET_ALIGN(sizeof(*h)));
-            if (sll->sll_pkttype != PACKET_OUTGOING)
-                fn(arg, p + h->tp_mac, h->tp_snaplen);
-            n++;
-            p += h->tp_next_offset;
-        }
-        __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-        d->rx_cur = (d->rx_cur + 1) % d->rx.tp_block_nr;
+        if (sll->sll_pkttype != PACKET_OUTGOING)
+            fn(arg, p + h->tp_mac, h->tp_snaplen);
+        n++;
+        __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+        d->rx_cur = (d->rx_cur + 1) % d->rx.tp_frame_nr;
     }
     return n;
 }
