@@ -7,6 +7,8 @@ install(TARGETS lioncub EXPORT lioncubTargets
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY include/lioncub DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
+# The .pc file finds its prefix relative to itself, so the tree can be moved.
+file(RELATIVE_PATH LC_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
 configure_file(cmake/lioncub.pc.in ${PROJECT_BINARY_DIR}/lioncub.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/lioncub.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 

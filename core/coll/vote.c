@@ -294,13 +294,19 @@ static int lc_vote_run(struct lc_vote *v)
 static int lc_vote_setup(struct lc_vote *v)
 {
     struct lc_comm *c = v->c;
-    size_t p = (size_t)c->nranks, words_seg, w_count, per_slot, total;
+    size_t p = (size_t)c->nranks, words_seg, w_count, per_slot, total, wide;
     char *base;
     int rc, e = 0;
 
-    v->seg = v->n < c->segment ? (v->n + 63) & ~(size_t)63 : c->segment;
-    if (!v->seg)
+    /* LC_SEGMENT counts 1-bit elements: when a phase carries b bits per
+     * element (L1 levels, average count planes) segments are b times shorter,
+     * so every segment puts the same burst on the wire. */
+    wide = v->mode == LC_VOTE_AVERAGE ? v->planes : v->b1;
+    v->seg = (c->segment / wide) & ~(size_t)63;
+    if (v->seg < 64)
         v->seg = 64;
+    if (v->n < v->seg)
+        v->seg = (v->n + 63) & ~(size_t)63;
     v->nseg = (int)((v->n + v->seg - 1) / v->seg);
     v->depth = v->nseg < c->vote_depth ? v->nseg : c->vote_depth;
     v->chunk = ((v->seg + p - 1) / p + 63) & ~(size_t)63;

@@ -2,6 +2,8 @@
 # netns_coll.sh - the collectives on an emulated 1 Gbit/s Ethernet: p = 4 ranks
 # in their own network namespaces (lc_run --net), every op checked against the
 # reference (lc_coll -c 1 exits non-zero on any wrong element).
+# Environment: LC_PROVIDER (default tcp), NETEM (lc_run --netem impairment),
+# RANKS (default 4), MAXSIZE (largest count, default 4M).
 # Needs root (namespaces): exits 77 (skipped) without it.
 set -u
 bin=${LC_BIN:?set LC_BIN to the bin directory of the build}
@@ -15,9 +17,11 @@ if ! ip netns add lc-probe-$$ 2>/dev/null; then
 fi
 ip netns del lc-probe-$$
 provider=${LC_PROVIDER:-tcp}
+netem=()
+[ -n "${NETEM:-}" ] && netem=(--netem "$NETEM")
 for op in vote vote-avg vote-l1 allreduce-fp32 allreduce-bf16 allgather; do
-  "$bin/lc_run" -n 4 --net 1gbit --timeout 120 -- \
-    env LC_PROVIDER="$provider" "$bin/lc_coll" --op "$op" -b 100003 -e 4M -f 40 -n 2 -w 1 -c 1 \
-    --link 1gbit || { echo "FAILED: $op over $provider"; exit 1; }
+  "$bin/lc_run" -n "${RANKS:-4}" --net 1gbit "${netem[@]}" --timeout 240 -- \
+    env LC_PROVIDER="$provider" "$bin/lc_coll" --op "$op" -b 100003 -e "${MAXSIZE:-4M}" -f 40 \
+    -n 2 -w 1 -c 1 --link 1gbit || { echo "FAILED: $op over $provider ${NETEM:-}"; exit 1; }
 done
-echo "netns collectives over $provider: all results correct"
+echo "netns collectives over $provider ${NETEM:+with netem $NETEM}: all results correct"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# check_install.sh - install the build into a temporary prefix, then build and
+# run a small program against it twice: through CMake's find_package(lioncub)
+# and through pkg-config.
+set -euo pipefail
+build=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+cat >"$tmp/main.c" <<'C'
+#include <stdio.h>
+#include <lioncub/lioncub.h>
+int main(void)
+{
+    float x[3] = {1.0f, -2.0f, 0.0f};
+    uint64_t bits = 0;
+    int rc = lc_pack_signs(x, LC_FP32, 3, &bits);
+    printf("lioncub %s: pack rc %d bits %llx\n", lc_version(NULL), rc, (unsigned long long)bits);
+    return rc || bits != 2;
+}
+C
+cat >"$tmp/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.18)
+project(consumer C)
+find_package(lioncub 0.1 REQUIRED)
+add_executable(consumer main.c)
+target_link_libraries(consumer PRIVATE lioncub::lioncub)
+CM
+cmake -S "$tmp" -B "$tmp/b" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/b" >/dev/null
+"$tmp/b/consumer"
+pc=$(find "$tmp/prefix" -name lioncub.pc)
+flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs lioncub)
+# shellcheck disable=SC2086
+cc "$tmp/main.c" $flags -o "$tmp/consumer_pc"
+LD_LIBRARY_PATH=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=libdir lioncub) "$tmp/consumer_pc"
+echo "install: find_package and pkg-config both work"
