@@ -12,9 +12,10 @@ static const lc_param_t tcp_params[] = {
     {"LC_TCP_FAMILY", LC_PARAM_STR, NULL,
      "Address family of the listeners: AF_INET (ipv4) or AF_INET6 (ipv6); unset: an "
      "interface's IPv4 address is preferred"},
-    {"LC_TCP_NSOCKS", LC_PARAM_INT, "2",
+    {"LC_TCP_NSOCKS", LC_PARAM_INT, "1",
      "TCP sockets per connection (1-16); messages larger than LC_TCP_CHUNK are striped "
-     "over them. Set by the connecting side"},
+     "over them. One stream fills 1-10 GbE; more help on faster links but compete for "
+     "shallow switch queues. Set by the connecting side"},
     {"LC_TCP_CHUNK", LC_PARAM_INT, "512K",
      "Stripe unit: a message is cut into chunks of this size (>= 4K) spread round-robin over "
      "the sockets; a message of at most one chunk uses one socket. Set by the connecting side"},

@@ -86,6 +86,11 @@ static void test_sizes_default(void **state)
     tt_sizes_run(0);
 }
 
+static void test_sizes_2socks(void **state)
+{
+    tt_sizes_run(2);
+}
+
 static void test_sizes_4socks(void **state)
 {
     tt_sizes_run(4);
@@ -400,6 +405,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes_1sock),
         cmocka_unit_test(test_sizes_default),
+        cmocka_unit_test(test_sizes_2socks),
         cmocka_unit_test(test_sizes_4socks),
         cmocka_unit_test(test_sizes_small_chunks),
         cmocka_unit_test(test_inflight_bidir),
