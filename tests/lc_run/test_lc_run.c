@@ -156,9 +156,18 @@ static void test_fail_stops_others(void **state)
 
 static void test_crash_signal(void **state)
 {
+    const char *asan = getenv("ASAN_OPTIONS");
+    char saved[256];
     lct_result_t a;
 
+    /* Under AddressSanitizer the probe must still die by the signal. */
+    snprintf(saved, sizeof(saved), "%s", asan ? asan : "");
+    setenv("ASAN_OPTIONS", "handle_segv=0", 1);
     RUN(&a, 30, "-n", "3", (char *)lct_probe, "crash", "1");
+    if (asan)
+        setenv("ASAN_OPTIONS", saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
     assert_int_equal(a.rc, 128 + SIGSEGV);
     assert_true(a.secs < 5.0);
     assert_non_null(strstr(a.err, "rank 1 was killed by signal"));
