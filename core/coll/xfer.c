@@ -65,6 +65,9 @@ int lc_xfer_test(struct lc_comm *c, lc_xfer_t *x, int *progress)
     return 0;
 }
 
+/* How long a progress loop spins before it sleeps in the provider. */
+#define LC_SPIN_SECONDS 50e-6
+
 int lc_watchdog_check(struct lc_comm *c, lc_watchdog_t *w, int progress, const char *what)
 {
     double now = lc_now();
@@ -73,8 +76,10 @@ int lc_watchdog_check(struct lc_comm *c, lc_watchdog_t *w, int progress, const c
         w->last = now;
         return 0;
     }
-    /* Nothing moved: sleep in the provider (or yield) rather than spin. */
-    if (c->prov->size >= offsetof(lc_provider_t, wait) + sizeof(c->prov->wait) && c->prov->wait)
+    /* Nothing moved: spin (yielding) for a short while, which keeps ping-pong
+     * latency low, then sleep in the provider rather than burn a core. */
+    if (now - w->last > LC_SPIN_SECONDS && c->prov->wait &&
+        c->prov->size >= offsetof(lc_provider_t, wait) + sizeof(c->prov->wait))
         c->prov->wait(c->ctx, 1000);
     else
         sched_yield();

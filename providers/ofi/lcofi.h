@@ -180,6 +180,7 @@ struct lcofi_ctx {
     struct fid_domain *domain;
     struct fid_av *av;
     struct fid_cq *cq;
+    int wait_fd;      /* the CQ's wait fd, or -1 */
     struct fid_ep *ep;
     uint8_t addr[LCOFI_ADDR_MAX];
     size_t addrlen;
@@ -223,6 +224,8 @@ LC_HIDDEN int lcofi_av_insert(lcofi_ctx_t *ctx, const void *addr, size_t len, fi
 
 /* lcofi_progress.c (ctx lock held) */
 LC_HIDDEN int lcofi_progress(lcofi_ctx_t *ctx);
+/* The provider's wait op (takes the lock). */
+LC_HIDDEN int lcofi_wait(void *ctx, int timeout_us);
 LC_HIDDEN int lcofi_wait_op(lcofi_ctx_t *ctx, lcofi_op_t *op);
 
 /* lcofi_listen.c */

@@ -20,7 +20,7 @@ int lcofi_fierr(int ret, const char *what)
 /* Open every libfabric object of the context from ctx->info. */
 static int lcofi_open(lcofi_ctx_t *ctx)
 {
-    struct fi_cq_attr cq_attr = {.format = FI_CQ_FORMAT_TAGGED, .wait_obj = FI_WAIT_NONE};
+    struct fi_cq_attr cq_attr = {.format = FI_CQ_FORMAT_TAGGED};
     struct fi_av_attr av_attr = {.type = FI_AV_UNSPEC};
     struct fi_info *info = ctx->info;
     int ret;
@@ -30,8 +30,18 @@ static int lcofi_open(lcofi_ctx_t *ctx)
     if ((ret = fi_domain(ctx->fabric, info, &ctx->domain, NULL)))
         return lcofi_fierr(ret, "fi_domain");
     cq_attr.size = info->tx_attr->size + info->rx_attr->size;
-    if ((ret = fi_cq_open(ctx->domain, &cq_attr, &ctx->cq, NULL)))
-        return lcofi_fierr(ret, "fi_cq_open");
+    /* A completion queue with a wait fd lets idle ranks sleep (lcofi_wait);
+     * providers without one get a plain queue and the wait op only yields. */
+    cq_attr.wait_obj = FI_WAIT_FD;
+    ctx->wait_fd = -1;
+    if (fi_cq_open(ctx->domain, &cq_attr, &ctx->cq, NULL) == 0) {
+        if (fi_control(&ctx->cq->fid, FI_GETWAIT, &ctx->wait_fd))
+            ctx->wait_fd = -1;
+    } else {
+        cq_attr.wait_obj = FI_WAIT_NONE;
+        if ((ret = fi_cq_open(ctx->domain, &cq_attr, &ctx->cq, NULL)))
+            return lcofi_fierr(ret, "fi_cq_open");
+    }
     if ((ret = fi_av_open(ctx->domain, &av_attr, &ctx->av, NULL)))
         return lcofi_fierr(ret, "fi_av_open");
     if ((ret = fi_endpoint(ctx->domain, info, &ctx->ep, NULL)))

@@ -2,6 +2,8 @@
  * lcofi_progress.c - drives the context: reads the completion queue and hands
  * each completion (or error completion) to the object that posted it.
  */
+#include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 
 #include "lcofi.h"
@@ -102,5 +104,35 @@ int lcofi_wait_op(lcofi_ctx_t *ctx, lcofi_op_t *op)
         if (op->posted && lc_now() - t0 > 5.0)
             return lc_seterr(-ETIMEDOUT, LCOFI_SUBSYS, "an operation did not complete in 5 s");
     }
+    return 0;
+}
+
+/**
+ * @brief The provider's wait op: sleep on the completion queue's wait fd
+ *        until libfabric has something to report or timeout_us passes.
+ *        fi_trywait() says when progress is still pending (then it returns at
+ *        once); a queue without a wait fd only yields the CPU.
+ */
+int lcofi_wait(void *vctx, int timeout_us)
+{
+    lcofi_ctx_t *ctx = vctx;
+    struct fid *fids[1];
+    struct pollfd pfd;
+
+    if (!ctx || timeout_us < 0)
+        return LC_EINVAL(LCOFI_SUBSYS, "wait: NULL context or negative timeout");
+    if (ctx->wait_fd < 0) {
+        sched_yield();
+        return 0;
+    }
+    pthread_mutex_lock(&ctx->lock);
+    fids[0] = &ctx->cq->fid;
+    if (fi_trywait(ctx->fabric, fids, 1) == FI_SUCCESS) {
+        pfd.fd = ctx->wait_fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        poll(&pfd, 1, (timeout_us + 999) / 1000);
+    }
+    pthread_mutex_unlock(&ctx->lock);
     return 0;
 }

@@ -20,4 +20,5 @@ const lc_provider_t lc_prov_ofi = {
     .close_send = lcofi_close_send,
     .close_recv = lcofi_close_recv,
     .close_listen = lcofi_close_listen,
+    .wait = lcofi_wait,
 };
