@@ -13,33 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lioncub/lioncub.h"
+#include "internal.h"
 
-static double parse_rate(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-
-    if (!strcmp(end, "gbit"))
-        return v * 1e9;
-    if (!strcmp(end, "mbit"))
-        return v * 1e6;
-    if (!strcmp(end, "kbit"))
-        return v * 1e3;
-    return v;
-}
-
+/* A count with K/M/G suffixes, or exit. */
 static size_t parse_count(const char *s)
 {
-    char *end;
-    size_t v = strtoull(s, &end, 0);
+    int64_t v;
 
-    switch (*end) {
-    case 'K': case 'k': return v << 10;
-    case 'M': case 'm': return v << 20;
-    case 'G': case 'g': return v << 30;
-    default: return v;
+    if (lc_parse_size(s, &v) || v < 0) {
+        fprintf(stderr, "mpi_coll: bad count %s\n", s);
+        MPI_Abort(MPI_COMM_WORLD, 2);
     }
+    return (size_t)v;
 }
 
 int main(int argc, char **argv)
@@ -70,7 +55,12 @@ int main(int argc, char **argv)
         case 'f': factor = atof(optarg); break;
         case 'n': iters = atoi(optarg); break;
         case 'w': warm = atoi(optarg); break;
-        case 'L': link = parse_rate(optarg); break;
+        case 'L':
+            if (lc_parse_rate(optarg, &link)) {
+                fprintf(stderr, "mpi_coll: bad --link rate %s\n", optarg);
+                MPI_Abort(MPI_COMM_WORLD, 2);
+            }
+            break;
         case 'C': csv = 1; break;
         default: MPI_Abort(MPI_COMM_WORLD, 2);
         }

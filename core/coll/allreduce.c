@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "coll/xfer.h"
+#include "kernels/kern.h"
 
 #define LC_RING_BLOCK_BYTES (256 * 1024)
 #define LC_RING_WINDOW 16
@@ -25,14 +26,12 @@ static inline float lc_bf16_to_f32(uint16_t h)
     return f;
 }
 
+/* fp32 to bf16 with the kernels' rounding (nearest even, NaN kept). */
 static inline uint16_t lc_f32_to_bf16(float f)
 {
     uint32_t u;
     memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
-    u += 0x7fffu + ((u >> 16) & 1);
-    return (uint16_t)(u >> 16);
+    return lc_kern_bf16_round(u);
 }
 
 /* out[i] = out[i] + in[i], in the dtype's arithmetic. */

@@ -7,10 +7,24 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "nccl_abi.h"
 
 #define LCN_MAX_RECVS_DRV 8 /* buffers one grouped receive may carry */
+
+/* In a function returning int: on a failed condition, say where and return -1. */
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "[%d] %s:%d: check failed: %s: ", (int)getpid(), __FILE__, __LINE__,   \
+                    #cond);                                                                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            return -1;                                                                             \
+        }                                                                                          \
+    } while (0)
 
 struct drv {
     int ver;         /* 6..10 */

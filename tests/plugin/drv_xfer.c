@@ -19,17 +19,6 @@
 #define DRV_PAD    64 /* receive buffers are this much larger than messages */
 #define DRV_FILL   0x5a
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "[%d] %s:%d: check failed: %s: ", (int)getpid(), __FILE__, __LINE__,   \
-                    #cond);                                                                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            return -1;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 static uint64_t drv_mix(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ull;

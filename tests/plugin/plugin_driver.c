@@ -39,17 +39,6 @@
 
 #define DRV_MAX_OPS 128
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "[%d] %s:%d: check failed: %s: ", (int)getpid(), __FILE__, __LINE__,   \
-                    #cond);                                                                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            return -1;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 static int drv_verbose;
 static int drv_quick;
 
