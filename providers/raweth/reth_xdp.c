@@ -31,6 +31,7 @@
 #define RETH_XDP_NFRAMES 4096u /* 16 MiB of UMEM */
 #define RETH_XDP_RING 2048u
 #define RETH_XDP_KICKS 64      /* sendto calls per flush (copy mode sends 32 frames per call) */
+#define RETH_XDP_BUSY_WAIT 5.0 /* seconds open retries while the queue or interface is busy */
 
 struct reth_dp {
     void *area;
@@ -120,7 +121,7 @@ static int reth_xdp_attach(reth_dp_t *d, const reth_iface_t *ifc)
     return bpf_map__fd(map);
 }
 
-static int reth_xdp_open(const reth_iface_t *ifc, const reth_dp_conf_t *conf, reth_dp_t **out)
+static int reth_xdp_try_open(const reth_iface_t *ifc, const reth_dp_conf_t *conf, reth_dp_t **out)
 {
     struct xsk_umem_config ucfg = {
         .fill_size = RETH_XDP_RING,
@@ -189,6 +190,29 @@ static int reth_xdp_open(const reth_iface_t *ifc, const reth_dp_conf_t *conf, re
     return 0;
 fail:
     reth_xdp_close(d);
+    return rc;
+}
+
+/*
+ * A process that just died (or closed its context) may still hold the queue:
+ * the kernel releases an AF_XDP socket's UMEM and its XDP link from a work
+ * queue, under the RTNL lock, so binding again gives EBUSY for a moment
+ * (longer when namespaces are being torn down). Retry for a few seconds
+ * before reporting it, so that a restarted job does not fail.
+ */
+static int reth_xdp_open(const reth_iface_t *ifc, const reth_dp_conf_t *conf, reth_dp_t **out)
+{
+    double end = lc_now() + RETH_XDP_BUSY_WAIT;
+    int rc, tries = 0;
+
+    while ((rc = reth_xdp_try_open(ifc, conf, out)) == -EBUSY && lc_now() < end) {
+        tries++;
+        usleep(20000);
+    }
+    if (tries)
+        lc_log(rc ? LC_LOG_WARN : LC_LOG_INFO, "raweth",
+               "xdp: %s was busy; %s after %d retries", ifc->name, rc ? "gave up" : "bound",
+               tries);
     return rc;
 }
 

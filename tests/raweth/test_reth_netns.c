@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -374,41 +375,85 @@ static void errors_child(const reth_net_t *net, const char *mode)
     exit(0);
 }
 
-/* Wait for a child; kill it after limit seconds. Returns its exit status. */
+/* Print where a child that does not end is: its state and kernel wait channel. */
+static void report_stuck(pid_t pid)
+{
+    char path[64], line[128] = "", wchan[64] = "?";
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if ((f = fopen(path, "r"))) {
+        while (fgets(line, sizeof(line), f) && strncmp(line, "State:", 6))
+            ;
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+    if ((f = fopen(path, "r"))) {
+        if (!fgets(wchan, sizeof(wchan), f))
+            strcpy(wchan, "?");
+        fclose(f);
+    }
+    line[strcspn(line, "\n")] = 0;
+    fprintf(stderr, "child %d: %s, waiting in %s\n", (int)pid, line, wchan);
+}
+
+/* Wait up to limit seconds for a child to exit. Returns 0 and its status, or -1. */
+static int wait_exit(pid_t pid, double limit, int *st)
+{
+    for (double end = lc_now() + limit; lc_now() < end; usleep(20000))
+        if (waitpid(pid, st, WNOHANG) == pid)
+            return 0;
+    return -1;
+}
+
+/*
+ * Wait for a child; kill it after limit seconds. Returns its exit status
+ * (128 + signal when killed by one), or 1 when it hung. Never blocks for
+ * good: a child stuck in the kernel is reported, not waited for.
+ */
 static int reap(pid_t pid, double limit)
 {
-    double end = lc_now() + limit;
     int st;
 
-    while (lc_now() < end) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
+    if (wait_exit(pid, limit, &st) == 0)
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     fprintf(stderr, "FAIL: child %d still running after %.0f s (hang)\n", (int)pid, limit);
+    report_stuck(pid);
+    kill(pid, SIGKILL);
+    if (wait_exit(pid, 10, &st))
+        report_stuck(pid);
     return 1;
+}
+
+/* Wait up to limit seconds for the byte a child writes when it is ready to be killed. */
+static int wait_ready(int fd, double limit)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char c;
+
+    return poll(&p, 1, (int)(limit * 1000)) == 1 && read(fd, &c, 1) == 1;
 }
 
 static int run_pair(const reth_net_t *net, const char *mode, const scen_t *sc, int kill_side)
 {
     int hfd[2], rfd[2], st[2];
     pid_t pid[2];
-    char c;
 
     if (pipe(hfd) || pipe(rfd))
         return 1;
     fflush(NULL);
     for (int side = 0; side < 2; side++) {
         pid[side] = fork();
-        if (pid[side] == 0)
+        if (pid[side] == 0) {
+            close(rfd[0]);
+            if (kill_side != side)
+                close(rfd[1]); /* so that the parent sees EOF when the killed side ends */
             child(net, side, mode, sc, hfd, kill_side == side ? rfd[1] : -1);
+        }
     }
     close(rfd[1]);
     if (kill_side >= 0) {
-        if (read(rfd[0], &c, 1) == 1) {
+        if (wait_ready(rfd[0], 60)) {
             kill(pid[kill_side], SIGKILL);
             st[kill_side] = reap(pid[kill_side], 10) == 128 + SIGKILL ? 0 : 1;
         } else {
