@@ -101,6 +101,8 @@ LC_HIDDEN void reth_conn_free(reth_conn_t *c);
 LC_HIDDEN reth_conn_t *reth_conn_lookup(reth_ctx_t *ctx, uint32_t id);
 /* Receive, then send what is due on every connection. */
 LC_HIDDEN void reth_progress(reth_ctx_t *ctx);
+/* The wait op: sleep until a frame arrives, the ring drains, or a timer may be due. */
+LC_HIDDEN int reth_wait(void *ctx, int timeout_us);
 /* Encode and queue one frame to c's peer; -EAGAIN while the ring is full. */
 LC_HIDDEN int reth_send_frame(reth_ctx_t *ctx, reth_conn_t *c, reth_hdr_t *h, const void *payload,
                               size_t len);

@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/random.h>
 
 #include "reth.h"
 
 /* Largest receive batch one progress call handles. */
 #define RETH_RX_BUDGET 512
+/* Longest sleep in reth_wait: the finest timer (fault delays, RTO) is a millisecond or more. */
+#define RETH_WAIT_MAX_US 1000
 
 static const reth_dp_ops_t *reth_pick_mode(const char *mode)
 {
@@ -296,4 +299,24 @@ void reth_progress(reth_ctx_t *ctx)
     if (ctx->fault)
         reth_fault_release(ctx->fault, ctx->dpo, ctx->dp, now);
     ctx->dpo->tx_flush(ctx->dp);
+}
+
+int reth_wait(void *p, int timeout_us)
+{
+    reth_ctx_t *ctx = p;
+    struct timespec ts;
+    struct pollfd pfd;
+
+    if (!ctx || timeout_us < 0)
+        return LC_EINVAL("raweth", "wait: NULL context or negative timeout");
+    ctx->dpo->tx_flush(ctx->dp);
+    if (timeout_us > RETH_WAIT_MAX_US)
+        timeout_us = RETH_WAIT_MAX_US;
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)timeout_us * 1000;
+    pfd.fd = ctx->dpo->poll_fd(ctx->dp, &pfd.events);
+    if (ppoll(&pfd, 1, &ts, NULL) < 0 && errno != EINTR)
+        return lc_seterr(-errno, "raweth", "wait: poll on %s: %s", ctx->ifc.name,
+                         strerror(errno));
+    return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * reth_dp.h - the datapath interface under the raweth protocol: an
  * interface description and an ops table that moves whole Ethernet frames.
- * Two implementations: AF_PACKET with TPACKET_V3 rings (reth_packet.c) and
+ * Two implementations: AF_PACKET with TPACKET_V2 rings (reth_packet.c) and
  * AF_XDP (reth_xdp.c, built when libxdp is found).
  */
 #ifndef RETH_DP_H
@@ -48,6 +48,8 @@ typedef struct reth_dp_ops {
     void (*tx_flush)(reth_dp_t *dp);
     /* Call fn for received frames, up to about budget of them; returns how many. */
     int (*rx_poll)(reth_dp_t *dp, reth_rx_fn fn, void *arg, int budget);
+    /* The fd to sleep on and its poll events: POLLIN, plus POLLOUT while frames wait for the ring. */
+    int (*poll_fd)(reth_dp_t *dp, short *events);
 } reth_dp_ops_t;
 
 LC_HIDDEN extern const reth_dp_ops_t reth_dp_packet;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -192,6 +193,14 @@ static int reth_packet_rx_poll(reth_dp_t *d, reth_rx_fn fn, void *arg, int budge
     return n;
 }
 
+static int reth_packet_poll_fd(reth_dp_t *d, short *events)
+{
+    *events = POLLIN;
+    if (d->tx_pending || !reth_packet_tx_buf(d))
+        *events |= POLLOUT;
+    return d->fd;
+}
+
 const reth_dp_ops_t reth_dp_packet = {
     .name = "packet",
     .open = reth_packet_open,
@@ -201,4 +210,5 @@ const reth_dp_ops_t reth_dp_packet = {
     .tx_commit = reth_packet_tx_commit,
     .tx_flush = reth_packet_tx_flush,
     .rx_poll = reth_packet_rx_poll,
+    .poll_fd = reth_packet_poll_fd,
 };

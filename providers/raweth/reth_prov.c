@@ -57,7 +57,7 @@ static const lc_param_t reth_params[] = {
      "Ethernet interface for raweth (unset: the only UP non-loopback interface, and only "
      "outside the initial network namespace)"},
     {"LC_RAWETH_MODE", LC_PARAM_STR, "packet",
-     "raweth datapath: packet (AF_PACKET, TPACKET_V3 rings) or xdp (AF_XDP socket)"},
+     "raweth datapath: packet (AF_PACKET, TPACKET_V2 rings) or xdp (AF_XDP socket)"},
     {"LC_RAWETH_WINDOW", LC_PARAM_INT, "1024",
      "raweth frames in flight per connection (rounded up to a power of two, 16..32768)"},
     {"LC_RAWETH_RING", LC_PARAM_INT, "8M", "raweth receive ring bytes (transmit ring: half)"},
@@ -86,4 +86,5 @@ const lc_provider_t lc_prov_raweth = {
     .close_send = reth_close_send,
     .close_recv = reth_close_recv,
     .close_listen = reth_close_listen,
+    .wait = reth_wait,
 };

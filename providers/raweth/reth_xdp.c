@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -289,6 +290,15 @@ static int reth_xdp_rx_poll(reth_dp_t *d, reth_rx_fn fn, void *arg, int budget)
     return (int)n;
 }
 
+static int reth_xdp_poll_fd(reth_dp_t *d, short *events)
+{
+    reth_xdp_reclaim(d);
+    *events = POLLIN;
+    if (d->tx_pending || d->nfree == 0)
+        *events |= POLLOUT;
+    return xsk_socket__fd(d->xsk);
+}
+
 const reth_dp_ops_t reth_dp_xdp = {
     .name = "xdp",
     .open = reth_xdp_open,
@@ -298,4 +308,5 @@ const reth_dp_ops_t reth_dp_xdp = {
     .tx_commit = reth_xdp_tx_commit,
     .tx_flush = reth_xdp_tx_flush,
     .rx_poll = reth_xdp_rx_poll,
+    .poll_fd = reth_xdp_poll_fd,
 };
