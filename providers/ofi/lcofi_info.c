@@ -6,6 +6,7 @@
  * lists what fi_getinfo offers here without a provider filter.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -101,6 +102,37 @@ static void lcofi_list_available(char *out, size_t len)
     fi_freeinfo(all);
 }
 
+/*
+ * rxm sends messages above its eager limit (16 KiB) by rendezvous: the
+ * receiver reads the data with an RMA read, which over the tcp core
+ * provider is one more round trip per message. lioncub's vote messages are
+ * tens of KiB, so raise the limit (libfabric's docs allow eager_limit above
+ * buffer_size over tcp; messages then land directly in posted buffers).
+ * libfabric reads its variables when it initializes, i.e. at the first
+ * fi_getinfo in the process; a value the user set is left alone.
+ */
+static int lcofi_tcp_eager(const char *prov)
+{
+    int64_t eager = 256 << 10;
+    char v[32];
+    int ret;
+
+    if (!prov || strncmp(prov, "tcp", 3) || getenv("FI_OFI_RXM_EAGER_LIMIT"))
+        return 0;
+    if ((ret = lc_param_int("LC_OFI_TCP_EAGER", &eager)) && ret != -ENOENT)
+        return ret;
+    if (eager < 0)
+        return lc_seterr(LC_ERR_CONFIG, LCOFI_SUBSYS, "LC_OFI_TCP_EAGER must not be negative");
+    if (eager == 0)
+        return 0;
+    snprintf(v, sizeof(v), "%lld", (long long)eager);
+    if (setenv("FI_OFI_RXM_EAGER_LIMIT", v, 0))
+        return lc_seterr(-errno, LCOFI_SUBSYS, "setenv FI_OFI_RXM_EAGER_LIMIT: %s",
+                         strerror(errno));
+    LC_DEBUG(LCOFI_SUBSYS, "FI_OFI_RXM_EAGER_LIMIT=%s (LC_OFI_TCP_EAGER)", v);
+    return 0;
+}
+
 static struct fi_info *lcofi_hints(const char *prov)
 {
     struct fi_info *h = fi_allocinfo();
@@ -134,6 +166,8 @@ int lcofi_info_select(struct fi_info **out)
     if (!ifname && (root ? lcofi_root_is_loopback(root) : !lcofi_launched_many()))
         ifname = "lo";
     if (ifname && strcmp(ifname, "any") && (ret = lcofi_ifaddr(ifname, node, sizeof(node))))
+        return ret;
+    if ((ret = lcofi_tcp_eager(prov)))
         return ret;
     if (!(hints = lcofi_hints(prov)))
         return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "fi_allocinfo failed");

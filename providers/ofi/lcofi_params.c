@@ -15,6 +15,11 @@ const lc_param_t lcofi_params[] = {
      "Largest piece of a message one libfabric operation carries (at most the provider's "
      "max_msg_size); longer messages are split. Each context keeps a scratch buffer of this "
      "size that catches data overflowing a receive buffer"},
+    {"LC_OFI_TCP_EAGER", LC_PARAM_INT, "256K",
+     "Over tcp;ofi_rxm: sets FI_OFI_RXM_EAGER_LIMIT (unless already set) so that messages up "
+     "to this size go eagerly instead of by rendezvous, which costs a round trip per message "
+     "over tcp; 0 keeps libfabric's default. Effective only if libfabric was not yet "
+     "initialized in the process"},
     {"LC_OFI_MR_LOCAL", LC_PARAM_BOOL, "0",
      "Register every buffer as if the provider asked for FI_MR_LOCAL (for testing)"},
     {NULL, 0, NULL, NULL},
