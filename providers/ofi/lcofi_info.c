@@ -117,13 +117,11 @@ static int lcofi_tcp_eager(const char *prov)
     char v[32];
     int ret;
 
-    if (!prov || strncmp(prov, "tcp", 3) || getenv("FI_OFI_RXM_EAGER_LIMIT"))
-        return 0;
     if ((ret = lc_param_int("LC_OFI_TCP_EAGER", &eager)) && ret != -ENOENT)
         return ret;
     if (eager < 0)
         return lc_seterr(LC_ERR_CONFIG, LCOFI_SUBSYS, "LC_OFI_TCP_EAGER must not be negative");
-    if (eager == 0)
+    if (eager == 0 || !prov || strncmp(prov, "tcp", 3) || getenv("FI_OFI_RXM_EAGER_LIMIT"))
         return 0;
     snprintf(v, sizeof(v), "%lld", (long long)eager);
     if (setenv("FI_OFI_RXM_EAGER_LIMIT", v, 0))

@@ -61,6 +61,12 @@ static void test_bad_params(void **state)
     setenv("LC_OFI_MAX_MSG", "-5", 1);
     assert_int_equal(prov->init(NULL, &ctx), LC_ERR_CONFIG);
     unsetenv("LC_OFI_MAX_MSG");
+    setenv("LC_OFI_TCP_EAGER", "-1", 1);
+    assert_int_equal(prov->init(NULL, &ctx), LC_ERR_CONFIG);
+    assert_non_null(strstr(lc_last_error(), "LC_OFI_TCP_EAGER"));
+    setenv("LC_OFI_TCP_EAGER", "big", 1);
+    assert_int_equal(prov->init(NULL, &ctx), LC_ERR_CONFIG);
+    unsetenv("LC_OFI_TCP_EAGER");
     setenv("LC_OFI_MR_LOCAL", "maybe", 1);
     assert_int_equal(prov->init(NULL, &ctx), LC_ERR_CONFIG);
     unsetenv("LC_OFI_MR_LOCAL");
