@@ -89,9 +89,22 @@ LC_KERN_DECLARE(scalar);
 LC_KERN_DECLARE(avx2);
 LC_KERN_DECLARE(avx512);
 
-/* quantize_l1 has one implementation for every level (see levels_scalar.c). */
+/*
+ * quantize_l1 (levels_scalar.c, levels_avx2.c; AVX-512 machines use the
+ * AVX2 code) and the scalar pieces the AVX2 code finishes its tails with:
+ * add |c[i]| for i in [from, n) to part[i % 8]; the scale (s/2) / mean|c|,
+ * or 0 when the mean is not positive; levels for i in [from, n).
+ */
+#define LC_KERN_L1_PARTS 8
 LC_HIDDEN void lc_kern_quantize_l1_scalar(const void *c, lc_dtype_t dtype, size_t n, unsigned b,
                                           int8_t *q);
+LC_HIDDEN void lc_kern_quantize_l1_avx2(const void *c, lc_dtype_t dtype, size_t n, unsigned b,
+                                        int8_t *q);
+LC_HIDDEN void lc_kern_l1_partials_scalar(const void *c, lc_dtype_t dtype, size_t from, size_t n,
+                                          double part[LC_KERN_L1_PARTS]);
+LC_HIDDEN double lc_kern_l1_scale(const double part[LC_KERN_L1_PARTS], size_t n, unsigned b);
+LC_HIDDEN void lc_kern_l1_levels_scalar(const void *c, lc_dtype_t dtype, size_t from, size_t n,
+                                        double scale, unsigned b, int8_t *q);
 
 /* ---- helpers: memcpy-based accesses are the portable unaligned ones ---- */
 

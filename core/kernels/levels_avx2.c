@@ -13,6 +13,10 @@
  * level j into 32-bit lane j, a variable shift aligns it, and a shift pair
  * sign-extends it. Loads stay inside the packed buffer (LC_BITS_WORDS(n*b)
  * words); the rest goes to the scalar code from a 64-level boundary.
+ *
+ * The L1 quantizer widens 8 values to doubles in two registers whose lanes
+ * are the 8 partial sums of the scalar code, and rounds and clips 4 doubles
+ * at a time with the same IEEE operations, so the levels are identical.
  */
 #include "kern.h"
 #include "simd_avx2.h"
@@ -103,4 +107,57 @@ void lc_kern_decode_sum_sign_avx2(const int32_t *sums, size_t n, uint64_t tiepat
         lc_kern_st64(bits + wi, neg | (zer & tiepat));
     }
     lc_kern_decode_sum_sign_scalar(sums + nw * 64, n - nw * 64, tiepat, bits + nw);
+}
+
+/* 8 values from c + i as doubles: elements i..i+3 in *lo, i+4..i+7 in *hi. */
+static inline void lc_avx2_l1_load(const void *c, lc_dtype_t dtype, size_t i, __m256d *lo,
+                                   __m256d *hi)
+{
+    __m256 f = dtype == LC_FP32 ? _mm256_loadu_ps((const float *)c + i)
+                                : lc_avx2_load_bf16x8((const uint16_t *)c + i);
+
+    *lo = _mm256_cvtps_pd(_mm256_castps256_ps128(f));
+    *hi = _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1));
+}
+
+/* round half to even, clip to [-s, s], NaN to 0; 4 levels as int32 */
+static inline __m128i lc_avx2_l1_level4(__m256d x, __m256d s)
+{
+    __m256d r = _mm256_round_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+
+    r = _mm256_max_pd(_mm256_min_pd(r, s), _mm256_sub_pd(_mm256_setzero_pd(), s));
+    r = _mm256_and_pd(r, _mm256_cmp_pd(x, x, _CMP_ORD_Q));
+    return _mm256_cvtpd_epi32(r);
+}
+
+void lc_kern_quantize_l1_avx2(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t *q)
+{
+    double part[LC_KERN_L1_PARTS], scale;
+    size_t n8 = n & ~(size_t)7;
+    __m256d acc_lo = _mm256_setzero_pd(), acc_hi = _mm256_setzero_pd(), lo, hi;
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+
+    for (size_t i = 0; i < n8; i += 8) {
+        lc_avx2_l1_load(c, dtype, i, &lo, &hi);
+        acc_lo = _mm256_add_pd(acc_lo, _mm256_and_pd(lo, absmask));
+        acc_hi = _mm256_add_pd(acc_hi, _mm256_and_pd(hi, absmask));
+    }
+    _mm256_storeu_pd(part, acc_lo);
+    _mm256_storeu_pd(part + 4, acc_hi);
+    lc_kern_l1_partials_scalar(c, dtype, n8, n, part);
+    scale = lc_kern_l1_scale(part, n, b);
+
+    const __m256d vscale = _mm256_set1_pd(scale);
+    const __m256d vs = _mm256_set1_pd((double)((1 << (b - 1)) - 1));
+
+    for (size_t i = 0; i < n8; i += 8) {
+        __m128i l4, h4, v;
+
+        lc_avx2_l1_load(c, dtype, i, &lo, &hi);
+        l4 = lc_avx2_l1_level4(_mm256_mul_pd(lo, vscale), vs);
+        h4 = lc_avx2_l1_level4(_mm256_mul_pd(hi, vscale), vs);
+        v = _mm_packs_epi16(_mm_packs_epi32(l4, h4), _mm_setzero_si128());
+        _mm_storel_epi64((__m128i *)(void *)(q + i), v);
+    }
+    lc_kern_l1_levels_scalar(c, dtype, n8, n, scale, b, q);
 }

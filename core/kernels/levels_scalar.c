@@ -3,9 +3,10 @@
  * two's complement fields, accumulating them into int32 sums, the sign
  * decode of the sums, and the L1 quantizer.
  *
- * lc_kern_quantize_l1_scalar serves every SIMD level: its cost is the mean
- * |c|, summed in double in element order by definition, a serial chain no
- * SIMD level can shorten without changing the result.
+ * The quantizer's order of operations (lioncub.h) is fixed so that every
+ * SIMD level gives the same levels: |c| summed in double into 8 partial sums
+ * by element index mod 8 (four lanes of two AVX2 registers), the partials
+ * added in index order, then one multiplication per element by the scale.
  */
 #include <math.h>
 
@@ -79,14 +80,13 @@ void lc_kern_decode_sum_sign_scalar(const int32_t *sums, size_t n, uint64_t tiep
 }
 
 /* Round half to even without depending on the FPU rounding mode. */
-static inline int lc_kern_round_even(double x)
+static inline double lc_kern_round_even(double x)
 {
     double f = floor(x), d = x - f;
-    int r = (int)f;
 
-    if (d > 0.5 || (d == 0.5 && (r & 1)))
-        r++;
-    return r;
+    if (d > 0.5 || (d == 0.5 && fmod(f, 2.0) != 0.0))
+        f += 1.0;
+    return f;
 }
 
 static inline double lc_kern_c_at(const void *c, lc_dtype_t dtype, size_t i)
@@ -103,28 +103,39 @@ static inline double lc_kern_c_at(const void *c, lc_dtype_t dtype, size_t i)
     return lc_kern_u2f((uint32_t)h << 16);
 }
 
-/*
- * q = clip(round_half_even(c / mean|c| * s/2), -s, s): the quotient is taken
- * in double, then multiplied by s/2 (exact). A NaN (from a NaN or Inf in c)
- * gives 0; an all-zero c gives all zeros.
- */
+void lc_kern_l1_partials_scalar(const void *c, lc_dtype_t dtype, size_t from, size_t n,
+                                double part[LC_KERN_L1_PARTS])
+{
+    for (size_t i = from; i < n; i++)
+        part[i % LC_KERN_L1_PARTS] += fabs(lc_kern_c_at(c, dtype, i));
+}
+
+double lc_kern_l1_scale(const double part[LC_KERN_L1_PARTS], size_t n, unsigned b)
+{
+    double sum = part[0], mean;
+
+    for (int k = 1; k < LC_KERN_L1_PARTS; k++)
+        sum += part[k];
+    mean = n ? sum / (double)n : 0.0;
+    return mean > 0.0 ? 0.5 * (double)((1 << (b - 1)) - 1) / mean : 0.0;
+}
+
+void lc_kern_l1_levels_scalar(const void *c, lc_dtype_t dtype, size_t from, size_t n,
+                              double scale, unsigned b, int8_t *q)
+{
+    double s = (double)((1 << (b - 1)) - 1);
+
+    for (size_t i = from; i < n; i++) {
+        double x = lc_kern_round_even(lc_kern_c_at(c, dtype, i) * scale);
+
+        q[i] = x != x ? 0 : (int8_t)(x > s ? s : x < -s ? -s : x);
+    }
+}
+
 void lc_kern_quantize_l1_scalar(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t *q)
 {
-    double s = (double)((1 << (b - 1)) - 1), half_s = 0.5 * s, sum = 0.0, mean;
+    double part[LC_KERN_L1_PARTS] = {0};
 
-    for (size_t i = 0; i < n; i++)
-        sum += fabs(lc_kern_c_at(c, dtype, i));
-    mean = n ? sum / (double)n : 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double x = mean > 0.0 ? lc_kern_c_at(c, dtype, i) / mean * half_s : 0.0;
-
-        if (x > s)
-            q[i] = (int8_t)s;
-        else if (x < -s)
-            q[i] = (int8_t)-s;
-        else if (x == x)
-            q[i] = (int8_t)lc_kern_round_even(x);
-        else
-            q[i] = 0;
-    }
+    lc_kern_l1_partials_scalar(c, dtype, 0, n, part);
+    lc_kern_l1_levels_scalar(c, dtype, 0, n, lc_kern_l1_scale(part, n, b), b, q);
 }

@@ -14,7 +14,7 @@
 
 #include "kern.h"
 
-#define LC_KERN_TABLE(lvl, sfx)                                                                    \
+#define LC_KERN_TABLE(lvl, sfx, qsfx)                                                              \
     {                                                                                              \
         .level = lvl, .pack_fp32 = lc_kern_pack_fp32_##sfx, .pack_16 = lc_kern_pack_16_##sfx,      \
         .unpack_fp32 = lc_kern_unpack_fp32_##sfx, .unpack_16 = lc_kern_unpack_16_##sfx,            \
@@ -28,13 +28,13 @@
         .levels_pack = lc_kern_levels_pack_##sfx,                                                  \
         .levels_accumulate = lc_kern_levels_accumulate_##sfx,                                      \
         .decode_sum_sign = lc_kern_decode_sum_sign_##sfx,                                          \
-        .quantize_l1 = lc_kern_quantize_l1_scalar,                                                 \
+        .quantize_l1 = lc_kern_quantize_l1_##qsfx,                                                 \
     }
 
 static const lc_kern_ops_t lc_kern_tables[LC_SIMD_COUNT] = {
-    LC_KERN_TABLE(LC_SIMD_SCALAR, scalar),
-    LC_KERN_TABLE(LC_SIMD_AVX2, avx2),
-    LC_KERN_TABLE(LC_SIMD_AVX512, avx512),
+    LC_KERN_TABLE(LC_SIMD_SCALAR, scalar, scalar),
+    LC_KERN_TABLE(LC_SIMD_AVX2, avx2, avx2),
+    LC_KERN_TABLE(LC_SIMD_AVX512, avx512, avx2),
 };
 
 static pthread_once_t lc_simd_once = PTHREAD_ONCE_INIT;

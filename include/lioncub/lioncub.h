@@ -282,11 +282,14 @@ LC_API int lc_decode_sum_sign(const int32_t *sums, size_t n, uint64_t first, uin
 
 /**
  * @brief L1 quantization of Lion's interpolation c (paper-notes.md):
- *        q[i] = clip(round_half_even(c[i] / mean|c| * s / 2), -s, s),
+ *        q[i] = clip(round_half_even(c[i] * scale), -s, s), scale = (s / 2) / mean|c|,
  *        s = 2^(b-1) - 1 for b >= 2. All zeros give all-zero levels.
  *
- * mean|c| is computed in double in element order, so the result does not depend
- * on the SIMD level.
+ * Exactly, in double: |c[i]| is added to partial sum i mod 8 (in element
+ * order), the eight partials are added in index order, mean = sum / n, and
+ * scale = (s / 2) / mean, or 0 when mean is not positive (all zeros, NaN).
+ * A NaN product (Inf or NaN in c) gives level 0. This order is the same on
+ * every SIMD level, so the levels never depend on the CPU.
  * @param c n values of type dtype (LC_FP32 or LC_BF16).
  * @param b level bits, 2..8.
  * @param q n output levels.

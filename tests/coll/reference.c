@@ -131,13 +131,17 @@ static double ref_value(const void *c, lc_dtype_t dt, size_t i)
 
 void ref_quantize(const void *c, lc_dtype_t dt, size_t n, unsigned b, int8_t *q)
 {
-    double s = (double)((1 << (b - 1)) - 1), sum = 0, mean;
+    double s = (double)((1 << (b - 1)) - 1), part[8] = {0}, sum, mean, scale;
 
     for (size_t i = 0; i < n; i++)
-        sum += fabs(ref_value(c, dt, i));
+        part[i % 8] += fabs(ref_value(c, dt, i));
+    sum = part[0];
+    for (int k = 1; k < 8; k++)
+        sum += part[k];
     mean = n ? sum / (double)n : 0;
+    scale = mean > 0 ? 0.5 * s / mean : 0;
     for (size_t i = 0; i < n; i++) {
-        double x = mean > 0 ? ref_value(c, dt, i) / mean * (0.5 * s) : 0;
+        double x = ref_value(c, dt, i) * scale;
         if (isnan(x))
             q[i] = 0;
         else if (x > s)

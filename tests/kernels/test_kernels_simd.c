@@ -257,6 +257,58 @@ static void test_levels(void **state)
         }
 }
 
+/*
+ * The L1 quantizer on values of one scale, so that levels spread over the
+ * whole range and rounding ties (exact multiples of half a step) occur;
+ * zeros, -0, subnormals, and in some rounds one Inf or NaN.
+ */
+static void test_quantize(void **state)
+{
+    lc_simd_t l = level_or_skip(state);
+
+    for (size_t ni = 0; ni < NN; ni++)
+        for (unsigned b = 2; b <= 8; b++)
+            for (int dt = 0; dt < 2; dt++) {
+                size_t n = ns[ni], esz = dt ? 2 : 4;
+                kt_buf_t c, cq[2];
+
+                kt_alloc_in(&c, n * esz, rand_off());
+                for (size_t i = 0; i < n; i++) {
+                    unsigned k = (unsigned)(kt_rand() % 16);
+                    float f = (float)((int)(kt_rand() % 65) - 32) / 8.0f; /* halves, quarters */
+                    uint32_t u;
+
+                    if (k == 0)
+                        f = (float)((double)(int64_t)(kt_rand() >> 11) / 9e15 - 0.5);
+                    memcpy(&u, &f, 4);
+                    if (k == 1)
+                        u = 0x80000000u; /* -0 */
+                    if (k == 2)
+                        u = (uint32_t)(kt_rand() & 0x807fffffu); /* subnormal */
+                    if (dt)
+                        memcpy((char *)c.p + 2 * i, &(uint16_t){(uint16_t)(u >> 16)}, 2);
+                    else
+                        memcpy((char *)c.p + 4 * i, &u, 4);
+                }
+                if (n && b % 3 == 0) { /* one non-finite value: every level becomes 0 */
+                    uint32_t u = b == 3 ? 0x7f800000u : 0xffc00000u;
+                    size_t at = kt_rand() % n;
+
+                    if (dt)
+                        memcpy((char *)c.p + 2 * at, &(uint16_t){(uint16_t)(u >> 16)}, 2);
+                    else
+                        memcpy((char *)c.p + 4 * at, &u, 4);
+                }
+                for (int r = 0; r < 2; r++) {
+                    kt_alloc(&cq[r], n, rand_off());
+                    use(r ? l : LC_SIMD_SCALAR);
+                    assert_int_equal(lc_quantize_l1(c.p, dt ? LC_BF16 : LC_FP32, n, b, cq[r].p), 0);
+                }
+                same(&cq[0], &cq[1], dt ? "quantize_l1 bf16" : "quantize_l1 fp32", n, b);
+                kt_free(&c), kt_free(&cq[0]), kt_free(&cq[1]);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,10 +316,12 @@ int main(void)
         cmocka_unit_test_prestate(test_count, &lv_avx2),
         cmocka_unit_test_prestate(test_apply, &lv_avx2),
         cmocka_unit_test_prestate(test_levels, &lv_avx2),
+        cmocka_unit_test_prestate(test_quantize, &lv_avx2),
         cmocka_unit_test_prestate(test_pack, &lv_avx512),
         cmocka_unit_test_prestate(test_count, &lv_avx512),
         cmocka_unit_test_prestate(test_apply, &lv_avx512),
         cmocka_unit_test_prestate(test_levels, &lv_avx512),
+        cmocka_unit_test_prestate(test_quantize, &lv_avx512),
     };
 
     kt_seed("test_kernels_simd");

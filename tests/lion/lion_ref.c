@@ -59,19 +59,23 @@ static void ref_store(void *x, lc_dtype_t dt, size_t i, float v)
         ((uint16_t *)x)[i] = ref_f32_to_bf16(v);
 }
 
-/* Each rank's L1 levels of c: clip(rint(c / mean|c| * s / 2), -s, s). */
+/* Each rank's L1 levels of c: clip(rint(c * (s / 2) / mean|c|), -s, s), with
+ * |c| summed into 8 partials by index mod 8 (lioncub.h's order). */
 static void ref_levels(const float *c, size_t n, unsigned bits, int *q)
 {
     int s = (1 << (bits - 1)) - 1;
-    double mean = 0.0;
+    double part[8] = {0}, mean = 0.0, scale;
 
     for (size_t i = 0; i < n; i++)
-        mean += fabs((double)c[i]);
+        part[i % 8] += fabs((double)c[i]);
+    for (int k = 0; k < 8; k++)
+        mean += part[k];
     mean /= (double)n;
+    scale = mean > 0.0 ? s / 2.0 / mean : 0.0;
     for (size_t i = 0; i < n; i++) {
-        double v = mean > 0.0 ? rint((double)c[i] / mean * s / 2.0) : 0.0;
+        double v = rint((double)c[i] * scale);
 
-        q[i] = v > s ? s : v < -s ? -s : (int)v;
+        q[i] = v != v ? 0 : v > s ? s : v < -s ? -s : (int)v;
     }
 }
 
