@@ -5,9 +5,11 @@
  * measured in the same run (an AVX2 sum when the CPU has it, else SSE2).
  *
  * "bytes" is the kernel's main stream: the values read (pack, apply,
- * quantize_l1, decode_sum_sign), the packed votes read (count and its
- * decodes: p vectors of n bits), the values written (unpack), or the int32
- * sums updated (levels_accumulate). Results are printed, never asserted.
+ * quantize_l1, decode_sum_sign; momentum: the fp32 gradients, besides which
+ * it reads and writes as many bytes of fp32 momentum), the packed votes read
+ * (count and its decodes: p vectors of n bits), the values written (unpack),
+ * or the int32 sums updated (levels_accumulate). Results are printed, never
+ * asserted.
  *
  * usage: lc_bench_kernels [--csv] [--big SIZE] [--simd LEVEL] [--kernel SUBSTR]
  */
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "kernels/kern.h"
 
 enum kid {
     K_PACK,
@@ -30,6 +33,7 @@ enum kid {
     K_LEVELS_ACC,
     K_SUM_SIGN,
     K_QUANT,
+    K_MOMENTUM,
 };
 
 typedef struct brow {
@@ -60,10 +64,12 @@ static const brow_t rows[] = {
     {K_LEVELS_ACC, "levels_accumulate", LC_INT32, 4},
     {K_SUM_SIGN, "decode_sum_sign", LC_INT32, 0},
     {K_QUANT, "quantize_l1", LC_FP32, 4},
+    {K_MOMENTUM, "momentum", LC_FP32, 0},
 };
 
 /* Buffers for one size: a is the main stream (bytes); b (2 x bytes: the fp32
- * directions of bf16 parameters) and c (int8 levels) are inputs and outputs. */
+ * directions of bf16 parameters, the momentum) and c (int8 levels) are inputs
+ * and outputs. */
 typedef struct bctx {
     size_t bytes;
     unsigned char *a, *b, *c;
@@ -71,6 +77,9 @@ typedef struct bctx {
 } bctx_t;
 
 static volatile uint64_t bench_sink;
+
+/* Lion's default betas (momentum row). */
+static const lc_kern_betas_t bench_betas = {.b1 = 0.9f, .a1 = 0.1f, .b2 = 0.99f, .a2 = 0.01f};
 
 __attribute__((target("avx2"))) static uint64_t read_avx2(const unsigned char *p, size_t bytes)
 {
@@ -151,6 +160,8 @@ static int run_row(const brow_t *r, bctx_t *c, size_t n, uint64_t step)
         return lc_decode_sum_sign((const int32_t *)c->a, n, 0, step, c->small);
     case K_QUANT:
         return lc_quantize_l1(c->a, r->dt, n, (unsigned)r->p, (int8_t *)c->b);
+    case K_MOMENTUM: /* the Lion step's local part: momentum in b, sign bits out */
+        return lc_kern_momentum((float *)c->b, c->a, r->dt, n, &bench_betas, c->small, NULL);
     }
     return -EINVAL;
 }

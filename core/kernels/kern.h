@@ -3,8 +3,9 @@
  * SIMD level, the per-level entry points, and the small helpers every level
  * shares (unaligned loads and stores, bf16 rounding).
  *
- * The table entries take arguments already checked by kernels.c. Every entry
- * accepts any n and unaligned pointers. The SIMD entries process the bulk and
+ * The table entries take arguments already checked by kernels.c (the
+ * momentum entries: by the Lion step). Every entry accepts any n and
+ * unaligned pointers. The SIMD entries process the bulk and
  * hand the rest (always starting on a 64-element boundary) to the scalar
  * entry, so tails are the scalar code's business everywhere.
  */
@@ -24,6 +25,12 @@
  * odd, the same for every word of a call because words hold 64 (even) bits. */
 #define LC_KERN_TIEPAT(first, salt)                                                                \
     ((((first) + (salt)) & 1) ? 0x5555555555555555ull : 0xAAAAAAAAAAAAAAAAull)
+
+/* Lion's momentum coefficients, a = 1 - b computed once by the caller:
+ * c = b1*m + a1*g, then m = b2*m + a2*g. */
+typedef struct lc_kern_betas {
+    float b1, a1, b2, a2;
+} lc_kern_betas_t;
 
 typedef struct lc_kern_ops {
     lc_simd_t level;
@@ -47,6 +54,10 @@ typedef struct lc_kern_ops {
     void (*levels_accumulate)(const uint64_t *packed, size_t n, unsigned b, int32_t *sums);
     void (*decode_sum_sign)(const int32_t *sums, size_t n, uint64_t tiepat, uint64_t *bits);
     void (*quantize_l1)(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t *q);
+    void (*momentum_fp32)(float *m, const float *g, size_t n, const lc_kern_betas_t *k,
+                          uint64_t *bits, float *c);
+    void (*momentum_bf16)(float *m, const uint16_t *g, size_t n, const lc_kern_betas_t *k,
+                          uint64_t *bits, float *c);
 } lc_kern_ops_t;
 
 /* The table of a level, whether or not this CPU can run it (tests and
@@ -55,6 +66,18 @@ LC_HIDDEN const lc_kern_ops_t *lc_kern_table(lc_simd_t level);
 
 /* The active level's table: 0, or the error of lc_simd_active(). */
 LC_HIDDEN int lc_kern_get(const lc_kern_ops_t **ops);
+
+/*
+ * The local part of a vote-mode Lion step (core/lion), on the active level:
+ * for each i, c = b1*m[i] + a1*g[i] (g fp32 or bf16), then
+ * m[i] = b2*m[i] + a2*g[i]. With bits, the sign bits of c are packed into
+ * LC_BITS_WORDS(n) words (raw sign bit: -0 and negative NaNs set it; unused
+ * high bits of the last word zero); else c itself is stored into c (n floats).
+ * An addition whose two products are NaN gives the first product's NaN.
+ * Returns 0, or the error of lc_simd_active().
+ */
+LC_HIDDEN int lc_kern_momentum(float *m, const void *g, lc_dtype_t gdt, size_t n,
+                               const lc_kern_betas_t *k, uint64_t *bits, float *c);
 
 /* Entry points of one level (sfx = scalar, avx2, avx512). */
 #define LC_KERN_DECLARE(sfx)                                                                       \
@@ -83,7 +106,11 @@ LC_HIDDEN int lc_kern_get(const lc_kern_ops_t **ops);
     LC_HIDDEN void lc_kern_levels_accumulate_##sfx(const uint64_t *packed, size_t n, unsigned b,   \
                                                    int32_t *sums);                                 \
     LC_HIDDEN void lc_kern_decode_sum_sign_##sfx(const int32_t *sums, size_t n, uint64_t tiepat,   \
-                                                 uint64_t *bits)
+                                                 uint64_t *bits);                                  \
+    LC_HIDDEN void lc_kern_momentum_fp32_##sfx(                                                    \
+        float *m, const float *g, size_t n, const lc_kern_betas_t *k, uint64_t *bits, float *c);   \
+    LC_HIDDEN void lc_kern_momentum_bf16_##sfx(float *m, const uint16_t *g, size_t n,              \
+                                               const lc_kern_betas_t *k, uint64_t *bits, float *c)
 
 LC_KERN_DECLARE(scalar);
 LC_KERN_DECLARE(avx2);
@@ -105,6 +132,12 @@ LC_HIDDEN void lc_kern_l1_partials_scalar(const void *c, lc_dtype_t dtype, size_
 LC_HIDDEN double lc_kern_l1_scale(const double part[LC_KERN_L1_PARTS], size_t n, unsigned b);
 LC_HIDDEN void lc_kern_l1_levels_scalar(const void *c, lc_dtype_t dtype, size_t from, size_t n,
                                         double scale, unsigned b, int8_t *q);
+
+/* The momentum kernel's scalar tail, which the SIMD entries finish with:
+ * elements [from, n), from a multiple of 64 (bits from word from / 64). */
+LC_HIDDEN void lc_kern_momentum_rest_scalar(float *m, const void *g, lc_dtype_t gdt, size_t from,
+                                            size_t n, const lc_kern_betas_t *k, uint64_t *bits,
+                                            float *c);
 
 /* ---- helpers: memcpy-based accesses are the portable unaligned ones ---- */
 

@@ -1,6 +1,7 @@
 /*
  * kernels.c - the public kernel entry points: check the arguments, pick the
- * active SIMD level's table (simd.c) and call it.
+ * active SIMD level's table (simd.c) and call it; and the hidden entry of the
+ * Lion step's momentum kernel (kern.h).
  *
  * Pointers may be NULL when n == 0 (nothing is read or written then).
  */
@@ -242,5 +243,21 @@ int lc_quantize_l1(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t
     if ((r = lc_kern_get(&k)) < 0)
         return r;
     k->quantize_l1(c, dtype, n, b, q);
+    return 0;
+}
+
+/* The Lion step passes checked arguments: no checks here. */
+int lc_kern_momentum(float *m, const void *g, lc_dtype_t gdt, size_t n, const lc_kern_betas_t *k,
+                     uint64_t *bits, float *c)
+{
+    const lc_kern_ops_t *ops;
+    int r;
+
+    if ((r = lc_kern_get(&ops)) < 0)
+        return r;
+    if (gdt == LC_FP32)
+        ops->momentum_fp32(m, g, n, k, bits, c);
+    else
+        ops->momentum_bf16(m, g, n, k, bits, c);
     return 0;
 }

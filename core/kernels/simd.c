@@ -28,7 +28,8 @@
         .levels_pack = lc_kern_levels_pack_##sfx,                                                  \
         .levels_accumulate = lc_kern_levels_accumulate_##sfx,                                      \
         .decode_sum_sign = lc_kern_decode_sum_sign_##sfx,                                          \
-        .quantize_l1 = lc_kern_quantize_l1_##qsfx,                                                 \
+        .quantize_l1 = lc_kern_quantize_l1_##qsfx, .momentum_fp32 = lc_kern_momentum_fp32_##sfx,   \
+        .momentum_bf16 = lc_kern_momentum_bf16_##sfx,                                              \
     }
 
 static const lc_kern_ops_t lc_kern_tables[LC_SIMD_COUNT] = {

@@ -1,6 +1,7 @@
 /* lion_step.c - one Lion step over all groups: local math, the mode's collective, the update. */
 #include <math.h>
 
+#include "kernels/kern.h"
 #include "lion_internal.h"
 
 /* Per-step scalars shared by the loops. */
@@ -12,14 +13,6 @@ struct lion_coef {
 static inline float lion_ld(const void *x, lc_dtype_t dt, size_t i)
 {
     return dt == LC_FP32 ? ((const float *)x)[i] : lion_bf16_to_f32(((const uint16_t *)x)[i]);
-}
-
-static inline uint32_t lion_signbit(float c)
-{
-    uint32_t u;
-
-    memcpy(&u, &c, sizeof(u));
-    return u >> 31;
 }
 
 /*
@@ -106,53 +99,24 @@ static int lion_step_global(lc_lion_t *lion, const void *const *grads, const str
 }
 
 /*
- * Vote modes, local part: c from the local gradient, its sign bits packed into
- * bits (or c itself into cbuf, for vote-l1), and the momentum update. Inlined
- * with constant arguments like lion_global_loop.
+ * The local part of one group, by the momentum kernel (kern.h): c from the
+ * local gradient and the momentum update, with c's sign bits into the fused
+ * bits, or (vote-l1) c into work and its levels into the fused levels.
  */
-static inline __attribute__((always_inline)) void
-lion_vote_loop(float *restrict m, const void *grad, lc_dtype_t gdt, size_t n, int keep_c,
-               float *restrict cbuf, uint64_t *restrict bits, struct lion_coef k)
-{
-    for (size_t w = 0; w < LC_BITS_WORDS(n); w++) {
-        size_t lo = w * 64, hi = lo + 64 < n ? lo + 64 : n;
-        uint64_t word = 0;
-
-        for (size_t i = lo; i < hi; i++) {
-            float gi = lion_ld(grad, gdt, i);
-            float c = k.b1 * m[i] + k.a1 * gi;
-
-            if (keep_c)
-                cbuf[i] = c;
-            else
-                word |= (uint64_t)lion_signbit(c) << (i - lo);
-            m[i] = k.b2 * m[i] + k.a2 * gi;
-        }
-        if (!keep_c)
-            bits[w] = word;
-    }
-}
-
-/* The local part of one group: signs into the fused bits, or levels of c into the fused levels. */
 static int lion_vote_local(lc_lion_t *lion, struct lion_group *g, const void *grad,
                            const struct lion_coef *k)
 {
-    float *cbuf = lion->work ? lion->work + g->off : NULL;
-    uint64_t *bits = lion->bits + g->off / 64;
+    const lc_kern_betas_t betas = {.b1 = k->b1, .a1 = k->a1, .b2 = k->b2, .a2 = k->a2};
+    float *cbuf;
+    int rc;
 
-    if (lion->mode == LC_LION_VOTE_L1) {
-        if (g->dtype == LC_FP32)
-            lion_vote_loop(g->m, grad, LC_FP32, g->count, 1, cbuf, bits, *k);
-        else
-            lion_vote_loop(g->m, grad, LC_BF16, g->count, 1, cbuf, bits, *k);
-        return lc_quantize_l1(cbuf, LC_FP32, g->count, lion->level_bits,
-                              lion->levels + g->off);
-    }
-    if (g->dtype == LC_FP32)
-        lion_vote_loop(g->m, grad, LC_FP32, g->count, 0, cbuf, bits, *k);
-    else
-        lion_vote_loop(g->m, grad, LC_BF16, g->count, 0, cbuf, bits, *k);
-    return 0;
+    if (lion->mode != LC_LION_VOTE_L1)
+        return lc_kern_momentum(g->m, grad, g->dtype, g->count, &betas, lion->bits + g->off / 64,
+                                NULL);
+    cbuf = lion->work + g->off;
+    rc = lc_kern_momentum(g->m, grad, g->dtype, g->count, &betas, NULL, cbuf);
+    return rc ? rc
+              : lc_quantize_l1(cbuf, LC_FP32, g->count, lion->level_bits, lion->levels + g->off);
 }
 
 /* Vote modes: every group's local votes, one vote over all groups, then each group's update. */

@@ -362,6 +362,113 @@ static void test_quantize_special(void **state)
     }
 }
 
+/* b*x + a*y as kern.h documents lc_kern_momentum: two products, then their
+ * sum, the first product's NaN where both are NaN. */
+static float ref_momentum_sum(float b, float x, float a, float y)
+{
+    float p = b * x, q = a * y;
+
+    return isnan(p) ? p : p + q;
+}
+
+/* The Lion momentum kernel against the per-element formula (scalar level),
+ * both outputs, fp32 and bf16 gradients. */
+static void test_momentum(void **state)
+{
+    (void)state;
+    for (size_t ni = 0; ni < NN; ni++) {
+        size_t n = ns[ni], nw = LC_BITS_WORDS(n);
+        unsigned off = (unsigned)(ni + 5) % 8;
+        float b1 = ni % 2 ? 0.9f : (float)(kt_rand() % 1000) / 1000.0f;
+        float b2 = ni % 2 ? 0.99f : (float)(kt_rand() % 1000) / 1000.0f;
+        const lc_kern_betas_t k = {.b1 = b1, .a1 = 1.0f - b1, .b2 = b2, .a2 = 1.0f - b2};
+        kt_buf_t m, m0, g, out;
+
+        kt_alloc(&m, n * 4, off);
+        kt_alloc(&m0, n * 4, 0);
+        kt_alloc(&g, n * 4, (off + 1) % 8);
+        kt_alloc(&out, n * 4 + 8, (off + 2) % 8); /* c, or the bits */
+        for (int dt = 0; dt < 2; dt++)
+            for (int keep_c = 0; keep_c < 2; keep_c++) {
+                for (size_t i = 0; i < n; i++) {
+                    uint32_t a = kt_rand_f32bits(), b = kt_rand_f32bits();
+                    uint16_t h = kt_rand_h16bits();
+
+                    memcpy((char *)m0.p + 4 * i, &a, 4);
+                    if (dt)
+                        memcpy((char *)g.p + 2 * i, &h, 2);
+                    else
+                        memcpy((char *)g.p + 4 * i, &b, 4);
+                }
+                memcpy(m.p, m0.p, n * 4);
+                out.bytes = keep_c ? n * 4 : nw * 8;
+                kt_fill_random(out.p, out.bytes);
+                memset((char *)out.p + out.bytes, 0xA5, 64);
+                assert_int_equal(lc_kern_momentum(m.p, g.p, dt ? LC_BF16 : LC_FP32, n, &k,
+                                                  keep_c ? NULL : out.p, keep_c ? out.p : NULL),
+                                 0);
+                for (size_t i = 0; i < n; i++) {
+                    float mi, gi, c, got;
+                    uint16_t h;
+
+                    memcpy(&mi, (char *)m0.p + 4 * i, 4);
+                    if (dt)
+                        memcpy(&h, (char *)g.p + 2 * i, 2), gi = kt_f((uint32_t)h << 16);
+                    else
+                        memcpy(&gi, (char *)g.p + 4 * i, 4);
+                    c = ref_momentum_sum(k.b1, mi, k.a1, gi);
+                    if (keep_c) {
+                        memcpy(&got, (char *)out.p + 4 * i, 4);
+                        assert_true(kt_u(got) == kt_u(c));
+                    } else {
+                        assert_int_equal(kt_bit(out.p, i), kt_u(c) >> 31);
+                    }
+                    memcpy(&got, (char *)m.p + 4 * i, 4);
+                    assert_true(kt_u(got) == kt_u(ref_momentum_sum(k.b2, mi, k.a2, gi)));
+                }
+                if (!keep_c && n % 64)
+                    assert_true((kt_ld64(out.p, nw - 1) >> (n % 64)) == 0);
+                assert_true(kt_guard_ok(&m) && kt_guard_ok(&out));
+            }
+        kt_free(&m), kt_free(&m0), kt_free(&g), kt_free(&out);
+    }
+}
+
+/* Hand-worked signs of c = 0.5*m + 0.5*g: the raw sign bit, -0 and NaNs included. */
+static void test_momentum_special(void **state)
+{
+    const lc_kern_betas_t k = {.b1 = 0.5f, .a1 = 0.5f, .b2 = 0.5f, .a2 = 0.5f};
+    static const struct {
+        uint32_t m, g;
+        int bit;
+    } cases[] = {
+        {0x00000000u, 0x80000000u, 0}, /* +0 + -0 = +0 */
+        {0x80000000u, 0x80000000u, 1}, /* -0 + -0 = -0 */
+        {0x7fc00001u, 0xffc00002u, 0}, /* both NaN: m's NaN */
+        {0xffc00001u, 0x7fc00002u, 1},
+        {0x3f800000u, 0xff800001u, 1}, /* 1 + a negative signalling NaN: that NaN */
+        {0x00000001u, 0x80000003u, 1}, /* subnormals: 0.5 * -3 tiny rounds to -2 tiny */
+        {0x7f800000u, 0xbf800000u, 0}, /* Inf - 1 = Inf */
+    };
+    size_t nc = sizeof(cases) / sizeof(cases[0]);
+    float m[8], g[8], c[8];
+    uint64_t bits;
+
+    (void)state;
+    for (size_t i = 0; i < nc; i++)
+        m[i] = kt_f(cases[i].m), g[i] = kt_f(cases[i].g);
+    assert_int_equal(lc_kern_momentum(m, g, LC_FP32, nc, &k, &bits, NULL), 0);
+    for (size_t i = 0; i < nc; i++)
+        assert_int_equal((int)(bits >> i) & 1, cases[i].bit);
+    assert_true(bits >> nc == 0);
+    for (size_t i = 0; i < nc; i++)
+        m[i] = kt_f(cases[i].m);
+    assert_int_equal(lc_kern_momentum(m, g, LC_FP32, nc, &k, NULL, c), 0);
+    assert_true(kt_u(c[2]) == 0x7fc00001u && kt_u(c[3]) == 0xffc00001u);
+    assert_true(kt_u(c[4]) == 0xffc00001u); /* quieted */
+    assert_true(kt_u(m[2]) == 0x7fc00001u && kt_u(c[1]) == 0x80000000u);
+}
+
 static void test_args(void **state)
 {
     uint64_t w[4] = {0}, pl[64] = {0};
@@ -436,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_pack_unpack), cmocka_unit_test(test_count_decode),
         cmocka_unit_test(test_apply),       cmocka_unit_test(test_levels),
         cmocka_unit_test(test_quantize),    cmocka_unit_test(test_quantize_special),
+        cmocka_unit_test(test_momentum),    cmocka_unit_test(test_momentum_special),
         cmocka_unit_test(test_args),
     };
 

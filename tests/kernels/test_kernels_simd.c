@@ -3,7 +3,9 @@
  * bit, through the public entry points (lc_simd_set picks the level): fresh
  * seeded random inputs rich in special values, all tails (n = 0, 1, 63, 64,
  * 65, 1000, 2^20+17), voter counts 1..4096, buffers at odd byte offsets,
- * guard bytes after every output. A level the CPU lacks is skipped.
+ * guard bytes after every output. A level the CPU lacks is skipped. The Lion
+ * momentum kernel has no public entry: it goes through lc_kern_momentum(),
+ * which also dispatches on the level lc_simd_set picked.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "kernels/kern.h"
 #include "kref.h"
 #include "lioncub/lioncub.h"
 
@@ -309,6 +312,56 @@ static void test_quantize(void **state)
             }
 }
 
+/* The momentum kernel: m and the sign bits, or m and c, for fp32 and bf16
+ * gradients; the betas of Lion's defaults or random ones. */
+static void test_momentum(void **state)
+{
+    lc_simd_t l = level_or_skip(state);
+
+    for (size_t ni = 0; ni < NN; ni++) {
+        size_t n = ns[ni], nw = LC_BITS_WORDS(n);
+        float b1 = ni % 2 ? 0.9f : (float)(kt_rand() % 1000) / 1000.0f;
+        float b2 = ni % 2 ? 0.99f : (float)(kt_rand() % 1000) / 1000.0f;
+        const lc_kern_betas_t k = {.b1 = b1, .a1 = 1.0f - b1, .b2 = b2, .a2 = 1.0f - b2};
+        kt_buf_t m0, g32, g16, m[2], out[2];
+        static const char *const what[2][2] = {{"momentum bits, fp32 g", "momentum c, fp32 g"},
+                                               {"momentum bits, bf16 g", "momentum c, bf16 g"}};
+
+        kt_alloc(&m0, n * 4, 0);
+        kt_alloc_in(&g32, n * 4, rand_off());
+        kt_alloc_in(&g16, n * 2, rand_off());
+        for (size_t i = 0; i < n; i++) {
+            uint32_t a = kt_rand_f32bits(), b = kt_rand_f32bits();
+            uint16_t h = kt_rand_h16bits();
+
+            memcpy((char *)m0.p + 4 * i, &a, 4);
+            memcpy((char *)g32.p + 4 * i, &b, 4);
+            memcpy((char *)g16.p + 2 * i, &h, 2);
+        }
+        for (int dt = 0; dt < 2; dt++)
+            for (int keep_c = 0; keep_c < 2; keep_c++) {
+                const void *g = dt ? g16.p : g32.p;
+
+                for (int r = 0; r < 2; r++) {
+                    kt_alloc(&m[r], n * 4, rand_off());
+                    kt_alloc(&out[r], keep_c ? n * 4 : nw * 8, rand_off());
+                    memcpy(m[r].p, m0.p, n * 4);
+                    kt_fill_random(out[r].p, out[r].bytes);
+                    use(r ? l : LC_SIMD_SCALAR);
+                    assert_int_equal(lc_kern_momentum(m[r].p, g, dt ? LC_BF16 : LC_FP32, n, &k,
+                                                      keep_c ? NULL : out[r].p,
+                                                      keep_c ? out[r].p : NULL),
+                                     0);
+                }
+                same(&m[0], &m[1], dt ? "momentum m, bf16 g" : "momentum m, fp32 g", n, 0);
+                same(&out[0], &out[1], what[dt][keep_c], n, 0);
+                for (int r = 0; r < 2; r++)
+                    kt_free(&m[r]), kt_free(&out[r]);
+            }
+        kt_free(&m0), kt_free(&g32), kt_free(&g16);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,11 +370,13 @@ int main(void)
         cmocka_unit_test_prestate(test_apply, &lv_avx2),
         cmocka_unit_test_prestate(test_levels, &lv_avx2),
         cmocka_unit_test_prestate(test_quantize, &lv_avx2),
+        cmocka_unit_test_prestate(test_momentum, &lv_avx2),
         cmocka_unit_test_prestate(test_pack, &lv_avx512),
         cmocka_unit_test_prestate(test_count, &lv_avx512),
         cmocka_unit_test_prestate(test_apply, &lv_avx512),
         cmocka_unit_test_prestate(test_levels, &lv_avx512),
         cmocka_unit_test_prestate(test_quantize, &lv_avx512),
+        cmocka_unit_test_prestate(test_momentum, &lv_avx512),
     };
 
     kt_seed("test_kernels_simd");
