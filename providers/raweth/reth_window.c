@@ -136,7 +136,7 @@ int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window
     if (top != ack && w->srtt > 0) {
         for (uint32_t s = w->una; reth_seq_lt(s, top); s++) {
             reth_txent_t *e = reth_txwin_get(w, s);
-            if (!e->acked && now - e->t_sent > 1.25 * w->srtt + 0.0005) {
+            if (!e->acked && now - e->t_sent > w->srtt + w->rtt_min / 4) {
                 e->fast = 1;
                 w->t_scan = now;
                 reth_cwnd_cut(w, s);

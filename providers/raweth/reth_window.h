@@ -18,9 +18,9 @@ static inline int reth_seq_lt(uint32_t a, uint32_t b)
     return (int32_t)(a - b) < 0;
 }
 
-#define RETH_RTO_INIT 0.050 /* s, before any RTT sample */
-#define RETH_RTO_MIN 0.050  /* s: ring blocks retire on a tick, and busy hosts deschedule peers */
-#define RETH_RTO_MAX 1.0    /* s: the backoff stops growing here */
+#define RETH_RTO_INIT 0.010 /* s, before any RTT sample */
+#define RETH_RTO_MIN 0.001 /* s: TPACKET_V2 and AF_XDP hand frames over at once; peers ack every pass */
+#define RETH_RTO_MAX 0.1   /* s: the backoff stops growing here (LC_TIMEOUT detects a dead peer) */
 #define RETH_SACK_SPAN 65   /* frames an ack describes: the cumulative one and 64 SACK bits */
 #define RETH_CWND_MIN 16.0  /* frames: the congestion window never shrinks below this */
 #define RETH_CWND_INIT 32.0

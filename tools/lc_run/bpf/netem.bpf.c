@@ -1,6 +1,6 @@
 /* netem.bpf.c - lc_run's stand-in for sch_netem on kernels without it: a tc
  * classifier in direct-action mode on the clsact egress hook of a host's lc0.
- * Per frame, in netem's order: loss (TC_ACT_SHOT), duplicate (a clone sent
+ * Per frame, in netem's order: loss (TC_ACT_STOLEN), duplicate (a clone sent
  * back through this hook), corrupt (one random bit past the Ethernet header),
  * then the delay decision (redirect to the user-space delay line, which sends
  * the frame again marked LCR_NETEM_MARK_PASS). Built with clang -target bpf
@@ -94,8 +94,11 @@ int lcr_netem(struct __sk_buff *skb)
     if (!c || skb->mark == LCR_NETEM_MARK_PASS)
         return TC_ACT_OK;
     if (skb->mark != LCR_NETEM_MARK_DUP) {
+        /* Lost silently, as sch_netem does: TC_ACT_SHOT would return
+         * NET_XMIT_DROP to the sender, and an AF_PACKET transmit ring then
+         * sends the frame again at once, so raw frames were never lost. */
         if (lcr_chance(c->loss))
-            return TC_ACT_SHOT;
+            return TC_ACT_STOLEN;
         if (lcr_chance(c->duplicate)) {
             __u32 mark = skb->mark;
 
