@@ -160,6 +160,11 @@ int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window
 int reth_txwin_due(reth_txwin_t *w, double now, uint32_t *seqs, int max)
 {
     double rto = reth_rto_now(w), next = now + rto;
+    /* Probe timeout: a frame sent once is resent after two smoothed RTTs,
+     * without cutting the window; the RTO (with backoff) applies after that.
+     * Most vote messages are a few frames, so a lost one is often a tail
+     * that no later frame's SACK reveals. */
+    double pto = 2 * w->srtt > RETH_RTO_MIN ? 2 * w->srtt : RETH_RTO_MIN;
     int n = 0, timed_out = 0;
 
     uint32_t end = w->una + RETH_SACK_SPAN;
@@ -178,8 +183,10 @@ int reth_txwin_due(reth_txwin_t *w, double now, uint32_t *seqs, int max)
         reth_txent_t *e = reth_txwin_get(w, s);
         if (e->acked)
             continue;
-        if (e->fast || now - e->t_sent >= rto) {
-            if (!e->fast) {
+        double wait = e->nretx == 0 && w->srtt > 0 && pto < rto ? pto : rto;
+
+        if (e->fast || now - e->t_sent >= wait) {
+            if (!e->fast && now - e->t_sent >= rto) {
                 timed_out = 1;
                 reth_cwnd_cut(w, s);
             }
@@ -188,8 +195,8 @@ int reth_txwin_due(reth_txwin_t *w, double now, uint32_t *seqs, int max)
             if (e->nretx < 255)
                 e->nretx++;
             seqs[n++] = s;
-        } else if (e->t_sent + rto < next) {
-            next = e->t_sent + rto;
+        } else if (e->t_sent + wait < next) {
+            next = e->t_sent + wait;
         }
     }
     if (timed_out && w->backoff < 16)

@@ -329,6 +329,39 @@ static void test_congestion_window(void **state)
     reth_txwin_fini(&tx);
 }
 
+/*
+ * A lost tail (no later frame, so no SACK): the frame is resent after two
+ * smoothed RTTs (probe) without a window cut; the next resend waits for the
+ * RTO, which cuts the window and backs off.
+ */
+static void test_tail_probe(void **state)
+{
+    reth_txwin_t tx;
+    uint32_t seq, seqs[4];
+    double now = 0, cwnd;
+
+    assert_int_equal(reth_txwin_init(&tx, 64, now), 0);
+    tx.peer_end = 64;
+    for (int i = 0; i < 20; i++) { /* RTT samples of 1 ms: srtt 1 ms, RTO at its floor or above */
+        reth_txwin_push(&tx, now, &seq);
+        now += 0.001;
+        assert_int_equal(reth_txwin_ack(&tx, seq + 1, 0, 64, seq, now, NULL, NULL), 1);
+    }
+    assert_true(tx.srtt > 0.0009 && tx.srtt < 0.0011);
+    tx.rto = 0.010; /* as after a noisy RTT: the probe must not wait for it */
+    cwnd = tx.cwnd;
+    reth_txwin_push(&tx, now, &seq); /* the last frame of a message, lost */
+    assert_int_equal(reth_txwin_due(&tx, now + 0.0019, seqs, 4), 0);
+    assert_int_equal(reth_txwin_due(&tx, now + 0.0021, seqs, 4), 1);
+    assert_int_equal(seqs[0], seq);
+    assert_true(tx.cwnd == cwnd && tx.backoff == 0); /* a probe is no timeout */
+    now += 0.0021;
+    assert_int_equal(reth_txwin_due(&tx, now + 0.005, seqs, 4), 0); /* then the RTO applies */
+    assert_int_equal(reth_txwin_due(&tx, now + 0.0101, seqs, 4), 1);
+    assert_true(tx.cwnd < cwnd && tx.backoff == 1);
+    reth_txwin_fini(&tx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_rx_bounds),
         cmocka_unit_test(test_backoff_bounded),
         cmocka_unit_test(test_congestion_window),
+        cmocka_unit_test(test_tail_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
