@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     vote = calloc(words, 8);
     srand(1234 + rank);
     for (size_t i = 0; i < n; i++)
-        g[i] = (float)rand() / RAND_MAX - 0.5f;
+        g[i] = (float)rand() / (float)RAND_MAX - 0.5f;
 
     MPI_Barrier(MPI_COMM_WORLD);
     t0 = MPI_Wtime();
