@@ -143,8 +143,7 @@ static int run_row(const brow_t *r, bctx_t *c, size_t n, uint64_t step)
     case K_COUNT:
         return lc_count_votes((const uint64_t *)c->a, nw, r->p, n, c->small);
     case K_COUNT_MAJ:
-        e = lc_count_votes((const uint64_t *)c->a, nw, r->p, n, c->small);
-        return e ? e : lc_decode_majority(c->small, r->p, n, 0, step, (uint64_t *)c->b);
+        return lc_vote_majority((const uint64_t *)c->a, nw, r->p, n, 0, step, (uint64_t *)c->b);
     case K_COUNT_AVG:
         e = lc_count_votes((const uint64_t *)c->a, nw, r->p, n, c->small);
         return e ? e : lc_decode_average(c->small, r->p, n, c->b, LC_FP32);

@@ -165,11 +165,10 @@ static int lc_vote_reduce(struct lc_vote *v, struct lc_vote_slot *sl)
                                     lc_bits_dest(v, sl) + (size_t)r * v->chunk / 64);
         return rc;
     }
-    rc = lc_count_votes(sl->recv1, v->w1, (size_t)p, len, sl->count);
-    if (rc || v->mode == LC_VOTE_AVERAGE)
-        return rc;
-    return lc_decode_majority(sl->count, (size_t)p, len, first, v->salt,
-                              lc_bits_dest(v, sl) + (size_t)r * v->chunk / 64);
+    if (v->mode == LC_VOTE_AVERAGE) /* phase 2 sends the count planes */
+        return lc_count_votes(sl->recv1, v->w1, (size_t)p, len, sl->count);
+    return lc_vote_majority(sl->recv1, v->w1, (size_t)p, len, first, v->salt,
+                            lc_bits_dest(v, sl) + (size_t)r * v->chunk / 64);
 }
 
 /* Write the segment's result into the caller's output (phase 2 complete). */

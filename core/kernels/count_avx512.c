@@ -38,6 +38,15 @@ void lc_kern_count_avx512(const uint64_t *vecs, size_t stride, size_t p, size_t 
     lc_kern_count_scalar(vecs + done, stride, p, n - done * 64, planes + done, pstride);
 }
 
+void lc_kern_count_majority_avx512(const uint64_t *vecs, size_t stride, size_t p, size_t n,
+                                 uint64_t tiepat, uint64_t *bits)
+{
+    size_t gw = LC_V_GROUP * LC_V_WORDS, ngroups = n / (64 * gw), done = ngroups * gw;
+
+    lc_kern_count_majority_cols(vecs, stride, p, ngroups, tiepat, bits);
+    lc_kern_count_majority_scalar(vecs + done, stride, p, n - done * 64, tiepat, bits + done);
+}
+
 void lc_kern_decode_majority_avx512(const uint64_t *planes, size_t pstride, size_t p, size_t n,
                                     uint64_t tiepat, uint64_t *bits)
 {

@@ -36,6 +36,17 @@ void lc_kern_count_scalar(const uint64_t *vecs, size_t stride, size_t p, size_t 
     }
 }
 
+void lc_kern_count_majority_scalar(const uint64_t *vecs, size_t stride, size_t p, size_t n,
+                                   uint64_t tiepat, uint64_t *bits)
+{
+    size_t nw = LC_BITS_WORDS(n);
+
+    if (!nw)
+        return;
+    lc_kern_count_majority_cols(vecs, stride, p, nw, tiepat, bits);
+    lc_kern_st64(bits + nw - 1, lc_kern_ld64(bits + nw - 1) & lc_kern_tailmask(n));
+}
+
 void lc_kern_decode_majority_scalar(const uint64_t *planes, size_t pstride, size_t p, size_t n,
                                     uint64_t tiepat, uint64_t *bits)
 {

@@ -41,6 +41,15 @@
         x = t_;                                                                                    \
     } while (0)
 
+/* One input row x into planes 1..8 of column g; x becomes the carry of weight 16. */
+#define LC_V_ADD1(g, x)                                                                            \
+    do {                                                                                           \
+        LC_V_HALF(ones[g], x);                                                                     \
+        LC_V_HALF(twos[g], x);                                                                     \
+        LC_V_HALF(fours[g], x);                                                                    \
+        LC_V_HALF(eights[g], x);                                                                   \
+    } while (0)
+
 #ifndef LC_V_GROUP
 #define LC_V_GROUP 1
 #endif
@@ -147,10 +156,7 @@ lc_kern_count_cols_impl(const uint64_t *vecs, size_t stride, size_t p, size_t ng
             for (int g = 0; g < LC_V_GROUP; g++) {
                 LC_V x = LC_V_LOAD(v + g * LC_V_WORDS);
 
-                LC_V_HALF(ones[g], x);
-                LC_V_HALF(twos[g], x);
-                LC_V_HALF(fours[g], x);
-                LC_V_HALF(eights[g], x);
+                LC_V_ADD1(g, x);
                 lc_kern_ripple(o + g * LC_V_WORDS, pstride, nhi, x);
             }
         for (int g = 0; g < LC_V_GROUP; g++) {
@@ -215,5 +221,82 @@ static void lc_kern_majority_cols(const uint64_t *planes, size_t pstride, size_t
             }
         }
         LC_V_STORE(bits + c * LC_V_WORDS, LC_V_OR(gt, LC_V_AND(eq, tie)));
+    }
+}
+
+/* Majority of counts held in registers (planes k = 0..w-1, w <= 5), as in
+ * lc_kern_majority_cols. */
+static inline LC_V lc_kern_majority_regs(const LC_V pl[5], int w, size_t t, LC_V tie)
+{
+    LC_V gt = LC_V_ZERO, eq = LC_V_ONES;
+
+    for (int k = w - 1; k >= 0; k--) {
+        if ((t >> k) & 1) {
+            eq = LC_V_AND(eq, pl[k]);
+        } else {
+            gt = LC_V_OR(gt, LC_V_AND(eq, pl[k]));
+            eq = LC_V_ANDNOT(pl[k], eq);
+        }
+    }
+    return LC_V_OR(gt, LC_V_AND(eq, tie));
+}
+
+/*
+ * Count and majority in one pass for p < 32 voters: the counter's five
+ * planes (weights 1..16) stay in registers and only the result bits are
+ * written. Same trees and the same comparison as the two functions above,
+ * so the same bits.
+ */
+static void lc_kern_count_majority_cols(const uint64_t *vecs, size_t stride, size_t p,
+                                        size_t ngroups, uint64_t tiepat, uint64_t *bits)
+{
+    const size_t gw = (size_t)LC_V_GROUP * LC_V_WORDS;
+    const int w = lc_kern_nplanes(p), pf = 0;
+    const LC_V tie = (p & 1) ? LC_V_ZERO : LC_V_SET1(tiepat);
+
+    for (size_t c = 0; c < ngroups; c++) {
+        const uint64_t *v = vecs + c * gw;
+        LC_V ones[LC_V_GROUP], twos[LC_V_GROUP], fours[LC_V_GROUP], eights[LC_V_GROUP];
+        LC_V sixteens[LC_V_GROUP];
+        size_t j = 0;
+
+        for (int g = 0; g < LC_V_GROUP; g++)
+            ones[g] = twos[g] = fours[g] = eights[g] = sixteens[g] = LC_V_ZERO;
+        if (p >= 16) { /* p < 32: one tree of 16 at most, its carry is plane 4 */
+            LC_V eA[LC_V_GROUP], eB[LC_V_GROUP];
+
+            /* all columns of 8 rows, then of the next 8, as lc_kern_count_cols_impl */
+            for (int g = 0; g < LC_V_GROUP; g++)
+                LC_V_CSA8(g, v, eA[g]);
+            for (int g = 0; g < LC_V_GROUP; g++)
+                LC_V_CSA8(g, v + 8 * stride, eB[g]);
+            for (int g = 0; g < LC_V_GROUP; g++)
+                LC_V_CSA(sixteens[g], eights[g], eights[g], eA[g], eB[g]);
+            j = 16;
+            v += 16 * stride;
+        }
+        if (j + 8 <= p) {
+            for (int g = 0; g < LC_V_GROUP; g++) {
+                LC_V eA;
+
+                LC_V_CSA8(g, v, eA);
+                LC_V_HALF(eights[g], eA);
+                sixteens[g] = LC_V_XOR(sixteens[g], eA);
+            }
+            j += 8;
+            v += 8 * stride;
+        }
+        for (; j < p; j++, v += stride)
+            for (int g = 0; g < LC_V_GROUP; g++) {
+                LC_V x = LC_V_LOAD(v + g * LC_V_WORDS);
+
+                LC_V_ADD1(g, x);
+                sixteens[g] = LC_V_XOR(sixteens[g], x);
+            }
+        for (int g = 0; g < LC_V_GROUP; g++) {
+            const LC_V pl[5] = {ones[g], twos[g], fours[g], eights[g], sixteens[g]};
+
+            LC_V_STORE(bits + c * gw + g * LC_V_WORDS, lc_kern_majority_regs(pl, w, p / 2, tie));
+        }
     }
 }

@@ -42,6 +42,9 @@ typedef struct lc_kern_ops {
                   size_t pstride);
     void (*decode_majority)(const uint64_t *planes, size_t pstride, size_t p, size_t n,
                             uint64_t tiepat, uint64_t *bits);
+    /* count + decode_majority fused, for p < 32 only */
+    void (*count_majority)(const uint64_t *vecs, size_t stride, size_t p, size_t n,
+                           uint64_t tiepat, uint64_t *bits);
     void (*decode_avg_fp32)(const uint64_t *planes, size_t pstride, size_t p, size_t n, float *out);
     void (*decode_avg_bf16)(const uint64_t *planes, size_t pstride, size_t p, size_t n,
                             uint16_t *out);
@@ -88,6 +91,8 @@ LC_HIDDEN int lc_kern_momentum(float *m, const void *g, lc_dtype_t gdt, size_t n
                                            uint16_t *out);                                         \
     LC_HIDDEN void lc_kern_count_##sfx(const uint64_t *vecs, size_t stride, size_t p, size_t n,    \
                                        uint64_t *planes, size_t pstride);                          \
+    LC_HIDDEN void lc_kern_count_majority_##sfx(const uint64_t *vecs, size_t stride, size_t p,     \
+                                                size_t n, uint64_t tiepat, uint64_t *bits);        \
     LC_HIDDEN void lc_kern_decode_majority_##sfx(const uint64_t *planes, size_t pstride, size_t p, \
                                                  size_t n, uint64_t tiepat, uint64_t *bits);       \
     LC_HIDDEN void lc_kern_decode_avg_fp32_##sfx(const uint64_t *planes, size_t pstride, size_t p, \

@@ -50,20 +50,30 @@ int lc_pack_signs(const void *x, lc_dtype_t dtype, size_t n, uint64_t *bits)
     return 0;
 }
 
+/* The checks of p vote vectors of n bits, stride words apart, shared by the counters. */
+static int lc_check_votes(const char *fn, const uint64_t *vecs, size_t stride, size_t p, size_t n)
+{
+    int r;
+
+    if ((r = lc_count_planes(p)) < 0)
+        return r;
+    LC_KERN_CHECK_N(fn, n);
+    if (stride < LC_BITS_WORDS(n))
+        return LC_EINVAL(KSYS, "%s: stride %zu < %zu words of %zu bits", fn, stride,
+                         (size_t)LC_BITS_WORDS(n), n);
+    if (p > 1 && stride > SIZE_MAX / sizeof(uint64_t) / (p - 1))
+        return LC_EINVAL(KSYS, "%s: stride %zu x %zu vectors overflows", fn, stride, p);
+    LC_KERN_CHECK_PTR(fn, vecs, n);
+    return 0;
+}
+
 int lc_count_votes(const uint64_t *vecs, size_t stride, size_t p, size_t n, uint64_t *planes)
 {
     const lc_kern_ops_t *k;
     int r;
 
-    if ((r = lc_count_planes(p)) < 0)
+    if ((r = lc_check_votes("lc_count_votes", vecs, stride, p, n)) < 0)
         return r;
-    LC_KERN_CHECK_N("lc_count_votes", n);
-    if (stride < LC_BITS_WORDS(n))
-        return LC_EINVAL(KSYS, "lc_count_votes: stride %zu < %zu words of %zu bits", stride,
-                         (size_t)LC_BITS_WORDS(n), n);
-    if (p > 1 && stride > SIZE_MAX / sizeof(uint64_t) / (p - 1))
-        return LC_EINVAL(KSYS, "lc_count_votes: stride %zu x %zu vectors overflows", stride, p);
-    LC_KERN_CHECK_PTR("lc_count_votes", vecs, n);
     LC_KERN_CHECK_PTR("lc_count_votes", planes, n);
     if ((r = lc_kern_get(&k)) < 0)
         return r;
@@ -85,6 +95,35 @@ int lc_decode_majority(const uint64_t *planes, size_t p, size_t n, uint64_t firs
     if ((r = lc_kern_get(&k)) < 0)
         return r;
     k->decode_majority(planes, LC_BITS_WORDS(n), p, n, LC_KERN_TIEPAT(first, tie_salt), bits);
+    return 0;
+}
+
+/* Elements per block when p >= 32: 64 words of each of at most 21 planes (10.5 KiB). */
+#define LC_VOTE_MAJ_BLOCK 4096
+
+int lc_vote_majority(const uint64_t *vecs, size_t stride, size_t p, size_t n, uint64_t first,
+                     uint64_t tie_salt, uint64_t *bits)
+{
+    uint64_t planes[LC_KERN_MAX_PLANES * (LC_VOTE_MAJ_BLOCK / 64)];
+    const lc_kern_ops_t *k;
+    int r;
+
+    if ((r = lc_check_votes("lc_vote_majority", vecs, stride, p, n)) < 0)
+        return r;
+    LC_KERN_CHECK_PTR("lc_vote_majority", bits, n);
+    if ((r = lc_kern_get(&k)) < 0)
+        return r;
+    if (p < 32) {
+        k->count_majority(vecs, stride, p, n, LC_KERN_TIEPAT(first, tie_salt), bits);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i += LC_VOTE_MAJ_BLOCK) {
+        size_t m = n - i < LC_VOTE_MAJ_BLOCK ? n - i : LC_VOTE_MAJ_BLOCK;
+
+        k->count(vecs + i / 64, stride, p, m, planes, LC_BITS_WORDS(m));
+        k->decode_majority(planes, LC_BITS_WORDS(m), p, m, LC_KERN_TIEPAT(first + i, tie_salt),
+                           bits + i / 64);
+    }
     return 0;
 }
 

@@ -19,6 +19,7 @@
         .level = lvl, .pack_fp32 = lc_kern_pack_fp32_##sfx, .pack_16 = lc_kern_pack_16_##sfx,      \
         .unpack_fp32 = lc_kern_unpack_fp32_##sfx, .unpack_16 = lc_kern_unpack_16_##sfx,            \
         .count = lc_kern_count_##sfx, .decode_majority = lc_kern_decode_majority_##sfx,            \
+        .count_majority = lc_kern_count_majority_##sfx,                                            \
         .decode_avg_fp32 = lc_kern_decode_avg_fp32_##sfx,                                          \
         .decode_avg_bf16 = lc_kern_decode_avg_bf16_##sfx,                                          \
         .apply_signs_fp32 = lc_kern_apply_signs_fp32_##sfx,                                        \

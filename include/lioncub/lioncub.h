@@ -217,6 +217,18 @@ LC_API int lc_decode_majority(const uint64_t *planes, size_t p, size_t n, uint64
                               uint64_t tie_salt, uint64_t *bits);
 
 /**
+ * @brief Count and majority decode in one call: the same bits as
+ *        lc_count_votes followed by lc_decode_majority, without a planes
+ *        buffer. For p < 32 the counts never leave registers; larger p are
+ *        counted and decoded in blocks of 4096 elements on the stack.
+ * @param vecs, stride, p, n as for lc_count_votes.
+ * @param first, tie_salt, bits as for lc_decode_majority.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_vote_majority(const uint64_t *vecs, size_t stride, size_t p, size_t n,
+                            uint64_t first, uint64_t tie_salt, uint64_t *bits);
+
+/**
  * @brief Average decode of bit-sliced counts: out[i] = (p - 2*count_i) / p,
  *        the mean of the voters' +1/-1 values.
  * @param out n values of type dtype (LC_FP32 or LC_BF16, round to nearest even).

@@ -98,7 +98,7 @@ static void check_count(size_t n, size_t p, size_t extra, unsigned off)
     size_t nw = LC_BITS_WORDS(n), stride = nw + extra;
     int w = lc_count_planes(p);
     uint64_t first = 64 * (kt_rand() % 1000), salt = kt_rand();
-    kt_buf_t v, pl, maj, a32, a16;
+    kt_buf_t v, pl, maj, fused, a32, a16;
 
     assert_true(w >= 1);
     kt_alloc(&v, p * stride * 8, off);
@@ -106,7 +106,9 @@ static void check_count(size_t n, size_t p, size_t extra, unsigned off)
     kt_alloc(&maj, nw * 8, (off + 2) % 8);
     kt_alloc(&a32, n * 4, (off + 3) % 8);
     kt_alloc(&a16, n * 2, (off + 4) % 8);
+    kt_alloc(&fused, nw * 8, (off + 5) % 8);
     ref_gen_votes(v.p, p, stride, nw);
+    assert_int_equal(lc_vote_majority(v.p, stride, p, n, first, salt, fused.p), 0);
     assert_int_equal(lc_count_votes(v.p, stride, p, n, pl.p), 0);
     assert_int_equal(lc_decode_majority(pl.p, p, n, first, salt, maj.p), 0);
     assert_int_equal(lc_decode_average(pl.p, p, n, a32.p, LC_FP32), 0);
@@ -120,6 +122,7 @@ static void check_count(size_t n, size_t p, size_t extra, unsigned off)
             got |= (uint32_t)kt_bit((uint64_t *)pl.p + (size_t)k * nw, i) << k;
         assert_int_equal(got, c);
         assert_int_equal(kt_bit(maj.p, i), ref_majority(c, p, first, salt, i));
+        assert_int_equal(kt_bit(fused.p, i), ref_majority(c, p, first, salt, i));
         memcpy(&f, (char *)a32.p + 4 * i, 4);
         assert_true(kt_u(f) == kt_u(ref_average(c, p)));
         memcpy(&h, (char *)a16.p + 2 * i, 2);
@@ -129,9 +132,11 @@ static void check_count(size_t n, size_t p, size_t extra, unsigned off)
         for (int k = 0; k < w; k++)
             assert_true((kt_ld64((uint64_t *)pl.p + (size_t)k * nw, nw - 1) >> (n % 64)) == 0);
         assert_true((kt_ld64(maj.p, nw - 1) >> (n % 64)) == 0);
+        assert_true((kt_ld64(fused.p, nw - 1) >> (n % 64)) == 0);
     }
-    assert_true(kt_guard_ok(&pl) && kt_guard_ok(&maj) && kt_guard_ok(&a32) && kt_guard_ok(&a16));
-    kt_free(&v), kt_free(&pl), kt_free(&maj), kt_free(&a32), kt_free(&a16);
+    assert_true(kt_guard_ok(&pl) && kt_guard_ok(&maj) && kt_guard_ok(&a32) && kt_guard_ok(&a16) &&
+                kt_guard_ok(&fused));
+    kt_free(&v), kt_free(&pl), kt_free(&maj), kt_free(&a32), kt_free(&a16), kt_free(&fused);
 }
 
 static void test_count_decode(void **state)
@@ -497,6 +502,13 @@ static void test_args(void **state)
     assert_int_equal(lc_count_votes(w, 1, 2, 4, NULL), -EINVAL);
     assert_int_equal(lc_count_votes(w, SIZE_MAX / 4, 3, 4, pl), -EINVAL);
     assert_int_equal(lc_decode_majority(pl, 0, 4, 0, 0, w), -EINVAL);
+    assert_int_equal(lc_vote_majority(w, 1, 0, 4, 0, 0, pl), -EINVAL);
+    assert_int_equal(lc_vote_majority(w, 1, LC_MAX_VOTERS + 1, 4, 0, 0, pl), -EINVAL);
+    assert_int_equal(lc_vote_majority(w, 1, 2, 65, 0, 0, pl), -EINVAL); /* stride < 2 words */
+    assert_int_equal(lc_vote_majority(NULL, 1, 2, 4, 0, 0, pl), -EINVAL);
+    assert_int_equal(lc_vote_majority(w, 1, 2, 4, 0, 0, NULL), -EINVAL);
+    assert_int_equal(lc_vote_majority(w, SIZE_MAX / 4, 3, 4, 0, 0, pl), -EINVAL);
+    assert_int_equal(lc_vote_majority(NULL, 1, 2, 0, 0, 0, NULL), 0);
     assert_int_equal(lc_decode_majority(NULL, 2, 4, 0, 0, w), -EINVAL);
     assert_int_equal(lc_decode_average(pl, 2, 4, f, LC_FP16), -EINVAL);
     assert_int_equal(lc_decode_average(pl, 2, 4, NULL, LC_FP32), -EINVAL);

@@ -108,7 +108,7 @@ static void check_count(lc_simd_t l, size_t n, size_t p, size_t extra)
     size_t nw = LC_BITS_WORDS(n), stride = nw + extra;
     int w = lc_count_planes(p);
     uint64_t first = 64 * (kt_rand() % 1000), salt = kt_rand();
-    kt_buf_t v, pl[2], maj[2], a32[2], a16[2];
+    kt_buf_t v, pl[2], maj[2], fused[2], a32[2], a16[2];
 
     kt_alloc_in(&v, p * stride * 8, rand_off());
     ref_gen_votes(v.p, p, stride, nw);
@@ -117,21 +117,25 @@ static void check_count(lc_simd_t l, size_t n, size_t p, size_t extra)
         kt_alloc(&maj[r], nw * 8, rand_off());
         kt_alloc(&a32[r], n * 4, rand_off());
         kt_alloc(&a16[r], n * 2, rand_off());
+        kt_alloc(&fused[r], nw * 8, rand_off());
         kt_fill_random(pl[r].p, pl[r].bytes);
         kt_fill_random(maj[r].p, maj[r].bytes);
         use(r ? l : LC_SIMD_SCALAR);
         assert_int_equal(lc_count_votes(v.p, stride, p, n, pl[r].p), 0);
         assert_int_equal(lc_decode_majority(pl[r].p, p, n, first, salt, maj[r].p), 0);
+        assert_int_equal(lc_vote_majority(v.p, stride, p, n, first, salt, fused[r].p), 0);
         assert_int_equal(lc_decode_average(pl[r].p, p, n, a32[r].p, LC_FP32), 0);
         assert_int_equal(lc_decode_average(pl[r].p, p, n, a16[r].p, LC_BF16), 0);
     }
     same(&pl[0], &pl[1], "count planes", n, p);
     same(&maj[0], &maj[1], "majority", n, p);
+    same(&fused[0], &fused[1], "count+majority fused", n, p);
+    same(&fused[1], &maj[1], "fused against count, decode", n, p);
     same(&a32[0], &a32[1], "average fp32", n, p);
     same(&a16[0], &a16[1], "average bf16", n, p);
     kt_free(&v);
     for (int r = 0; r < 2; r++)
-        kt_free(&pl[r]), kt_free(&maj[r]), kt_free(&a32[r]), kt_free(&a16[r]);
+        kt_free(&pl[r]), kt_free(&maj[r]), kt_free(&a32[r]), kt_free(&a16[r]), kt_free(&fused[r]);
 }
 
 static void test_count(void **state)
