@@ -7,7 +7,9 @@
  * "bytes" is the kernel's main stream: the values read (pack, apply,
  * quantize_l1, decode_sum_sign; momentum: the fp32 gradients, besides which
  * it reads and writes as many bytes of fp32 momentum), the packed votes read
- * (count and its decodes: p vectors of n bits), the values written (unpack),
+ * (count and its decodes: p vectors of n bits; "/pad": the vectors one cache
+ * line further apart than n bits, as lc_vote lays them out, so that rows a
+ * multiple of 4 KiB apart do not share an L1 set), the values written (unpack),
  * or the int32 sums updated (levels_accumulate). Results are printed, never
  * asserted.
  *
@@ -26,6 +28,7 @@ enum kid {
     K_UNPACK,
     K_COUNT,
     K_COUNT_MAJ,
+    K_COUNT_MAJ_PAD,
     K_COUNT_AVG,
     K_APPLY_SIGNS,
     K_APPLY_UPDATE,
@@ -54,6 +57,10 @@ static const brow_t rows[] = {
     {K_COUNT_MAJ, "count+majority", LC_BITS, 16},
     {K_COUNT_MAJ, "count+majority", LC_BITS, 32},
     {K_COUNT_MAJ, "count+majority", LC_BITS, 64},
+    {K_COUNT_MAJ_PAD, "count+majority/pad", LC_BITS, 8},
+    {K_COUNT_MAJ_PAD, "count+majority/pad", LC_BITS, 16},
+    {K_COUNT_MAJ_PAD, "count+majority/pad", LC_BITS, 32},
+    {K_COUNT_MAJ_PAD, "count+majority/pad", LC_BITS, 64},
     {K_COUNT_AVG, "count+average", LC_FP32, 32},
     {K_COUNT_AVG, "count+average", LC_FP32, 64},
     {K_APPLY_SIGNS, "apply_signs", LC_FP32, 0},
@@ -121,6 +128,7 @@ static size_t row_n(const brow_t *r, size_t bytes)
     switch (r->k) {
     case K_COUNT:
     case K_COUNT_MAJ:
+    case K_COUNT_MAJ_PAD:
     case K_COUNT_AVG:
         return bytes * 8 / r->p;
     case K_LEVELS_PACK:
@@ -144,6 +152,9 @@ static int run_row(const brow_t *r, bctx_t *c, size_t n, uint64_t step)
         return lc_count_votes((const uint64_t *)c->a, nw, r->p, n, c->small);
     case K_COUNT_MAJ:
         return lc_vote_majority((const uint64_t *)c->a, nw, r->p, n, 0, step, (uint64_t *)c->b);
+    case K_COUNT_MAJ_PAD: /* rows one cache line more apart, as lc_vote lays them out */
+        return lc_vote_majority((const uint64_t *)c->a, nw + LC_VOTE_ROW_PAD, r->p, n, 0, step,
+                                (uint64_t *)c->b);
     case K_COUNT_AVG:
         e = lc_count_votes((const uint64_t *)c->a, nw, r->p, n, c->small);
         return e ? e : lc_decode_average(c->small, r->p, n, c->b, LC_FP32);
@@ -194,7 +205,7 @@ static double time_it(const brow_t *r, bctx_t *c, size_t n, int *err)
 static int bctx_init(bctx_t *c, size_t bytes)
 {
     c->bytes = bytes;
-    c->a = malloc(bytes + 64);
+    c->a = malloc(bytes + 64 + 64 * 8 * LC_VOTE_ROW_PAD); /* up to 64 padded rows */
     c->b = malloc(2 * bytes + 64);
     c->c = malloc(bytes + 64);
     /* planes of up to 7 x bytes*8/8 bits, signs of bytes/2 values, levels of 4 bits */

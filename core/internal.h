@@ -3,6 +3,7 @@
 #define LC_INTERNAL_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -24,6 +25,19 @@ static inline double lc_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/*
+ * Words between the rows (one per rank) that lc_vote counts together: a row's
+ * words, plus one cache line when that is a multiple of 512 bytes. The
+ * counter reads all p rows at once, and rows a multiple of 4 KiB apart share
+ * one L1 set: padding made count+majority 1.5-2.5x faster in cache
+ * (docs/benchmarks.md, lc_bench_kernels "/pad" rows).
+ */
+#define LC_VOTE_ROW_PAD 8
+static inline size_t lc_vote_row_words(size_t words)
+{
+    return words % 64 ? words : words + LC_VOTE_ROW_PAD;
 }
 
 /* Parse "123", "4K", "16M", "1G" (x1024) into *v; 0 or -EINVAL. */

@@ -310,7 +310,7 @@ static int lc_vote_setup(struct lc_vote *v)
     v->depth = v->nseg < c->vote_depth ? v->nseg : c->vote_depth;
     v->chunk = ((v->seg + p - 1) / p + 63) & ~(size_t)63;
     v->wc = LC_BITS_WORDS(v->chunk);
-    v->w1 = LC_BITS_WORDS(v->chunk * v->b1);
+    v->w1 = lc_vote_row_words(LC_BITS_WORDS(v->chunk * v->b1));
     words_seg = LC_BITS_WORDS(p * v->chunk * v->b1);
     w_count = v->mode == LC_VOTE_L1 ? (v->chunk * 4 + 7) / 8 : v->wc * v->planes;
     per_slot = 8 * (words_seg + p * v->w1 + w_count + LC_BITS_WORDS(p * v->chunk) +
