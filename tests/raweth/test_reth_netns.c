@@ -89,7 +89,8 @@ static int check(const uint8_t *p, size_t n, uint64_t k)
 }
 
 /* Wait for one request: returns its result; *size the message size. */
-static int wait_req(void *req, size_t *size, double limit)
+/* Test until done; with sleep, sleep in the provider's wait op between tests. */
+static int wait_req_mode(void *req, size_t *size, double limit, int sleep)
 {
     double end = lc_now() + limit;
     int done = 0, rc;
@@ -98,9 +99,16 @@ static int wait_req(void *req, size_t *size, double limit)
         rc = prov->test(req, &done, size);
         if (rc)
             return rc;
+        if (!done && sleep)
+            CHECK(prov->wait(ctx, 1000) == 0, "wait");
     } while (!done && lc_now() < end);
     CHECK(done, "request not complete after %.0f s", limit);
     return 0;
+}
+
+static int wait_req(void *req, size_t *size, double limit)
+{
+    return wait_req_mode(req, size, limit, 0);
 }
 
 static void *post_send(void *comm, const void *buf, size_t len)
@@ -180,8 +188,16 @@ static void receiver(void *comm, int basic)
         bufs[i] = malloc(65536);
         reqs[i] = post_recv(comm, bufs[i], 65536);
     }
-    for (int i = 0; i < NBURST; i++) {
-        CHECK(wait_req(reqs[i], &sz, 60) == 0, "burst recv %d", i);
+    if (basic) { /* the wait op: bad arguments, and an idle wait ends by its 1 ms cap */
+        double t0 = lc_now();
+
+        CHECK(prov->wait(NULL, 10) == -EINVAL && prov->wait(ctx, -1) == -EINVAL,
+              "wait with a NULL context or a negative timeout: -EINVAL");
+        CHECK(prov->wait(ctx, 2000000) == 0 && lc_now() - t0 < 0.5,
+              "an idle wait returned after %.3f s (cap 1 ms)", lc_now() - t0);
+    }
+    for (int i = 0; i < NBURST; i++) { /* basic: the receiver sleeps between tests */
+        CHECK(wait_req_mode(reqs[i], &sz, 60, basic) == 0, "burst recv %d", i);
         CHECK(sz == burst_len(i) && check(bufs[i], sz, 1000 + (uint64_t)i),
               "burst message %d: size %zu, want %zu, or content (order)", i, sz, burst_len(i));
         free(bufs[i]);
