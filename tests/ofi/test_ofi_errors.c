@@ -85,6 +85,9 @@ static void test_bad_args(void **state)
     assert_int_equal(ofi_pair_open(&p), 0);
     assert_int_equal(prov->devices(p.a, NULL), -EINVAL);
     assert_int_equal(prov->devices(NULL, &n), -EINVAL);
+    assert_int_equal(prov->wait(NULL, 10), -EINVAL);
+    assert_int_equal(prov->wait(p.a, -1), -EINVAL);
+    assert_int_equal(prov->wait(p.a, 100), 0); /* idle: returns after the timeout */
     assert_int_equal(prov->get_props(p.a, 0, &props), -EINVAL);
     props.size = sizeof(props);
     assert_int_equal(prov->get_props(p.a, 1, &props), -EINVAL);

@@ -113,6 +113,9 @@ static void test_bad_args(void **state)
     tt_env(2);
     ctx = tt_ctx();
     assert_int_equal(TT->devices(NULL, &ndev), -EINVAL);
+    assert_int_equal(TT->wait(NULL, 10), -EINVAL);
+    assert_int_equal(TT->wait(ctx, -1), -EINVAL);
+    assert_int_equal(TT->wait(ctx, 100), 0); /* idle: returns after the timeout */
     assert_int_equal(TT->get_props(ctx, 1, &props), -EINVAL);
     assert_int_equal(TT->get_props(ctx, -1, &props), -EINVAL);
     assert_int_equal(TT->listen(ctx, 5, handle, &lcomm), -EINVAL);
