@@ -12,13 +12,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../netns_check.h"
 #include "lct_harness.h"
 
 #define N 4000 /* frames per burst */
@@ -216,21 +216,6 @@ static void test_not_emulated(void **state)
     expect_refused("corrupt", "\"corrupt\" needs a value");
 }
 
-/* Root, and allowed to make network namespaces (not so in every container). */
-static int can_make_netns(void)
-{
-    pid_t pid;
-    int status;
-
-    if (geteuid() != 0)
-        return 0;
-    pid = fork();
-    if (pid == 0)
-        _exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
-    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-           WEXITSTATUS(status) == 0;
-}
-
 /* Was lc_run built with the emulation? (It says so when asked to use it.) */
 static int has_emulation(void)
 {
@@ -264,7 +249,7 @@ int main(int argc, char **argv)
     };
 
     lct_init(argc, argv);
-    if (!can_make_netns()) {
+    if (!lc_test_can_make_netns()) {
         printf("skipped: needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN to create network "
                "namespaces\n");
         return 77;

@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../netns_check.h"
 #include "lct_harness.h"
 
 #define RUN(res, timeout, ...)                                                                 \
@@ -120,21 +120,6 @@ static void test_setup_failure_cleans_up(void **state)
     lct_result_free(&a);
 }
 
-/* Root, and allowed to make network namespaces (not so in every container). */
-static int can_make_netns(void)
-{
-    pid_t pid;
-    int status;
-
-    if (geteuid() != 0)
-        return 0;
-    pid = fork();
-    if (pid == 0)
-        _exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
-    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-           WEXITSTATUS(status) == 0;
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -147,7 +132,7 @@ int main(int argc, char **argv)
     };
 
     lct_init(argc, argv);
-    if (!can_make_netns()) {
+    if (!lc_test_can_make_netns()) {
         printf("skipped: needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN to create network "
                "namespaces\n");
         return 77;

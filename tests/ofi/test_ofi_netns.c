@@ -10,13 +10,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../netns_check.h"
 #include "ofi_pair.h"
 
 static const char *lc_run, *ofi_perf;
@@ -45,20 +45,6 @@ static void test_two_hosts(void **state)
     assert_true(saw_bw);
 }
 
-static int can_make_netns(void)
-{
-    pid_t pid;
-    int status;
-
-    if (geteuid() != 0)
-        return 0;
-    pid = fork();
-    if (pid == 0)
-        _exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
-    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-           WEXITSTATUS(status) == 0;
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_two_hosts)};
@@ -69,7 +55,7 @@ int main(int argc, char **argv)
     }
     lc_run = argv[1];
     ofi_perf = argv[2];
-    if (!can_make_netns()) {
+    if (!lc_test_can_make_netns()) {
         printf("skipped: needs root allowed to create network namespaces\n");
         return 77;
     }
