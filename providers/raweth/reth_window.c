@@ -165,6 +165,7 @@ int reth_txwin_due(reth_txwin_t *w, double now, uint32_t *seqs, int max)
      * Most vote messages are a few frames, so a lost one is often a tail
      * that no later frame's SACK reveals. */
     double pto = 2 * w->srtt > RETH_RTO_MIN ? 2 * w->srtt : RETH_RTO_MIN;
+    double first = w->srtt > 0 && pto < rto ? pto : rto; /* wait of a frame sent once */
     int n = 0, timed_out = 0;
 
     uint32_t end = w->una + RETH_SACK_SPAN;
@@ -183,7 +184,7 @@ int reth_txwin_due(reth_txwin_t *w, double now, uint32_t *seqs, int max)
         reth_txent_t *e = reth_txwin_get(w, s);
         if (e->acked)
             continue;
-        double wait = e->nretx == 0 && w->srtt > 0 && pto < rto ? pto : rto;
+        double wait = e->nretx == 0 ? first : rto;
 
         if (e->fast || now - e->t_sent >= wait) {
             if (!e->fast && now - e->t_sent >= rto) {
