@@ -1,8 +1,8 @@
 /*
  * count_avx2.c - the vote counter and the decoders with AVX2: the counter
  * template (count_tmpl.h) on 256-bit vectors, four words of elements per
- * column, two columns (a cache line of each input) at a time; the average
- * decode a 64-element word at a time.
+ * column (two columns, a cache line of each row, when the rows are 4 KiB
+ * apart); the average decode a 64-element word at a time.
  */
 #include <immintrin.h>
 
@@ -20,7 +20,7 @@
 #define LC_V_ZERO         _mm256_setzero_si256()
 #define LC_V_ONES         _mm256_set1_epi64x(-1)
 #define LC_V_SET1(x)      _mm256_set1_epi64x((long long)(x))
-#define LC_V_GROUP        2 /* two 32-byte columns: one cache line of each row */
+#define LC_V_GROUP        2 /* rows 4 KiB apart: one cache line of each row at a time */
 #define LC_V_PREFETCH(p)  _mm_prefetch((const char *)(p), _MM_HINT_T1)
 #define LC_V_AHEAD        32
 #include "count_tmpl.h"
@@ -28,18 +28,18 @@
 void lc_kern_count_avx2(const uint64_t *vecs, size_t stride, size_t p, size_t n, uint64_t *planes,
                         size_t pstride)
 {
-    size_t gw = LC_V_GROUP * LC_V_WORDS, ngroups = n / (64 * gw), done = ngroups * gw;
+    size_t nvec = n / 256, done = nvec * 4;
 
-    lc_kern_count_cols(vecs, stride, p, ngroups, planes, pstride, lc_kern_nplanes(p));
+    lc_kern_count_cols(vecs, stride, p, nvec, planes, pstride, lc_kern_nplanes(p));
     lc_kern_count_scalar(vecs + done, stride, p, n - done * 64, planes + done, pstride);
 }
 
 void lc_kern_count_majority_avx2(const uint64_t *vecs, size_t stride, size_t p, size_t n,
                                  uint64_t tiepat, uint64_t *bits)
 {
-    size_t gw = LC_V_GROUP * LC_V_WORDS, ngroups = n / (64 * gw), done = ngroups * gw;
+    size_t nvec = n / 256, done = nvec * 4;
 
-    lc_kern_count_majority_cols(vecs, stride, p, ngroups, tiepat, bits);
+    lc_kern_count_majority_cols(vecs, stride, p, nvec, tiepat, bits);
     lc_kern_count_majority_scalar(vecs + done, stride, p, n - done * 64, tiepat, bits + done);
 }
 

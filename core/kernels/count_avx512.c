@@ -41,9 +41,9 @@ void lc_kern_count_avx512(const uint64_t *vecs, size_t stride, size_t p, size_t 
 void lc_kern_count_majority_avx512(const uint64_t *vecs, size_t stride, size_t p, size_t n,
                                  uint64_t tiepat, uint64_t *bits)
 {
-    size_t gw = LC_V_GROUP * LC_V_WORDS, ngroups = n / (64 * gw), done = ngroups * gw;
+    size_t nvec = n / 512, done = nvec * 8;
 
-    lc_kern_count_majority_cols(vecs, stride, p, ngroups, tiepat, bits);
+    lc_kern_count_majority_cols(vecs, stride, p, nvec, tiepat, bits);
     lc_kern_count_majority_scalar(vecs + done, stride, p, n - done * 64, tiepat, bits + done);
 }
 

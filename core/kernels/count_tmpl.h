@@ -20,9 +20,10 @@
  *   LC_V_ZERO, LC_V_ONES, LC_V_SET1(u64)
  *   LC_V_CSA(h, l, a, b, c)  carry-save add: h = maj(a, b, c), l = a ^ b ^ c
  *                            (a is the running accumulator; optional)
- *   LC_V_GROUP      vector columns counted together (optional, default 1)
+ *   LC_V_GROUP      vector columns the counter takes together when the rows
+ *                   are a multiple of 4 KiB apart (optional, default 1)
  *   LC_V_PREFETCH(p), LC_V_AHEAD  prefetch of the input rows (optional)
- * Both functions work on whole vectors of words; the includer masks tails.
+ * The functions work on whole vectors of words; the includer does the tails.
  */
 #ifndef LC_V_CSA
 #define LC_V_CSA(h, l, a, b, c)                                                                    \
@@ -105,15 +106,15 @@ static inline void lc_kern_ripple(uint64_t *o, size_t pstride, int nhi, LC_V x)
     } while (0)
 
 /*
- * Count p vectors over ngroups groups of LC_V_GROUP adjacent vector columns
- * into w planes. The columns of a group go through the same rows one after
- * the other, so each row's cache line is used whole while it is in L1.
+ * Count p vectors over ngroups groups of ng adjacent vector columns into w
+ * planes. The columns of a group go through the same rows one after the
+ * other, so with ng > 1 each row's cache line is used whole while it is in L1.
  */
 static inline __attribute__((always_inline)) void
 lc_kern_count_cols_impl(const uint64_t *vecs, size_t stride, size_t p, size_t ngroups,
-                        uint64_t *planes, size_t pstride, int w, const int pf)
+                        uint64_t *planes, size_t pstride, int w, const int pf, const int ng)
 {
-    const size_t gw = (size_t)LC_V_GROUP * LC_V_WORDS;
+    const size_t gw = (size_t)ng * LC_V_WORDS;
     int nhi = w > 4 ? w - 4 : 0;
 
     for (size_t c = 0; c < ngroups; c++) {
@@ -122,7 +123,7 @@ lc_kern_count_cols_impl(const uint64_t *vecs, size_t stride, size_t p, size_t ng
         LC_V ones[LC_V_GROUP], twos[LC_V_GROUP], fours[LC_V_GROUP], eights[LC_V_GROUP];
         size_t j = 0;
 
-        for (int g = 0; g < LC_V_GROUP; g++) {
+        for (int g = 0; g < ng; g++) {
             ones[g] = twos[g] = fours[g] = eights[g] = LC_V_ZERO;
             for (int k = 0; k < nhi; k++)
                 LC_V_STORE(o + (size_t)(4 + k) * pstride + g * LC_V_WORDS, LC_V_ZERO);
@@ -132,17 +133,17 @@ lc_kern_count_cols_impl(const uint64_t *vecs, size_t stride, size_t p, size_t ng
 
             /* all columns of 8 rows before the next 8 rows: at most 8 input lines
              * are live, so rows 4 KiB apart (one L1 set) do not evict each other */
-            for (int g = 0; g < LC_V_GROUP; g++)
+            for (int g = 0; g < ng; g++)
                 LC_V_CSA8(g, v, eA[g]);
-            for (int g = 0; g < LC_V_GROUP; g++)
+            for (int g = 0; g < ng; g++)
                 LC_V_CSA8(g, v + 8 * stride, eB[g]);
-            for (int g = 0; g < LC_V_GROUP; g++) {
+            for (int g = 0; g < ng; g++) {
                 LC_V_CSA(x, eights[g], eights[g], eA[g], eB[g]);
                 lc_kern_ripple(o + g * LC_V_WORDS, pstride, nhi, x);
             }
         }
         if (j + 8 <= p) {
-            for (int g = 0; g < LC_V_GROUP; g++) {
+            for (int g = 0; g < ng; g++) {
                 LC_V eA;
 
                 LC_V_CSA8(g, v, eA);
@@ -153,13 +154,13 @@ lc_kern_count_cols_impl(const uint64_t *vecs, size_t stride, size_t p, size_t ng
             v += 8 * stride;
         }
         for (; j < p; j++, v += stride)
-            for (int g = 0; g < LC_V_GROUP; g++) {
+            for (int g = 0; g < ng; g++) {
                 LC_V x = LC_V_LOAD(v + g * LC_V_WORDS);
 
                 LC_V_ADD1(g, x);
                 lc_kern_ripple(o + g * LC_V_WORDS, pstride, nhi, x);
             }
-        for (int g = 0; g < LC_V_GROUP; g++) {
+        for (int g = 0; g < ng; g++) {
             uint64_t *og = o + g * LC_V_WORDS;
 
             LC_V_STORE(og, ones[g]);
@@ -173,26 +174,48 @@ lc_kern_count_cols_impl(const uint64_t *vecs, size_t stride, size_t p, size_t ng
     }
 }
 
-static void lc_kern_count_cols_pf(const uint64_t *vecs, size_t stride, size_t p, size_t ngroups,
-                                  uint64_t *planes, size_t pstride, int w)
-{
-    lc_kern_count_cols_impl(vecs, stride, p, ngroups, planes, pstride, w, 1);
-}
+#define LC_KERN_COUNT_COLS_FN(name, pf, ng)                                                        \
+    static void name(const uint64_t *vecs, size_t stride, size_t p, size_t ngroups,               \
+                     uint64_t *planes, size_t pstride, int w)                                      \
+    {                                                                                              \
+        lc_kern_count_cols_impl(vecs, stride, p, ngroups, planes, pstride, w, pf, ng);             \
+    }
+LC_KERN_COUNT_COLS_FN(lc_kern_count_cols_pf, 1, 1)
+LC_KERN_COUNT_COLS_FN(lc_kern_count_cols_nopf, 0, 1)
+#if LC_V_GROUP > 1
+LC_KERN_COUNT_COLS_FN(lc_kern_count_cols_pf_grp, 1, LC_V_GROUP)
+LC_KERN_COUNT_COLS_FN(lc_kern_count_cols_nopf_grp, 0, LC_V_GROUP)
+#endif
 
-static void lc_kern_count_cols_nopf(const uint64_t *vecs, size_t stride, size_t p, size_t ngroups,
-                                    uint64_t *planes, size_t pstride, int w)
-{
-    lc_kern_count_cols_impl(vecs, stride, p, ngroups, planes, pstride, w, 0);
-}
-
-/* Prefetching pays only when the input does not fit in L2 (it costs in cache). */
-static void lc_kern_count_cols(const uint64_t *vecs, size_t stride, size_t p, size_t ngroups,
+/*
+ * Count nvec vector columns. Prefetching pays only when the input does not
+ * fit in L2 (it costs in cache). Rows a multiple of 4 KiB apart all fall in
+ * one L1 set, so a row's line is evicted before its next column is read:
+ * there LC_V_GROUP columns are taken together. Otherwise one column at a time
+ * keeps more in registers, which is faster (lc_vote pads its rows).
+ */
+static void lc_kern_count_cols(const uint64_t *vecs, size_t stride, size_t p, size_t nvec,
                                uint64_t *planes, size_t pstride, int w)
 {
-    if (p * stride > (1u << 20) / 8)
-        lc_kern_count_cols_pf(vecs, stride, p, ngroups, planes, pstride, w);
+    const int pf = p * stride > (1u << 20) / 8;
+    size_t done = 0;
+
+#if LC_V_GROUP > 1
+    if ((stride * sizeof(uint64_t)) % 4096 == 0) {
+        size_t ngroups = nvec / LC_V_GROUP;
+
+        if (pf)
+            lc_kern_count_cols_pf_grp(vecs, stride, p, ngroups, planes, pstride, w);
+        else
+            lc_kern_count_cols_nopf_grp(vecs, stride, p, ngroups, planes, pstride, w);
+        done = ngroups * LC_V_GROUP * LC_V_WORDS;
+        nvec -= ngroups * LC_V_GROUP;
+    }
+#endif
+    if (pf)
+        lc_kern_count_cols_pf(vecs + done, stride, p, nvec, planes + done, pstride, w);
     else
-        lc_kern_count_cols_nopf(vecs, stride, p, ngroups, planes, pstride, w);
+        lc_kern_count_cols_nopf(vecs + done, stride, p, nvec, planes + done, pstride, w);
 }
 
 /*
@@ -245,58 +268,72 @@ static inline LC_V lc_kern_majority_regs(const LC_V pl[5], int w, size_t t, LC_V
  * Count and majority in one pass for p < 32 voters: the counter's five
  * planes (weights 1..16) stay in registers and only the result bits are
  * written. Same trees and the same comparison as the two functions above,
- * so the same bits.
+ * so the same bits. One vector column at a time; inlined for each p (below),
+ * so the tree, the planes in use and the comparison with floor(p/2) are
+ * constants.
  */
-static void lc_kern_count_majority_cols(const uint64_t *vecs, size_t stride, size_t p,
-                                        size_t ngroups, uint64_t tiepat, uint64_t *bits)
+static inline __attribute__((always_inline)) void
+lc_kern_count_majority_p(const uint64_t *vecs, size_t stride, const size_t p, size_t nvec,
+                         uint64_t tiepat, uint64_t *bits)
 {
-    const size_t gw = (size_t)LC_V_GROUP * LC_V_WORDS;
     const int w = lc_kern_nplanes(p), pf = 0;
     const LC_V tie = (p & 1) ? LC_V_ZERO : LC_V_SET1(tiepat);
 
-    for (size_t c = 0; c < ngroups; c++) {
-        const uint64_t *v = vecs + c * gw;
-        LC_V ones[LC_V_GROUP], twos[LC_V_GROUP], fours[LC_V_GROUP], eights[LC_V_GROUP];
-        LC_V sixteens[LC_V_GROUP];
+    for (size_t c = 0; c < nvec; c++) {
+        const uint64_t *v = vecs + c * LC_V_WORDS;
+        LC_V ones[1] = {LC_V_ZERO}, twos[1] = {LC_V_ZERO}, fours[1] = {LC_V_ZERO};
+        LC_V eights[1] = {LC_V_ZERO}, sixteens = LC_V_ZERO;
         size_t j = 0;
 
-        for (int g = 0; g < LC_V_GROUP; g++)
-            ones[g] = twos[g] = fours[g] = eights[g] = sixteens[g] = LC_V_ZERO;
         if (p >= 16) { /* p < 32: one tree of 16 at most, its carry is plane 4 */
-            LC_V eA[LC_V_GROUP], eB[LC_V_GROUP];
+            LC_V eA, eB;
 
-            /* all columns of 8 rows, then of the next 8, as lc_kern_count_cols_impl */
-            for (int g = 0; g < LC_V_GROUP; g++)
-                LC_V_CSA8(g, v, eA[g]);
-            for (int g = 0; g < LC_V_GROUP; g++)
-                LC_V_CSA8(g, v + 8 * stride, eB[g]);
-            for (int g = 0; g < LC_V_GROUP; g++)
-                LC_V_CSA(sixteens[g], eights[g], eights[g], eA[g], eB[g]);
+            LC_V_CSA8(0, v, eA);
+            LC_V_CSA8(0, v + 8 * stride, eB);
+            LC_V_CSA(sixteens, eights[0], eights[0], eA, eB);
             j = 16;
             v += 16 * stride;
         }
         if (j + 8 <= p) {
-            for (int g = 0; g < LC_V_GROUP; g++) {
-                LC_V eA;
+            LC_V eA;
 
-                LC_V_CSA8(g, v, eA);
-                LC_V_HALF(eights[g], eA);
-                sixteens[g] = LC_V_XOR(sixteens[g], eA);
-            }
+            LC_V_CSA8(0, v, eA);
+            LC_V_HALF(eights[0], eA);
+            sixteens = LC_V_XOR(sixteens, eA);
             j += 8;
             v += 8 * stride;
         }
-        for (; j < p; j++, v += stride)
-            for (int g = 0; g < LC_V_GROUP; g++) {
-                LC_V x = LC_V_LOAD(v + g * LC_V_WORDS);
+        for (; j < p; j++, v += stride) {
+            LC_V x = LC_V_LOAD(v);
 
-                LC_V_ADD1(g, x);
-                sixteens[g] = LC_V_XOR(sixteens[g], x);
-            }
-        for (int g = 0; g < LC_V_GROUP; g++) {
-            const LC_V pl[5] = {ones[g], twos[g], fours[g], eights[g], sixteens[g]};
-
-            LC_V_STORE(bits + c * gw + g * LC_V_WORDS, lc_kern_majority_regs(pl, w, p / 2, tie));
+            LC_V_ADD1(0, x);
+            sixteens = LC_V_XOR(sixteens, x);
         }
+        const LC_V pl[5] = {ones[0], twos[0], fours[0], eights[0], sixteens};
+
+        LC_V_STORE(bits + c * LC_V_WORDS, lc_kern_majority_regs(pl, w, p / 2, tie));
+    }
+}
+
+#define LC_KERN_CM_CASE(n)                                                                         \
+    case n:                                                                                        \
+        lc_kern_count_majority_p(vecs, stride, n, nvec, tiepat, bits);                             \
+        break;
+
+/* lc_kern_count_majority_p for nvec vector columns of 1 <= p < 32 voters. */
+static void lc_kern_count_majority_cols(const uint64_t *vecs, size_t stride, size_t p, size_t nvec,
+                                        uint64_t tiepat, uint64_t *bits)
+{
+    switch (p) {
+        LC_KERN_CM_CASE(1) LC_KERN_CM_CASE(2) LC_KERN_CM_CASE(3) LC_KERN_CM_CASE(4)
+        LC_KERN_CM_CASE(5) LC_KERN_CM_CASE(6) LC_KERN_CM_CASE(7) LC_KERN_CM_CASE(8)
+        LC_KERN_CM_CASE(9) LC_KERN_CM_CASE(10) LC_KERN_CM_CASE(11) LC_KERN_CM_CASE(12)
+        LC_KERN_CM_CASE(13) LC_KERN_CM_CASE(14) LC_KERN_CM_CASE(15) LC_KERN_CM_CASE(16)
+        LC_KERN_CM_CASE(17) LC_KERN_CM_CASE(18) LC_KERN_CM_CASE(19) LC_KERN_CM_CASE(20)
+        LC_KERN_CM_CASE(21) LC_KERN_CM_CASE(22) LC_KERN_CM_CASE(23) LC_KERN_CM_CASE(24)
+        LC_KERN_CM_CASE(25) LC_KERN_CM_CASE(26) LC_KERN_CM_CASE(27) LC_KERN_CM_CASE(28)
+        LC_KERN_CM_CASE(29) LC_KERN_CM_CASE(30) LC_KERN_CM_CASE(31)
+    default:
+        break;
     }
 }

@@ -149,6 +149,13 @@ static void test_count(void **state)
     for (size_t pi = 0; pi < 8; pi++)
         check_count(l, ns[NN - 1], ps[pi], kt_rand() % 3);
     check_count(l, 4096 + 17, 4096, 1);
+    /* rows a multiple of 4 KiB apart: the counter takes several columns at once */
+    for (size_t pi = 0; pi < NP; pi++) {
+        size_t n = 70001, nw = LC_BITS_WORDS(n);
+
+        if (ps[pi] <= 128)
+            check_count(l, n, ps[pi], (512 - nw % 512) % 512);
+    }
 }
 
 static void test_apply(void **state)
