@@ -5,12 +5,14 @@
  * to user space at once; V3's blocks are handed over only when full or
  * after the retire timer (at least 1 ms), which made every small message
  * wait about a millisecond. PACKET_QDISC_BYPASS stays off so that tc
- * shaping on the interface still applies.
+ * shaping on the interface still applies. Transmit slots carry a
+ * virtio_net_hdr (PACKET_VNET_HDR) so that each skb is a linear copy.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,7 @@ struct reth_dp {
     unsigned rx_cur;  /* next receive frame slot */
     unsigned tx_cur;  /* next transmit slot */
     int tx_pending;   /* slots marked for sending since the last flush */
+    size_t vnet;      /* bytes of virtio_net_hdr before each transmitted frame (0: none) */
     size_t frame_max;
 };
 
@@ -53,7 +56,7 @@ static int reth_packet_rings(reth_dp_t *d, const reth_iface_t *ifc, size_t ring_
     size_t frame = (size_t)ifc->mtu + RETH_ETH_HLEN;
     size_t rxslot = reth_pow2_at_least(frame + TPACKET2_HDRLEN + 64);
     size_t rxblk = rxslot > 65536 ? rxslot : 65536;
-    size_t txslot = reth_pow2_at_least(frame + RETH_TX_DATA_OFF);
+    size_t txslot = reth_pow2_at_least(frame + RETH_TX_DATA_OFF + d->vnet);
     size_t txblk = txslot > 65536 ? txslot : 65536;
     int v = TPACKET_V2;
 
@@ -116,6 +119,14 @@ static int reth_packet_open(const reth_iface_t *ifc, const reth_dp_conf_t *conf,
     }
     /* Our own transmitted frames would otherwise show up in the receive ring. */
     (void)setsockopt(d->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+    /*
+     * A virtio_net_hdr before each transmitted frame lets hdr_len say "copy
+     * the whole frame into the skb": without it the skb points at the ring
+     * pages, and the first veth (or any forwarding) must copy them into
+     * freshly allocated pages anyway (skb_copy_ubufs), at a higher cost.
+     */
+    if (!setsockopt(d->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)))
+        d->vnet = sizeof(struct virtio_net_hdr);
     if ((rc = reth_packet_rings(d, ifc, conf->ring_bytes)))
         goto fail;
     memset(&sll, 0, sizeof(sll));
@@ -151,14 +162,19 @@ static uint8_t *reth_packet_tx_buf(reth_dp_t *d)
 
     if (st & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING))
         return NULL;
-    return (uint8_t *)h + RETH_TX_DATA_OFF;
+    return (uint8_t *)h + RETH_TX_DATA_OFF + d->vnet;
 }
 
 static void reth_packet_tx_commit(reth_dp_t *d, size_t len)
 {
     struct tpacket2_hdr *h = reth_tx_slot(d, d->tx_cur);
 
-    h->tp_len = (uint32_t)len;
+    if (d->vnet) {
+        struct virtio_net_hdr *v = (struct virtio_net_hdr *)((uint8_t *)h + RETH_TX_DATA_OFF);
+        memset(v, 0, sizeof(*v));
+        v->hdr_len = (__virtio16)len; /* host order: af_packet reads it as legacy virtio */
+    }
+    h->tp_len = (uint32_t)(len + d->vnet);
     __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
     d->tx_cur = (d->tx_cur + 1) % d->tx.tp_frame_nr;
     d->tx_pending = 1;
