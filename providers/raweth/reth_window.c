@@ -5,17 +5,22 @@
 
 #include "reth_window.h"
 
-int reth_txwin_init(reth_txwin_t *w, uint32_t cap, double now)
+int reth_txwin_init(reth_txwin_t *w, uint32_t cap, uint32_t mtu, double now)
 {
     memset(w, 0, sizeof(*w));
-    if (cap == 0 || (cap & (cap - 1)))
+    if (cap == 0 || (cap & (cap - 1)) || mtu == 0)
         return -EINVAL;
     w->ent = calloc(cap, sizeof(*w->ent));
     if (!w->ent)
         return -ENOMEM;
     w->cap = cap;
     w->rto = RETH_RTO_INIT;
-    w->cwnd = RETH_CWND_INIT;
+    w->cwnd_min = RETH_CWND_MIN_BYTES / mtu;
+    if (w->cwnd_min < RETH_CWND_MIN_FRAMES)
+        w->cwnd_min = RETH_CWND_MIN_FRAMES;
+    w->cwnd = RETH_CWND_INIT_BYTES / mtu;
+    if (w->cwnd < w->cwnd_min)
+        w->cwnd = w->cwnd_min;
     w->ssthresh = cap;
     w->t_scan = now;
     return 0;
@@ -39,7 +44,7 @@ static void reth_cwnd_cut(reth_txwin_t *w, uint32_t seq)
 {
     if (reth_seq_lt(seq, w->recover))
         return;
-    w->ssthresh = w->cwnd / 2 > RETH_CWND_MIN ? w->cwnd / 2 : RETH_CWND_MIN;
+    w->ssthresh = w->cwnd / 2 > w->cwnd_min ? w->cwnd / 2 : w->cwnd_min;
     w->cwnd = w->ssthresh;
     w->recover = w->nxt;
 }
@@ -160,11 +165,11 @@ int reth_txwin_ack(reth_txwin_t *w, uint32_t ack, uint64_t sack, uint32_t window
 int reth_txwin_due(reth_txwin_t *w, double now, uint32_t *seqs, int max)
 {
     double rto = reth_rto_now(w), next = now + rto;
-    /* Probe timeout: a frame sent once is resent after two smoothed RTTs,
-     * without cutting the window; the RTO (with backoff) applies after that.
-     * Most vote messages are a few frames, so a lost one is often a tail
-     * that no later frame's SACK reveals. */
-    double pto = 2 * w->srtt > RETH_RTO_MIN ? 2 * w->srtt : RETH_RTO_MIN;
+    /* Probe timeout: a frame sent once is resent after two smoothed RTTs
+     * (RETH_PTO_MIN at least), without cutting the window; the RTO (with
+     * backoff) applies after that. Most vote messages are a few frames, so a
+     * lost one is often a tail that no later frame's SACK reveals. */
+    double pto = 2 * w->srtt > RETH_PTO_MIN ? 2 * w->srtt : RETH_PTO_MIN;
     double first = w->srtt > 0 && pto < rto ? pto : rto; /* wait of a frame sent once */
     int n = 0, timed_out = 0;
 

@@ -21,9 +21,20 @@ static inline int reth_seq_lt(uint32_t a, uint32_t b)
 #define RETH_RTO_INIT 0.010 /* s, before any RTT sample */
 #define RETH_RTO_MIN 0.001 /* s: TPACKET_V2 and AF_XDP hand frames over at once; peers ack every pass */
 #define RETH_RTO_MAX 0.1   /* s: the backoff stops growing here (LC_TIMEOUT detects a dead peer) */
+/* s: the probe timeout's floor. A frame can sit this long in a shaped switch
+ * port's queue (lc_run's tbf holds about 3 ms at 1 Gbit/s) without being
+ * lost: with 2 srtt alone, 4-5% of frames were resent needlessly once the
+ * senders had CPU enough to fill that queue. */
+#define RETH_PTO_MIN 0.004
 #define RETH_SACK_SPAN 65   /* frames an ack describes: the cumulative one and 64 SACK bits */
-#define RETH_CWND_MIN 16.0  /* frames: the congestion window never shrinks below this */
-#define RETH_CWND_INIT 32.0
+/*
+ * The congestion window counts frames, but its floor and start are bytes
+ * (16 and 32 frames at MTU 1500): with jumbo frames the same bytes are fewer
+ * frames, so that p - 1 senders at the floor still fit a switch port's queue.
+ */
+#define RETH_CWND_MIN_BYTES 24000.0
+#define RETH_CWND_INIT_BYTES 48000.0
+#define RETH_CWND_MIN_FRAMES 2.0 /* and never fewer frames than this */
 #define RETH_QUEUE_MAX 0.010 /* s: stop growing cwnd once the RTT shows this much queueing */
 
 /* One frame in flight. */
@@ -47,6 +58,7 @@ typedef struct reth_txwin {
     int backoff;       /* timeouts in a row (RTO doubles each, up to RETH_RTO_MAX) */
     double t_scan;     /* no retransmission is due before this time */
     double cwnd;       /* congestion window, frames (AIMD: slow start, halve on loss) */
+    double cwnd_min;   /* its floor, frames */
     double rtt_min;    /* smallest RTT sample: the path without queues */
     double ssthresh;
     uint32_t recover;  /* losses below this seq belong to the last window cut */
@@ -55,7 +67,8 @@ typedef struct reth_txwin {
 /* Called for each frame that an ack newly covers. */
 typedef void (*reth_acked_fn)(void *arg, reth_txent_t *e);
 
-LC_HIDDEN int reth_txwin_init(reth_txwin_t *w, uint32_t cap, double now);
+/* A window of cap frames (a power of two) of at most mtu bytes each. */
+LC_HIDDEN int reth_txwin_init(reth_txwin_t *w, uint32_t cap, uint32_t mtu, double now);
 LC_HIDDEN void reth_txwin_fini(reth_txwin_t *w);
 /* 1 when a new frame fits in our window, the congestion window and the receiver's window. */
 LC_HIDDEN int reth_txwin_room(const reth_txwin_t *w);

@@ -112,7 +112,7 @@ static void run_sim(double loss, double dup, double delay_max, int stall)
     src.stream = stream;
     src.lens = lens;
     src.nmsg = NMSG;
-    assert_int_equal(reth_txwin_init(&tx, CAP, now), 0);
+    assert_int_equal(reth_txwin_init(&tx, CAP, 1500, now), 0);
     assert_int_equal(reth_rxwin_init(&rx, CAP, MAXPAY), 0);
     tx.peer_end = CAP; /* as from the SYNACK */
     acked_count = 0;
@@ -277,7 +277,7 @@ static void test_backoff_bounded(void **state)
     double now = 0, last = 0, max_gap = 0;
     int sends = 0;
 
-    assert_int_equal(reth_txwin_init(&tx, 16, now), 0);
+    assert_int_equal(reth_txwin_init(&tx, 16, 1500, now), 0);
     tx.peer_end = 16;
     reth_txwin_push(&tx, now, &seq);
     for (; now < 30; now += 0.001) {
@@ -305,61 +305,100 @@ static void test_congestion_window(void **state)
     uint32_t seq, n = 0, seqs[64];
     double now = 0;
 
-    assert_int_equal(reth_txwin_init(&tx, 1024, now), 0);
+    const uint32_t init = (uint32_t)(RETH_CWND_INIT_BYTES / 1500);
+
+    assert_int_equal(reth_txwin_init(&tx, 1024, 1500, now), 0);
     tx.peer_end = 1024;
     while (reth_txwin_room(&tx)) {
         reth_txwin_push(&tx, now, &seq);
         n++;
     }
-    assert_int_equal(n, (uint32_t)RETH_CWND_INIT);
+    assert_int_equal(n, init);
     now += 0.001; /* every frame acked after 1 ms: one round trip */
     assert_int_equal(reth_txwin_ack(&tx, tx.nxt, 0, 1024, tx.nxt - 1, now, NULL, NULL), (int)n);
-    assert_true(tx.cwnd == 2 * RETH_CWND_INIT);
+    assert_true(tx.cwnd == 2 * init);
     for (n = 0; reth_txwin_room(&tx); n++)
         reth_txwin_push(&tx, now, &seq);
-    assert_int_equal(n, (uint32_t)(2 * RETH_CWND_INIT));
+    assert_int_equal(n, 2 * init);
     /* Frame una is lost, the next ones arrive: once the hole is old, one cut. */
     now += 0.01;
     reth_txwin_ack(&tx, tx.una, ~0ull, 1024, tx.una + 5, now, NULL, NULL);
-    assert_true(tx.cwnd == RETH_CWND_INIT);
+    assert_true(tx.cwnd == init);
     reth_txwin_ack(&tx, tx.una, ~0ull, 1024, tx.una + 6, now + 0.01, NULL, NULL);
-    assert_true(tx.cwnd == RETH_CWND_INIT); /* same window: no second cut */
+    assert_true(tx.cwnd == init); /* same window: no second cut */
     assert_int_equal(reth_txwin_due(&tx, now + 0.01, seqs, 64), 1); /* only the hole is resent */
     assert_int_equal(seqs[0], tx.una);
     reth_txwin_fini(&tx);
 }
 
+/* Jumbo frames: the window starts and stops shrinking at the same bytes, in fewer frames. */
+static void test_cwnd_bytes(void **state)
+{
+    reth_txwin_t tx;
+    uint32_t seq, n = 0;
+    double now = 0;
+
+    (void)state;
+    assert_int_equal(reth_txwin_init(&tx, 1024, 0, now), -EINVAL);
+    assert_int_equal(reth_txwin_init(&tx, 1024, 9000, now), 0);
+    assert_true(tx.cwnd * 9000 == RETH_CWND_INIT_BYTES);
+    tx.peer_end = 1024;
+    for (; reth_txwin_room(&tx); n++)
+        reth_txwin_push(&tx, now, &seq);
+    assert_int_equal(n, 6); /* a window of 5.33 frames takes a sixth */
+    /* losses, one per window, down to the floor and not below */
+    for (int i = 0; i < 8; i++) {
+        now += 0.01;
+        reth_txwin_ack(&tx, tx.una, ~0ull, 1024, tx.una + 1, now, NULL, NULL);
+        reth_txwin_push(&tx, now, &seq); /* the next window */
+        tx.recover = tx.una;
+    }
+    assert_true(tx.cwnd == tx.cwnd_min && tx.cwnd_min * 9000 == RETH_CWND_MIN_BYTES);
+    reth_txwin_fini(&tx);
+    /* a tiny MTU still keeps RETH_CWND_MIN_FRAMES in flight */
+    assert_int_equal(reth_txwin_init(&tx, 64, 1u << 20, now), 0);
+    assert_true(tx.cwnd == RETH_CWND_MIN_FRAMES && tx.cwnd_min == RETH_CWND_MIN_FRAMES);
+    reth_txwin_fini(&tx);
+}
+
 /*
  * A lost tail (no later frame, so no SACK): the frame is resent after two
- * smoothed RTTs (probe) without a window cut; the next resend waits for the
- * RTO, which cuts the window and backs off.
+ * smoothed RTTs (probe), RETH_PTO_MIN at least, without a window cut; the
+ * next resend waits for the RTO, which cuts the window and backs off.
  */
-static void test_tail_probe(void **state)
+static void tail_probe(double rtt, double pto)
 {
     reth_txwin_t tx;
     uint32_t seq, seqs[4];
     double now = 0, cwnd;
 
-    assert_int_equal(reth_txwin_init(&tx, 64, now), 0);
+    assert_int_equal(reth_txwin_init(&tx, 64, 1500, now), 0);
     tx.peer_end = 64;
-    for (int i = 0; i < 20; i++) { /* RTT samples of 1 ms: srtt 1 ms, RTO at its floor or above */
+    for (int i = 0; i < 20; i++) { /* equal RTT samples: srtt = rtt */
         reth_txwin_push(&tx, now, &seq);
-        now += 0.001;
+        now += rtt;
         assert_int_equal(reth_txwin_ack(&tx, seq + 1, 0, 64, seq, now, NULL, NULL), 1);
     }
-    assert_true(tx.srtt > 0.0009 && tx.srtt < 0.0011);
-    tx.rto = 0.010; /* as after a noisy RTT: the probe must not wait for it */
+    assert_true(tx.srtt > rtt * 0.9 && tx.srtt < rtt * 1.1);
+    tx.rto = 0.030; /* as after a noisy RTT: the probe must not wait for it */
     cwnd = tx.cwnd;
     reth_txwin_push(&tx, now, &seq); /* the last frame of a message, lost */
-    assert_int_equal(reth_txwin_due(&tx, now + 0.0019, seqs, 4), 0);
-    assert_int_equal(reth_txwin_due(&tx, now + 0.0021, seqs, 4), 1);
+    assert_int_equal(reth_txwin_due(&tx, now + pto * 0.95, seqs, 4), 0);
+    assert_int_equal(reth_txwin_due(&tx, now + pto * 1.05, seqs, 4), 1);
     assert_int_equal(seqs[0], seq);
     assert_true(tx.cwnd == cwnd && tx.backoff == 0); /* a probe is no timeout */
-    now += 0.0021;
-    assert_int_equal(reth_txwin_due(&tx, now + 0.005, seqs, 4), 0); /* then the RTO applies */
-    assert_int_equal(reth_txwin_due(&tx, now + 0.0101, seqs, 4), 1);
+    now += pto * 1.05;
+    assert_int_equal(reth_txwin_due(&tx, now + 0.025, seqs, 4), 0); /* then the RTO applies */
+    assert_int_equal(reth_txwin_due(&tx, now + 0.0301, seqs, 4), 1);
     assert_true(tx.cwnd < cwnd && tx.backoff == 1);
     reth_txwin_fini(&tx);
+}
+
+static void test_tail_probe(void **state)
+{
+    (void)state;
+    tail_probe(0.005, 0.010);        /* two smoothed RTTs */
+    tail_probe(0.001, RETH_PTO_MIN); /* the floor */
 }
 
 int main(void)
@@ -372,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_rx_bounds),
         cmocka_unit_test(test_backoff_bounded),
         cmocka_unit_test(test_congestion_window),
+        cmocka_unit_test(test_cwnd_bytes),
         cmocka_unit_test(test_tail_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
