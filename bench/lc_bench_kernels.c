@@ -202,14 +202,21 @@ static double time_it(const brow_t *r, bctx_t *c, size_t n, int *err)
     return best;
 }
 
+static void *bench_alloc(size_t bytes)
+{
+    return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+}
+
 static int bctx_init(bctx_t *c, size_t bytes)
 {
     c->bytes = bytes;
-    c->a = malloc(bytes + 64 + 64 * 8 * LC_VOTE_ROW_PAD); /* up to 64 padded rows */
-    c->b = malloc(2 * bytes + 64);
-    c->c = malloc(bytes + 64);
+    /* Cache-line aligned, as tensors from frameworks' allocators are: plain
+     * malloc returns 16-byte offsets, where every AVX-512 load splits a line. */
+    c->a = bench_alloc(bytes + 64 + 64 * 8 * LC_VOTE_ROW_PAD); /* up to 64 padded rows */
+    c->b = bench_alloc(2 * bytes + 64);
+    c->c = bench_alloc(bytes + 64);
     /* planes of up to 7 x bytes*8/8 bits, signs of bytes/2 values, levels of 4 bits */
-    c->small = malloc(bytes + 4096);
+    c->small = bench_alloc(bytes + 4096);
     if (!c->a || !c->b || !c->c || !c->small)
         return -ENOMEM;
     for (size_t i = 0; i < bytes / 2; i++) {
