@@ -175,7 +175,7 @@ lc_kern_count_cols_impl(const uint64_t *vecs, size_t stride, size_t p, size_t ng
 }
 
 #define LC_KERN_COUNT_COLS_FN(name, pf, ng)                                                        \
-    static void name(const uint64_t *vecs, size_t stride, size_t p, size_t ngroups,               \
+    static void name(const uint64_t *vecs, size_t stride, size_t p, size_t ngroups,                \
                      uint64_t *planes, size_t pstride, int w)                                      \
     {                                                                                              \
         lc_kern_count_cols_impl(vecs, stride, p, ngroups, planes, pstride, w, pf, ng);             \
@@ -268,72 +268,106 @@ static inline LC_V lc_kern_majority_regs(const LC_V pl[5], int w, size_t t, LC_V
  * Count and majority in one pass for p < 32 voters: the counter's five
  * planes (weights 1..16) stay in registers and only the result bits are
  * written. Same trees and the same comparison as the two functions above,
- * so the same bits. One vector column at a time; inlined for each p (below),
- * so the tree, the planes in use and the comparison with floor(p/2) are
- * constants.
+ * so the same bits. Inlined for each p (below), so the tree, the planes in
+ * use and the comparison with floor(p/2) are constants; ng columns at a time,
+ * as in lc_kern_count_cols_impl.
  */
 static inline __attribute__((always_inline)) void
-lc_kern_count_majority_p(const uint64_t *vecs, size_t stride, const size_t p, size_t nvec,
-                         uint64_t tiepat, uint64_t *bits)
+lc_kern_count_majority_p(const uint64_t *vecs, size_t stride, const size_t p, size_t ngroups,
+                         uint64_t tiepat, uint64_t *bits, const int ng)
 {
+    const size_t gw = (size_t)ng * LC_V_WORDS;
     const int w = lc_kern_nplanes(p), pf = 0;
     const LC_V tie = (p & 1) ? LC_V_ZERO : LC_V_SET1(tiepat);
 
-    for (size_t c = 0; c < nvec; c++) {
-        const uint64_t *v = vecs + c * LC_V_WORDS;
-        LC_V ones[1] = {LC_V_ZERO}, twos[1] = {LC_V_ZERO}, fours[1] = {LC_V_ZERO};
-        LC_V eights[1] = {LC_V_ZERO}, sixteens = LC_V_ZERO;
+    for (size_t c = 0; c < ngroups; c++) {
+        const uint64_t *v = vecs + c * gw;
+        LC_V ones[LC_V_GROUP], twos[LC_V_GROUP], fours[LC_V_GROUP], eights[LC_V_GROUP];
+        LC_V sixteens[LC_V_GROUP];
         size_t j = 0;
 
+        for (int g = 0; g < ng; g++)
+            ones[g] = twos[g] = fours[g] = eights[g] = sixteens[g] = LC_V_ZERO;
         if (p >= 16) { /* p < 32: one tree of 16 at most, its carry is plane 4 */
-            LC_V eA, eB;
+            LC_V eA[LC_V_GROUP], eB[LC_V_GROUP];
 
-            LC_V_CSA8(0, v, eA);
-            LC_V_CSA8(0, v + 8 * stride, eB);
-            LC_V_CSA(sixteens, eights[0], eights[0], eA, eB);
+            /* all columns of 8 rows, then of the next 8, as lc_kern_count_cols_impl */
+            for (int g = 0; g < ng; g++)
+                LC_V_CSA8(g, v, eA[g]);
+            for (int g = 0; g < ng; g++)
+                LC_V_CSA8(g, v + 8 * stride, eB[g]);
+            for (int g = 0; g < ng; g++)
+                LC_V_CSA(sixteens[g], eights[g], eights[g], eA[g], eB[g]);
             j = 16;
             v += 16 * stride;
         }
         if (j + 8 <= p) {
-            LC_V eA;
+            for (int g = 0; g < ng; g++) {
+                LC_V eA;
 
-            LC_V_CSA8(0, v, eA);
-            LC_V_HALF(eights[0], eA);
-            sixteens = LC_V_XOR(sixteens, eA);
+                LC_V_CSA8(g, v, eA);
+                LC_V_HALF(eights[g], eA);
+                sixteens[g] = LC_V_XOR(sixteens[g], eA);
+            }
             j += 8;
             v += 8 * stride;
         }
-        for (; j < p; j++, v += stride) {
-            LC_V x = LC_V_LOAD(v);
+        for (; j < p; j++, v += stride)
+            for (int g = 0; g < ng; g++) {
+                LC_V x = LC_V_LOAD(v + g * LC_V_WORDS);
 
-            LC_V_ADD1(0, x);
-            sixteens = LC_V_XOR(sixteens, x);
+                LC_V_ADD1(g, x);
+                sixteens[g] = LC_V_XOR(sixteens[g], x);
+            }
+        for (int g = 0; g < ng; g++) {
+            const LC_V pl[5] = {ones[g], twos[g], fours[g], eights[g], sixteens[g]};
+
+            LC_V_STORE(bits + c * gw + g * LC_V_WORDS, lc_kern_majority_regs(pl, w, p / 2, tie));
         }
-        const LC_V pl[5] = {ones[0], twos[0], fours[0], eights[0], sixteens};
-
-        LC_V_STORE(bits + c * LC_V_WORDS, lc_kern_majority_regs(pl, w, p / 2, tie));
     }
 }
 
-#define LC_KERN_CM_CASE(n)                                                                         \
-    case n:                                                                                        \
-        lc_kern_count_majority_p(vecs, stride, n, nvec, tiepat, bits);                             \
-        break;
+/* nvec vector columns of p voters: LC_V_GROUP columns at a time where 16 or
+ * more rows are a multiple of 4 KiB apart (more lines of one L1 set than it
+ * has ways, see lc_kern_count_cols), one at a time otherwise. */
+static inline __attribute__((always_inline)) void
+lc_kern_count_majority_n(const uint64_t *vecs, size_t stride, const size_t p, size_t nvec,
+                         uint64_t tiepat, uint64_t *bits)
+{
+    size_t done = 0;
 
-/* lc_kern_count_majority_p for nvec vector columns of 1 <= p < 32 voters. */
+#if LC_V_GROUP > 1
+    if (p >= 16 && (stride * sizeof(uint64_t)) % 4096 == 0) {
+        size_t ngroups = nvec / LC_V_GROUP;
+
+        lc_kern_count_majority_p(vecs, stride, p, ngroups, tiepat, bits, LC_V_GROUP);
+        done = ngroups * LC_V_GROUP * LC_V_WORDS;
+        nvec -= ngroups * LC_V_GROUP;
+    }
+#endif
+    lc_kern_count_majority_p(vecs + done, stride, p, nvec, tiepat, bits + done, 1);
+}
+
+/* clang-format off */
+#define LC_KERN_CM_CASE(n) \
+    case n: lc_kern_count_majority_n(vecs, stride, n, nvec, tiepat, bits); break;
+
+/* lc_kern_count_majority_n for nvec vector columns of 1 <= p < 32 voters
+ * (lc_vote_majority counts more voters in blocks, with lc_kern_count_cols). */
 static void lc_kern_count_majority_cols(const uint64_t *vecs, size_t stride, size_t p, size_t nvec,
                                         uint64_t tiepat, uint64_t *bits)
 {
     switch (p) {
-        LC_KERN_CM_CASE(1) LC_KERN_CM_CASE(2) LC_KERN_CM_CASE(3) LC_KERN_CM_CASE(4)
-        LC_KERN_CM_CASE(5) LC_KERN_CM_CASE(6) LC_KERN_CM_CASE(7) LC_KERN_CM_CASE(8)
-        LC_KERN_CM_CASE(9) LC_KERN_CM_CASE(10) LC_KERN_CM_CASE(11) LC_KERN_CM_CASE(12)
-        LC_KERN_CM_CASE(13) LC_KERN_CM_CASE(14) LC_KERN_CM_CASE(15) LC_KERN_CM_CASE(16)
-        LC_KERN_CM_CASE(17) LC_KERN_CM_CASE(18) LC_KERN_CM_CASE(19) LC_KERN_CM_CASE(20)
-        LC_KERN_CM_CASE(21) LC_KERN_CM_CASE(22) LC_KERN_CM_CASE(23) LC_KERN_CM_CASE(24)
-        LC_KERN_CM_CASE(25) LC_KERN_CM_CASE(26) LC_KERN_CM_CASE(27) LC_KERN_CM_CASE(28)
-        LC_KERN_CM_CASE(29) LC_KERN_CM_CASE(30) LC_KERN_CM_CASE(31)
-    default:
+    LC_KERN_CM_CASE(1)  LC_KERN_CM_CASE(2)  LC_KERN_CM_CASE(3)  LC_KERN_CM_CASE(4)
+    LC_KERN_CM_CASE(5)  LC_KERN_CM_CASE(6)  LC_KERN_CM_CASE(7)  LC_KERN_CM_CASE(8)
+    LC_KERN_CM_CASE(9)  LC_KERN_CM_CASE(10) LC_KERN_CM_CASE(11) LC_KERN_CM_CASE(12)
+    LC_KERN_CM_CASE(13) LC_KERN_CM_CASE(14) LC_KERN_CM_CASE(15) LC_KERN_CM_CASE(16)
+    LC_KERN_CM_CASE(17) LC_KERN_CM_CASE(18) LC_KERN_CM_CASE(19) LC_KERN_CM_CASE(20)
+    LC_KERN_CM_CASE(21) LC_KERN_CM_CASE(22) LC_KERN_CM_CASE(23) LC_KERN_CM_CASE(24)
+    LC_KERN_CM_CASE(25) LC_KERN_CM_CASE(26) LC_KERN_CM_CASE(27) LC_KERN_CM_CASE(28)
+    LC_KERN_CM_CASE(29) LC_KERN_CM_CASE(30) LC_KERN_CM_CASE(31)
+    default: /* the callers never pass p = 0 or p >= 32 */
         break;
     }
 }
+/* clang-format on */

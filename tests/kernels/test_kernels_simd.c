@@ -149,11 +149,19 @@ static void test_count(void **state)
     for (size_t pi = 0; pi < 8; pi++)
         check_count(l, ns[NN - 1], ps[pi], kt_rand() % 3);
     check_count(l, 4096 + 17, 4096, 1);
-    /* rows a multiple of 4 KiB apart: the counter takes several columns at once */
+    /* every p < 32 (count+majority is built for each), rows packed or padded,
+     * and rows a multiple of 4 KiB apart, where the counters take several
+     * columns at once */
+    for (size_t p = 1; p < 32; p++) {
+        size_t n = 70001, nw = LC_BITS_WORDS(n);
+
+        check_count(l, 1000 + kt_rand() % 1000, p, kt_rand() % 3);
+        check_count(l, n, p, (512 - nw % 512) % 512);
+    }
     for (size_t pi = 0; pi < NP; pi++) {
         size_t n = 70001, nw = LC_BITS_WORDS(n);
 
-        if (ps[pi] <= 128)
+        if (ps[pi] >= 32 && ps[pi] <= 128)
             check_count(l, n, ps[pi], (512 - nw % 512) % 512);
     }
 }
