@@ -175,7 +175,10 @@ int reth_conn_new(reth_ctx_t *ctx, int kind, reth_conn_t **out)
     c->id = idx | ((uint32_t)ctx->gen << 16);
     c->maxpay = ctx->maxpay;
     c->t_heard = c->t_tx = lc_now();
-    if (kind == RETH_K_SEND && reth_txwin_init(&c->tx, ctx->window, (uint32_t)ctx->ifc.mtu, c->t_heard))
+    /* The window's byte floor is set from our MTU; a peer with a smaller one
+     * (the SYNACK lowers maxpay) only makes it smaller in bytes. */
+    if (kind == RETH_K_SEND &&
+        reth_txwin_init(&c->tx, ctx->window, (uint32_t)ctx->ifc.mtu, c->t_heard))
         goto nomem;
     if (kind == RETH_K_RECV && reth_rxwin_init(&c->rx, ctx->window, ctx->maxpay))
         goto nomem;

@@ -6,7 +6,9 @@
  * after the retire timer (at least 1 ms), which made every small message
  * wait about a millisecond. PACKET_QDISC_BYPASS stays off so that tc
  * shaping on the interface still applies. Transmit slots carry a
- * virtio_net_hdr (PACKET_VNET_HDR) so that each skb is a linear copy.
+ * virtio_net_hdr (PACKET_VNET_HDR) so that each skb is a linear copy; the
+ * option also puts one before each received frame, which the receive path
+ * skips by reading at tp_mac (rxslot's 64 spare bytes hold it).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,10 +16,12 @@
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "reth_dp.h"
@@ -35,10 +39,10 @@ struct reth_dp {
     size_t map_len;
     struct tpacket_req rx, tx;
     uint8_t *tx_base;
-    unsigned rx_cur;  /* next receive frame slot */
-    unsigned tx_cur;  /* next transmit slot */
-    int tx_pending;   /* slots marked for sending since the last flush */
-    size_t vnet;      /* bytes of virtio_net_hdr before each transmitted frame (0: none) */
+    unsigned rx_cur; /* next receive frame slot */
+    unsigned tx_cur; /* next transmit slot */
+    int tx_pending;  /* slots marked for sending since the last flush */
+    size_t vnet;     /* bytes of virtio_net_hdr before each transmitted frame (0: none) */
     size_t frame_max;
 };
 
@@ -49,6 +53,18 @@ static size_t reth_pow2_at_least(size_t v)
     while (p < v)
         p <<= 1;
     return p;
+}
+
+/* 1 when the running kernel is major.minor or later (older kernels accept
+ * PACKET_VNET_HDR but send the header as the start of the frame). */
+static int reth_kernel_at_least(int major, int minor)
+{
+    struct utsname u;
+    int ma = 0, mi = 0;
+
+    if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+        return 0;
+    return ma > major || (ma == major && mi >= minor);
 }
 
 static int reth_packet_rings(reth_dp_t *d, const reth_iface_t *ifc, size_t ring_bytes)
@@ -125,8 +141,11 @@ static int reth_packet_open(const reth_iface_t *ifc, const reth_dp_conf_t *conf,
      * pages, and the first veth (or any forwarding) must copy them into
      * freshly allocated pages anyway (skb_copy_ubufs), at a higher cost.
      */
-    if (!setsockopt(d->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)))
+    if (reth_kernel_at_least(4, 11) && /* tpacket_snd reads the header since 4.11 */
+        !setsockopt(d->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)))
         d->vnet = sizeof(struct virtio_net_hdr);
+    LC_INFO("raweth", "packet: transmit %s",
+            d->vnet ? "with a virtio_net_hdr (linear skbs)" : "without a virtio_net_hdr");
     if ((rc = reth_packet_rings(d, ifc, conf->ring_bytes)))
         goto fail;
     memset(&sll, 0, sizeof(sll));
@@ -172,7 +191,9 @@ static void reth_packet_tx_commit(reth_dp_t *d, size_t len)
     if (d->vnet) {
         struct virtio_net_hdr *v = (struct virtio_net_hdr *)((uint8_t *)h + RETH_TX_DATA_OFF);
         memset(v, 0, sizeof(*v));
-        v->hdr_len = (__virtio16)len; /* host order: af_packet reads it as legacy virtio */
+        /* host order: af_packet reads it as legacy virtio. A frame over 64 KiB
+         * (MTU 65535 and up) would be copied only in part, and still sent whole. */
+        v->hdr_len = (__virtio16)len;
     }
     h->tp_len = (uint32_t)(len + d->vnet);
     __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
@@ -195,8 +216,7 @@ static int reth_packet_rx_poll(reth_dp_t *d, reth_rx_fn fn, void *arg, int budge
     while (n < budget) {
         uint8_t *p = d->map + (size_t)d->rx_cur * d->rx.tp_frame_size;
         struct tpacket2_hdr *h = (struct tpacket2_hdr *)p;
-        const struct sockaddr_ll *sll =
-            (const struct sockaddr_ll *)(p + TPACKET_ALIGN(sizeof(*h)));
+        const struct sockaddr_ll *sll = (const struct sockaddr_ll *)(p + TPACKET_ALIGN(sizeof(*h)));
 
         if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
             break;

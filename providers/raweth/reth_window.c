@@ -166,9 +166,10 @@ int reth_txwin_due(reth_txwin_t *w, double now, uint32_t *seqs, int max)
 {
     double rto = reth_rto_now(w), next = now + rto;
     /* Probe timeout: a frame sent once is resent after two smoothed RTTs
-     * (RETH_PTO_MIN at least), without cutting the window; the RTO (with
-     * backoff) applies after that. Most vote messages are a few frames, so a
-     * lost one is often a tail that no later frame's SACK reveals. */
+     * (RETH_PTO_MIN at least) without cutting the window, unless the RTO
+     * comes first: then it is a timeout, as for frames resent before. Most
+     * vote messages are a few frames, so a lost one is often a tail that no
+     * later frame's SACK reveals. */
     double pto = 2 * w->srtt > RETH_PTO_MIN ? 2 * w->srtt : RETH_PTO_MIN;
     double first = w->srtt > 0 && pto < rto ? pto : rto; /* wait of a frame sent once */
     int n = 0, timed_out = 0;

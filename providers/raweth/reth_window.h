@@ -21,21 +21,21 @@ static inline int reth_seq_lt(uint32_t a, uint32_t b)
 #define RETH_RTO_INIT 0.010 /* s, before any RTT sample */
 #define RETH_RTO_MIN 0.001 /* s: TPACKET_V2 and AF_XDP hand frames over at once; peers ack every pass */
 #define RETH_RTO_MAX 0.1   /* s: the backoff stops growing here (LC_TIMEOUT detects a dead peer) */
-/* s: the probe timeout's floor. A frame can sit this long in a shaped switch
- * port's queue (lc_run's tbf holds about 3 ms at 1 Gbit/s) without being
- * lost: with 2 srtt alone, 4-5% of frames were resent needlessly once the
- * senders had CPU enough to fill that queue. */
-#define RETH_PTO_MIN 0.004
-#define RETH_SACK_SPAN 65   /* frames an ack describes: the cumulative one and 64 SACK bits */
+/* s: the probe timeout's floor (a shorter RTO still applies). A frame can sit
+ * this long in a shaped switch port's queue (lc_run's tbf holds about 3 ms at
+ * 1 Gbit/s) without being lost: with 2 srtt alone, 4-5% of frames were resent
+ * needlessly once the senders had CPU enough to fill that queue. */
+#define RETH_PTO_MIN   0.004
+#define RETH_SACK_SPAN 65 /* frames an ack describes: the cumulative one and 64 SACK bits */
 /*
  * The congestion window counts frames, but its floor and start are bytes
  * (16 and 32 frames at MTU 1500): with jumbo frames the same bytes are fewer
  * frames, so that p - 1 senders at the floor still fit a switch port's queue.
  */
-#define RETH_CWND_MIN_BYTES 24000.0
+#define RETH_CWND_MIN_BYTES  24000.0
 #define RETH_CWND_INIT_BYTES 48000.0
-#define RETH_CWND_MIN_FRAMES 2.0 /* and never fewer frames than this */
-#define RETH_QUEUE_MAX 0.010 /* s: stop growing cwnd once the RTT shows this much queueing */
+#define RETH_CWND_MIN_FRAMES 2.0   /* and never fewer frames than this */
+#define RETH_QUEUE_MAX       0.010 /* s: stop growing cwnd once the RTT shows this much queueing */
 
 /* One frame in flight. */
 typedef struct reth_txent {

@@ -308,6 +308,7 @@ static void test_congestion_window(void **state)
     const uint32_t init = (uint32_t)(RETH_CWND_INIT_BYTES / 1500);
 
     assert_int_equal(reth_txwin_init(&tx, 1024, 1500, now), 0);
+    assert_true(init == 32 && tx.cwnd_min == 16); /* at MTU 1500, as when they were frames */
     tx.peer_end = 1024;
     while (reth_txwin_room(&tx)) {
         reth_txwin_push(&tx, now, &seq);
@@ -341,7 +342,7 @@ static void test_cwnd_bytes(void **state)
     (void)state;
     assert_int_equal(reth_txwin_init(&tx, 1024, 0, now), -EINVAL);
     assert_int_equal(reth_txwin_init(&tx, 1024, 9000, now), 0);
-    assert_true(tx.cwnd * 9000 == RETH_CWND_INIT_BYTES);
+    assert_true(tx.cwnd == RETH_CWND_INIT_BYTES / 9000);
     tx.peer_end = 1024;
     for (; reth_txwin_room(&tx); n++)
         reth_txwin_push(&tx, now, &seq);
@@ -353,9 +354,9 @@ static void test_cwnd_bytes(void **state)
         reth_txwin_push(&tx, now, &seq); /* the next window */
         tx.recover = tx.una;
     }
-    assert_true(tx.cwnd == tx.cwnd_min && tx.cwnd_min * 9000 == RETH_CWND_MIN_BYTES);
+    assert_true(tx.cwnd == tx.cwnd_min && tx.cwnd_min == RETH_CWND_MIN_BYTES / 9000);
     reth_txwin_fini(&tx);
-    /* a tiny MTU still keeps RETH_CWND_MIN_FRAMES in flight */
+    /* a huge MTU still keeps RETH_CWND_MIN_FRAMES in flight */
     assert_int_equal(reth_txwin_init(&tx, 64, 1u << 20, now), 0);
     assert_true(tx.cwnd == RETH_CWND_MIN_FRAMES && tx.cwnd_min == RETH_CWND_MIN_FRAMES);
     reth_txwin_fini(&tx);
@@ -394,11 +395,36 @@ static void tail_probe(double rtt, double pto)
     reth_txwin_fini(&tx);
 }
 
+/* With a steady 1 ms RTT the RTO (about 1 ms) comes before the probe's
+ * floor: the frame times out, with a window cut and a backoff. */
+static void tail_timeout_first(void)
+{
+    reth_txwin_t tx;
+    uint32_t seq, seqs[4];
+    double now = 0, cwnd;
+
+    assert_int_equal(reth_txwin_init(&tx, 64, 1500, now), 0);
+    tx.peer_end = 64;
+    for (int i = 0; i < 20; i++) {
+        reth_txwin_push(&tx, now, &seq);
+        now += 0.001;
+        assert_int_equal(reth_txwin_ack(&tx, seq + 1, 0, 64, seq, now, NULL, NULL), 1);
+    }
+    assert_true(tx.rto < RETH_PTO_MIN);
+    cwnd = tx.cwnd;
+    reth_txwin_push(&tx, now, &seq);
+    assert_int_equal(reth_txwin_due(&tx, now + tx.rto * 0.95, seqs, 4), 0);
+    assert_int_equal(reth_txwin_due(&tx, now + tx.rto * 1.05, seqs, 4), 1);
+    assert_true(tx.cwnd < cwnd && tx.backoff == 1);
+    reth_txwin_fini(&tx);
+}
+
 static void test_tail_probe(void **state)
 {
     (void)state;
     tail_probe(0.005, 0.010);        /* two smoothed RTTs */
-    tail_probe(0.001, RETH_PTO_MIN); /* the floor */
+    tail_probe(0.001, RETH_PTO_MIN); /* the floor, when the RTO is later */
+    tail_timeout_first();
 }
 
 int main(void)
