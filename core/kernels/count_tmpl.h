@@ -105,6 +105,67 @@ static inline void lc_kern_ripple(uint64_t *o, size_t pstride, int nhi, LC_V x)
         LC_V_CSA(e8, fours[g], fours[g], fA, fB);                                                  \
     } while (0)
 
+/* Rows a multiple of 4 KiB apart all fall in one L1 set. */
+static inline int lc_kern_rows_one_set(size_t stride)
+{
+    return (stride * sizeof(uint64_t)) % 4096 == 0;
+}
+
+/*
+ * Add p rows (from v on, stride words apart) to ng adjacent vector columns of
+ * the counters ones..eights: trees of 16 rows, then one of 8, then single
+ * rows. Each carry of weight 16 goes to sixteens[g] (p < 32: there is at most
+ * one per bit) or, with sixteens NULL, ripples into planes 4.. at o.
+ */
+static inline __attribute__((always_inline)) void
+lc_kern_add_rows(const uint64_t *v, size_t stride, size_t p, const int ng, const int pf, LC_V *ones,
+                 LC_V *twos, LC_V *fours, LC_V *eights, LC_V *sixteens, uint64_t *o, size_t pstride,
+                 int nhi)
+{
+    size_t j = 0;
+
+#define LC_V_CARRY16(g, x)                                                                         \
+    do {                                                                                           \
+        if (sixteens)                                                                              \
+            sixteens[g] = LC_V_XOR(sixteens[g], x);                                                \
+        else                                                                                       \
+            lc_kern_ripple(o + (g)*LC_V_WORDS, pstride, nhi, x);                                   \
+    } while (0)
+    for (; j + 16 <= p; j += 16, v += 16 * stride) {
+        LC_V eA[LC_V_GROUP], eB[LC_V_GROUP], x;
+
+        /* all columns of 8 rows before the next 8 rows: at most 8 input lines
+         * are live, so rows 4 KiB apart (one L1 set) do not evict each other */
+        for (int g = 0; g < ng; g++)
+            LC_V_CSA8(g, v, eA[g]);
+        for (int g = 0; g < ng; g++)
+            LC_V_CSA8(g, v + 8 * stride, eB[g]);
+        for (int g = 0; g < ng; g++) {
+            LC_V_CSA(x, eights[g], eights[g], eA[g], eB[g]);
+            LC_V_CARRY16(g, x);
+        }
+    }
+    if (j + 8 <= p) {
+        for (int g = 0; g < ng; g++) {
+            LC_V eA;
+
+            LC_V_CSA8(g, v, eA);
+            LC_V_HALF(eights[g], eA);
+            LC_V_CARRY16(g, eA);
+        }
+        j += 8;
+        v += 8 * stride;
+    }
+    for (; j < p; j++, v += stride)
+        for (int g = 0; g < ng; g++) {
+            LC_V x = LC_V_LOAD(v + g * LC_V_WORDS);
+
+            LC_V_ADD1(g, x);
+            LC_V_CARRY16(g, x);
+        }
+#undef LC_V_CARRY16
+}
+
 /*
  * Count p vectors over ngroups groups of ng adjacent vector columns into w
  * planes. The columns of a group go through the same rows one after the
@@ -118,48 +179,16 @@ lc_kern_count_cols_impl(const uint64_t *vecs, size_t stride, size_t p, size_t ng
     int nhi = w > 4 ? w - 4 : 0;
 
     for (size_t c = 0; c < ngroups; c++) {
-        const uint64_t *v = vecs + c * gw;
         uint64_t *o = planes + c * gw;
         LC_V ones[LC_V_GROUP], twos[LC_V_GROUP], fours[LC_V_GROUP], eights[LC_V_GROUP];
-        size_t j = 0;
 
         for (int g = 0; g < ng; g++) {
             ones[g] = twos[g] = fours[g] = eights[g] = LC_V_ZERO;
             for (int k = 0; k < nhi; k++)
                 LC_V_STORE(o + (size_t)(4 + k) * pstride + g * LC_V_WORDS, LC_V_ZERO);
         }
-        for (; j + 16 <= p; j += 16, v += 16 * stride) {
-            LC_V eA[LC_V_GROUP], eB[LC_V_GROUP], x;
-
-            /* all columns of 8 rows before the next 8 rows: at most 8 input lines
-             * are live, so rows 4 KiB apart (one L1 set) do not evict each other */
-            for (int g = 0; g < ng; g++)
-                LC_V_CSA8(g, v, eA[g]);
-            for (int g = 0; g < ng; g++)
-                LC_V_CSA8(g, v + 8 * stride, eB[g]);
-            for (int g = 0; g < ng; g++) {
-                LC_V_CSA(x, eights[g], eights[g], eA[g], eB[g]);
-                lc_kern_ripple(o + g * LC_V_WORDS, pstride, nhi, x);
-            }
-        }
-        if (j + 8 <= p) {
-            for (int g = 0; g < ng; g++) {
-                LC_V eA;
-
-                LC_V_CSA8(g, v, eA);
-                LC_V_HALF(eights[g], eA);
-                lc_kern_ripple(o + g * LC_V_WORDS, pstride, nhi, eA);
-            }
-            j += 8;
-            v += 8 * stride;
-        }
-        for (; j < p; j++, v += stride)
-            for (int g = 0; g < ng; g++) {
-                LC_V x = LC_V_LOAD(v + g * LC_V_WORDS);
-
-                LC_V_ADD1(g, x);
-                lc_kern_ripple(o + g * LC_V_WORDS, pstride, nhi, x);
-            }
+        lc_kern_add_rows(vecs + c * gw, stride, p, ng, pf, ones, twos, fours, eights, NULL, o,
+                         pstride, nhi);
         for (int g = 0; g < ng; g++) {
             uint64_t *og = o + g * LC_V_WORDS;
 
@@ -201,7 +230,7 @@ static void lc_kern_count_cols(const uint64_t *vecs, size_t stride, size_t p, si
     size_t done = 0;
 
 #if LC_V_GROUP > 1
-    if ((stride * sizeof(uint64_t)) % 4096 == 0) {
+    if (lc_kern_rows_one_set(stride)) {
         size_t ngroups = nvec / LC_V_GROUP;
 
         if (pf)
@@ -281,44 +310,13 @@ lc_kern_count_majority_p(const uint64_t *vecs, size_t stride, const size_t p, si
     const LC_V tie = (p & 1) ? LC_V_ZERO : LC_V_SET1(tiepat);
 
     for (size_t c = 0; c < ngroups; c++) {
-        const uint64_t *v = vecs + c * gw;
         LC_V ones[LC_V_GROUP], twos[LC_V_GROUP], fours[LC_V_GROUP], eights[LC_V_GROUP];
         LC_V sixteens[LC_V_GROUP];
-        size_t j = 0;
 
         for (int g = 0; g < ng; g++)
             ones[g] = twos[g] = fours[g] = eights[g] = sixteens[g] = LC_V_ZERO;
-        if (p >= 16) { /* p < 32: one tree of 16 at most, its carry is plane 4 */
-            LC_V eA[LC_V_GROUP], eB[LC_V_GROUP];
-
-            /* all columns of 8 rows, then of the next 8, as lc_kern_count_cols_impl */
-            for (int g = 0; g < ng; g++)
-                LC_V_CSA8(g, v, eA[g]);
-            for (int g = 0; g < ng; g++)
-                LC_V_CSA8(g, v + 8 * stride, eB[g]);
-            for (int g = 0; g < ng; g++)
-                LC_V_CSA(sixteens[g], eights[g], eights[g], eA[g], eB[g]);
-            j = 16;
-            v += 16 * stride;
-        }
-        if (j + 8 <= p) {
-            for (int g = 0; g < ng; g++) {
-                LC_V eA;
-
-                LC_V_CSA8(g, v, eA);
-                LC_V_HALF(eights[g], eA);
-                sixteens[g] = LC_V_XOR(sixteens[g], eA);
-            }
-            j += 8;
-            v += 8 * stride;
-        }
-        for (; j < p; j++, v += stride)
-            for (int g = 0; g < ng; g++) {
-                LC_V x = LC_V_LOAD(v + g * LC_V_WORDS);
-
-                LC_V_ADD1(g, x);
-                sixteens[g] = LC_V_XOR(sixteens[g], x);
-            }
+        lc_kern_add_rows(vecs + c * gw, stride, p, ng, pf, ones, twos, fours, eights, sixteens,
+                         NULL, 0, 0);
         for (int g = 0; g < ng; g++) {
             const LC_V pl[5] = {ones[g], twos[g], fours[g], eights[g], sixteens[g]};
 
@@ -337,7 +335,7 @@ lc_kern_count_majority_n(const uint64_t *vecs, size_t stride, const size_t p, si
     size_t done = 0;
 
 #if LC_V_GROUP > 1
-    if (p >= 16 && (stride * sizeof(uint64_t)) % 4096 == 0) {
+    if (p >= 16 && lc_kern_rows_one_set(stride)) {
         size_t ngroups = nvec / LC_V_GROUP;
 
         lc_kern_count_majority_p(vecs, stride, p, ngroups, tiepat, bits, LC_V_GROUP);
