@@ -172,6 +172,20 @@ static inline float lc_kern_u2f(uint32_t u)
     return f;
 }
 
+/* Element i of an fp32 or bf16 array as fp32 (bf16: its bits << 16, exact). */
+static inline float lc_kern_ld_f32(const void *x, lc_dtype_t dtype, size_t i)
+{
+    uint16_t h;
+    float f;
+
+    if (dtype == LC_BF16) {
+        memcpy(&h, (const uint16_t *)x + i, sizeof(h));
+        return lc_kern_u2f((uint32_t)h << 16);
+    }
+    memcpy(&f, (const float *)x + i, sizeof(f));
+    return f;
+}
+
 /* Bit planes of a count of up to p votes: the bit length of p. */
 static inline int lc_kern_nplanes(size_t p)
 {

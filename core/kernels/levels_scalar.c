@@ -89,25 +89,11 @@ static inline double lc_kern_round_even(double x)
     return f;
 }
 
-static inline double lc_kern_c_at(const void *c, lc_dtype_t dtype, size_t i)
-{
-    if (dtype == LC_FP32) {
-        float f;
-
-        memcpy(&f, (const float *)c + i, sizeof(f));
-        return f;
-    }
-    uint16_t h;
-
-    memcpy(&h, (const uint16_t *)c + i, sizeof(h));
-    return lc_kern_u2f((uint32_t)h << 16);
-}
-
 void lc_kern_l1_partials_scalar(const void *c, lc_dtype_t dtype, size_t from, size_t n,
                                 double part[LC_KERN_L1_PARTS])
 {
     for (size_t i = from; i < n; i++)
-        part[i % LC_KERN_L1_PARTS] += fabs(lc_kern_c_at(c, dtype, i));
+        part[i % LC_KERN_L1_PARTS] += fabs((double)lc_kern_ld_f32(c, dtype, i));
 }
 
 double lc_kern_l1_scale(const double part[LC_KERN_L1_PARTS], size_t n, unsigned b)
@@ -126,7 +112,7 @@ void lc_kern_l1_levels_scalar(const void *c, lc_dtype_t dtype, size_t from, size
     double s = (double)((1 << (b - 1)) - 1);
 
     for (size_t i = from; i < n; i++) {
-        double x = lc_kern_round_even(lc_kern_c_at(c, dtype, i) * scale);
+        double x = lc_kern_round_even((double)lc_kern_ld_f32(c, dtype, i) * scale);
 
         q[i] = x != x ? 0 : (int8_t)(x > s ? s : x < -s ? -s : x);
     }

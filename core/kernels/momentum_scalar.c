@@ -15,20 +15,6 @@
 
 #include "kern.h"
 
-/* Gradient i, widened to fp32 (bf16: its bits << 16, exact). */
-static inline float lc_kern_grad(const void *g, lc_dtype_t gdt, size_t i)
-{
-    uint16_t h;
-    float f;
-
-    if (gdt == LC_BF16) {
-        memcpy(&h, (const uint16_t *)g + i, sizeof(h));
-        return lc_kern_u2f((uint32_t)h << 16);
-    }
-    memcpy(&f, (const float *)g + i, sizeof(f));
-    return f;
-}
-
 /*
  * One element: c from *m and g, returned, then the new momentum into *m.
  * Where both products of a sum are NaN the first one's is the sum (the
@@ -60,7 +46,7 @@ lc_kern_momentum_loop(float *m, const void *g, lc_dtype_t gdt, size_t n, lc_kern
 {
     if (c) {
         for (size_t i = 0; i < n; i++) {
-            float ci = lc_kern_momentum_one(m + i, lc_kern_grad(g, gdt, i), k);
+            float ci = lc_kern_momentum_one(m + i, lc_kern_ld_f32(g, gdt, i), k);
 
             memcpy(c + i, &ci, sizeof(ci));
         }
@@ -72,7 +58,7 @@ lc_kern_momentum_loop(float *m, const void *g, lc_dtype_t gdt, size_t n, lc_kern
 
         for (size_t i = 0; i < cnt; i++) {
             size_t j = wi * 64 + i;
-            float ci = lc_kern_momentum_one(m + j, lc_kern_grad(g, gdt, j), k);
+            float ci = lc_kern_momentum_one(m + j, lc_kern_ld_f32(g, gdt, j), k);
 
             word |= (uint64_t)(lc_kern_f2u(ci) >> 31) << i;
         }
