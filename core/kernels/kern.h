@@ -43,8 +43,8 @@ typedef struct lc_kern_ops {
     void (*decode_majority)(const uint64_t *planes, size_t pstride, size_t p, size_t n,
                             uint64_t tiepat, uint64_t *bits);
     /* count + decode_majority fused, for p < 32 only */
-    void (*count_majority)(const uint64_t *vecs, size_t stride, size_t p, size_t n,
-                           uint64_t tiepat, uint64_t *bits);
+    void (*count_majority)(const uint64_t *vecs, size_t stride, size_t p, size_t n, uint64_t tiepat,
+                           uint64_t *bits);
     void (*decode_avg_fp32)(const uint64_t *planes, size_t pstride, size_t p, size_t n, float *out);
     void (*decode_avg_bf16)(const uint64_t *planes, size_t pstride, size_t p, size_t n,
                             uint16_t *out);

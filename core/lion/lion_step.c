@@ -6,8 +6,8 @@
 
 /* Per-step scalars shared by the loops. */
 struct lion_coef {
-    float b1, a1, b2, a2; /* a = 1 - b */
-    float lr, decay;      /* decay = 1 - lr*wd */
+    lc_kern_betas_t bt; /* the momentum kernel's b1, a1, b2, a2 (a = 1 - b) */
+    float lr, decay;    /* decay = 1 - lr*wd */
 };
 
 static inline float lion_ld(const void *x, lc_dtype_t dt, size_t i)
@@ -27,7 +27,7 @@ lion_global_loop(void *params, lc_dtype_t pdt, float *restrict m, const void *gb
 {
     for (size_t i = 0; i < n; i++) {
         float gi = lion_ld(gbuf, gdt, i);
-        float c = k.b1 * m[i] + k.a1 * gi;
+        float c = k.bt.b1 * m[i] + k.bt.a1 * gi;
         float s = (float)((c > 0.0f) - (c < 0.0f));
         float pi = lion_ld(params, pdt, i);
 
@@ -36,7 +36,7 @@ lion_global_loop(void *params, lc_dtype_t pdt, float *restrict m, const void *gb
             ((float *)params)[i] = pi;
         else
             ((uint16_t *)params)[i] = lion_f32_to_bf16(pi);
-        m[i] = k.b2 * m[i] + k.a2 * gi;
+        m[i] = k.bt.b2 * m[i] + k.bt.a2 * gi;
     }
 }
 
@@ -106,15 +106,14 @@ static int lion_step_global(lc_lion_t *lion, const void *const *grads, const str
 static int lion_vote_local(lc_lion_t *lion, struct lion_group *g, const void *grad,
                            const struct lion_coef *k)
 {
-    const lc_kern_betas_t betas = {.b1 = k->b1, .a1 = k->a1, .b2 = k->b2, .a2 = k->a2};
     float *cbuf;
     int rc;
 
     if (lion->mode != LC_LION_VOTE_L1)
-        return lc_kern_momentum(g->m, grad, g->dtype, g->count, &betas, lion->bits + g->off / 64,
+        return lc_kern_momentum(g->m, grad, g->dtype, g->count, &k->bt, lion->bits + g->off / 64,
                                 NULL);
     cbuf = lion->work + g->off;
-    rc = lc_kern_momentum(g->m, grad, g->dtype, g->count, &betas, NULL, cbuf);
+    rc = lc_kern_momentum(g->m, grad, g->dtype, g->count, &k->bt, NULL, cbuf);
     return rc ? rc
               : lc_quantize_l1(cbuf, LC_FP32, g->count, lion->level_bits, lion->levels + g->off);
 }
@@ -209,10 +208,10 @@ int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_o
         return rc;
     global = lion->mode == LC_LION_GLOBAL_FP32 || lion->mode == LC_LION_GLOBAL_BF16;
     step = lion->step + 1;
-    k.b1 = lion->beta1;
-    k.a1 = 1.0f - lion->beta1;
-    k.b2 = lion->beta2;
-    k.a2 = 1.0f - lion->beta2;
+    k.bt.b1 = lion->beta1;
+    k.bt.a1 = 1.0f - lion->beta1;
+    k.bt.b2 = lion->beta2;
+    k.bt.a2 = 1.0f - lion->beta2;
     k.lr = opts && opts->lr >= 0.0f ? opts->lr : lion->lr;
     wd = opts && opts->weight_decay >= 0.0f ? opts->weight_decay : lion->wd;
     k.decay = 1.0f - k.lr * wd;
