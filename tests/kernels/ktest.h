@@ -123,6 +123,20 @@ static inline uint16_t kt_rand_h16bits(void)
     return (uint16_t)(kt_rand_f32bits() >> 16) ^ (uint16_t)(kt_rand() & 0x3);
 }
 
+/* n random values into each of two fp32 arrays and one 16-bit array, drawn
+ * element by element (a, b, h), special values included. */
+static inline void kt_fill_values(void *f32a, void *f32b, void *h16, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t a = kt_rand_f32bits(), b = kt_rand_f32bits();
+        uint16_t h = kt_rand_h16bits();
+
+        memcpy((char *)f32a + 4 * i, &a, 4);
+        memcpy((char *)f32b + 4 * i, &b, 4);
+        memcpy((char *)h16 + 2 * i, &h, 2);
+    }
+}
+
 static inline float kt_f(uint32_t u)
 {
     float f;

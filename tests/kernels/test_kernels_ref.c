@@ -170,14 +170,7 @@ static void test_apply(void **state)
         kt_alloc(&r16, n * 2, 0);
         kt_fill_random(bits.p, nw * 8);
         for (int mode = 0; mode < 2; mode++) {
-            for (size_t i = 0; i < n; i++) {
-                uint32_t a = kt_rand_f32bits(), b = kt_rand_f32bits();
-                uint16_t h = kt_rand_h16bits();
-
-                memcpy((char *)p32.p + 4 * i, &a, 4);
-                memcpy((char *)u.p + 4 * i, &b, 4);
-                memcpy((char *)p16.p + 2 * i, &h, 2);
-            }
+            kt_fill_values(p32.p, u.p, p16.p, n);
             memcpy(r32.p, p32.p, n * 4);
             memcpy(r16.p, p16.p, n * 2);
             if (mode == 0) {

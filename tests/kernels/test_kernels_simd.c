@@ -183,14 +183,7 @@ static void test_apply(void **state)
         kt_alloc(&init32, n * 4, 0);
         kt_alloc(&init16, n * 2, 0);
         kt_fill_random(bits.p, nw * 8);
-        for (size_t i = 0; i < n; i++) {
-            uint32_t a = kt_rand_f32bits(), b = kt_rand_f32bits();
-            uint16_t h = kt_rand_h16bits();
-
-            memcpy((char *)init32.p + 4 * i, &a, 4);
-            memcpy((char *)u.p + 4 * i, &b, 4);
-            memcpy((char *)init16.p + 2 * i, &h, 2);
-        }
+        kt_fill_values(init32.p, u.p, init16.p, n);
         for (int mode = 0; mode < 2; mode++) {
             for (int r = 0; r < 2; r++) {
                 kt_alloc(&p32[r], n * 4, rand_off());
@@ -349,14 +342,7 @@ static void test_momentum(void **state)
         kt_alloc(&m0, n * 4, 0);
         kt_alloc_in(&g32, n * 4, rand_off());
         kt_alloc_in(&g16, n * 2, rand_off());
-        for (size_t i = 0; i < n; i++) {
-            uint32_t a = kt_rand_f32bits(), b = kt_rand_f32bits();
-            uint16_t h = kt_rand_h16bits();
-
-            memcpy((char *)m0.p + 4 * i, &a, 4);
-            memcpy((char *)g32.p + 4 * i, &b, 4);
-            memcpy((char *)g16.p + 2 * i, &h, 2);
-        }
+        kt_fill_values(m0.p, g32.p, g16.p, n);
         for (int dt = 0; dt < 2; dt++)
             for (int keep_c = 0; keep_c < 2; keep_c++) {
                 const void *g = dt ? g16.p : g32.p;
