@@ -62,12 +62,12 @@ static int lc_comm_resolve(const lc_comm_config_t *cfg, struct lc_comm *c, char 
 {
     const char *r = cfg ? cfg->root : NULL;
     int64_t v;
-    int rc;
+    int rc, from_torch = 0;
 
     c->rank = cfg ? cfg->rank : -1;
     c->nranks = cfg ? cfg->nranks : 0;
     if (c->rank < 0 || c->nranks <= 0) {
-        rc = lc_env_rank_size(&c->rank, &c->nranks);
+        rc = lc_env_rank_size(&c->rank, &c->nranks, &from_torch);
         if (rc)
             return rc;
     }
@@ -99,6 +99,13 @@ static int lc_comm_resolve(const lc_comm_config_t *cfg, struct lc_comm *c, char 
     c->job_id = lc_key_hash(cfg && cfg->job_key ? cfg->job_key : lc_param_str("LC_JOB_KEY"));
     if (!r)
         r = lc_param_str("LC_ROOT");
+    if (!r && from_torch) {
+        rc = lc_env_torch_root(root, rootlen);
+        if (rc != -ENOENT) {
+            *start_root = rc == 0 && c->rank == 0;
+            return rc;
+        }
+    }
     if (!r) {
         if (c->nranks > 1)
             return lc_seterr(LC_ERR_CONFIG, "comm",

@@ -40,8 +40,17 @@ struct lc_comm {
     lc_comm_stats_t stats;
 };
 
-/* The environment's view of rank, size and root (LC_*, OMPI_*, PMI_*, SLURM_*). */
-LC_HIDDEN int lc_env_rank_size(int *rank, int *nranks);
+/*
+ * The environment's view of rank and size (LC_*, OMPI_*, PMI_*, SLURM_*, then
+ * PyTorch's RANK/WORLD_SIZE); *from_torch tells whether torch's pair was used.
+ */
+LC_HIDDEN int lc_env_rank_size(int *rank, int *nranks, int *from_torch);
+
+/*
+ * PyTorch's rendezvous as lioncub's: MASTER_ADDR at MASTER_PORT +
+ * LC_TORCH_PORT_OFFSET into root; -ENOENT when either is unset.
+ */
+LC_HIDDEN int lc_env_torch_root(char *root, size_t len);
 
 /* 64-bit FNV-1a hash, used for the job key and descriptors. */
 LC_HIDDEN uint64_t lc_hash64(const void *data, size_t len, uint64_t seed);

@@ -1,14 +1,33 @@
 /* lion_step.c - one Lion step over all groups: local math, the mode's collective, the update. */
 #include <math.h>
+#include <stddef.h>
 
 #include "kernels/kern.h"
 #include "lion_internal.h"
 
-/* Per-step scalars shared by the loops. */
+/* Per-step scalars shared by the loops; lr, wd and decay are per group. */
 struct lion_coef {
     lc_kern_betas_t bt; /* the momentum kernel's b1, a1, b2, a2 (a = 1 - b) */
-    float lr, decay;    /* decay = 1 - lr*wd */
+    float lr, wd, decay; /* decay = 1 - lr*wd */
 };
+
+/* Whether opts (checked) carries `field`: callers of an older, smaller struct do not. */
+#define LION_OPTS_HAS(opts, field)                                                               \
+    ((opts) && (opts)->size >= offsetof(lc_lion_step_opts_t, field) + sizeof((opts)->field))
+
+/* Group j's lr and weight decay at this step (lc_lion_step_opts_t's rule) into k. */
+static void lion_coef_group(const lc_lion_t *lion, const lc_lion_step_opts_t *opts, size_t j,
+                            struct lion_coef *k)
+{
+    k->lr = opts && opts->lr >= 0.0f ? opts->lr : lion->lr;
+    k->wd = opts && opts->weight_decay >= 0.0f ? opts->weight_decay : lion->wd;
+    if (LION_OPTS_HAS(opts, group_lr) && opts->group_lr && opts->group_lr[j] >= 0.0f)
+        k->lr = opts->group_lr[j];
+    if (LION_OPTS_HAS(opts, group_weight_decay) && opts->group_weight_decay &&
+        opts->group_weight_decay[j] >= 0.0f)
+        k->wd = opts->group_weight_decay[j];
+    k->decay = 1.0f - k->lr * k->wd;
+}
 
 static inline float lion_ld(const void *x, lc_dtype_t dt, size_t i)
 {
@@ -54,8 +73,8 @@ static void lion_global_update(struct lion_group *g, const void *gbuf, lc_dtype_
 }
 
 /* Global modes: gather the gradients, one average over all groups, then each group's update. */
-static int lion_step_global(lc_lion_t *lion, const void *const *grads, const struct lion_coef *k,
-                            double *comm_s)
+static int lion_step_global(lc_lion_t *lion, const void *const *grads,
+                            const lc_lion_step_opts_t *opts, struct lion_coef *k, double *comm_s)
 {
     lc_dtype_t wdt = lion->mode == LC_LION_GLOBAL_FP32 ? LC_FP32 : LC_BF16;
     double t;
@@ -90,6 +109,7 @@ static int lion_step_global(lc_lion_t *lion, const void *const *grads, const str
 
         if (g->count == 0)
             continue;
+        lion_coef_group(lion, opts, j, k);
         if (wdt == LC_FP32)
             lion_global_update(g, lion->work + g->off, LC_FP32, k);
         else
@@ -119,8 +139,9 @@ static int lion_vote_local(lc_lion_t *lion, struct lion_group *g, const void *gr
 }
 
 /* Vote modes: every group's local votes, one vote over all groups, then each group's update. */
-static int lion_step_vote(lc_lion_t *lion, const void *const *grads, const struct lion_coef *k,
-                          float wd, uint64_t step, double *comm_s)
+static int lion_step_vote(lc_lion_t *lion, const void *const *grads,
+                          const lc_lion_step_opts_t *opts, struct lion_coef *k, uint64_t step,
+                          double *comm_s)
 {
     uint64_t *decoded = lion->bits + LC_BITS_WORDS(lion->total);
     lc_vote_opts_t vo = {.size = sizeof(vo), .tie_salt = step};
@@ -152,10 +173,12 @@ static int lion_step_vote(lc_lion_t *lion, const void *const *grads, const struc
 
         if (g->count == 0)
             continue;
+        lion_coef_group(lion, opts, j, k);
         if (lion->mode == LC_LION_VOTE_AVG)
-            rc = lc_apply_update(g->params, g->dtype, lion->work + g->off, g->count, k->lr, wd);
+            rc = lc_apply_update(g->params, g->dtype, lion->work + g->off, g->count, k->lr, k->wd);
         else
-            rc = lc_apply_signs(g->params, g->dtype, decoded + g->off / 64, g->count, k->lr, wd);
+            rc = lc_apply_signs(g->params, g->dtype, decoded + g->off / 64, g->count, k->lr,
+                                k->wd);
     }
     return rc;
 }
@@ -175,11 +198,20 @@ static int lion_step_check(const lc_lion_t *lion, const void *const *grads,
             return LC_EINVAL("lion", "gradient of group %zu ('%s') is NULL", i,
                              lion->groups[i].name);
     if (opts) {
-        if (opts->size < sizeof(*opts))
-            return LC_EINVAL("lion", "opts->size %zu < %zu", opts->size, sizeof(*opts));
-        if (isnan(opts->lr) || isinf(opts->lr) || isnan(opts->weight_decay) ||
-            isinf(opts->weight_decay))
+        if (opts->size < offsetof(lc_lion_step_opts_t, group_lr))
+            return LC_EINVAL("lion", "opts->size %zu < %zu", opts->size,
+                             offsetof(lc_lion_step_opts_t, group_lr));
+        if (!isfinite(opts->lr) || !isfinite(opts->weight_decay))
             return LC_EINVAL("lion", "step lr/weight_decay must be finite");
+        for (size_t i = 0; i < lion->ngroups; i++) {
+            if (LION_OPTS_HAS(opts, group_lr) && opts->group_lr && !isfinite(opts->group_lr[i]))
+                return LC_EINVAL("lion", "group_lr[%zu] (group '%s') is not finite", i,
+                                 lion->groups[i].name);
+            if (LION_OPTS_HAS(opts, group_weight_decay) && opts->group_weight_decay &&
+                !isfinite(opts->group_weight_decay[i]))
+                return LC_EINVAL("lion", "group_weight_decay[%zu] (group '%s') is not finite", i,
+                                 lion->groups[i].name);
+        }
     }
     if (info && info->size < sizeof(*info))
         return LC_EINVAL("lion", "info->size %zu < %zu", info->size, sizeof(*info));
@@ -194,7 +226,6 @@ int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_o
     double t0 = lc_now(), comm_s = 0.0, t;
     struct lion_coef k;
     uint64_t step;
-    float wd;
 
     rc = lion_step_check(lion, grads, opts, info);
     if (rc)
@@ -212,15 +243,12 @@ int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_o
     k.bt.a1 = 1.0f - lion->beta1;
     k.bt.b2 = lion->beta2;
     k.bt.a2 = 1.0f - lion->beta2;
-    k.lr = opts && opts->lr >= 0.0f ? opts->lr : lion->lr;
-    wd = opts && opts->weight_decay >= 0.0f ? opts->weight_decay : lion->wd;
-    k.decay = 1.0f - k.lr * wd;
     if (lion->total == 0)
         rc = 0; /* only empty groups: nothing to do on any rank */
     else if (global)
-        rc = lion_step_global(lion, grads, &k, &comm_s);
+        rc = lion_step_global(lion, grads, opts, &k, &comm_s);
     else
-        rc = lion_step_vote(lion, grads, &k, wd, step, &comm_s);
+        rc = lion_step_vote(lion, grads, opts, &k, step, &comm_s);
     for (size_t i = 0; rc == 0 && !global && i < lion->ngroups; i++) {
         struct lion_group *g = &lion->groups[i];
 

@@ -315,6 +315,9 @@ LC_API int lc_quantize_l1(const void *c, lc_dtype_t dtype, size_t n, unsigned b,
 
 typedef struct lc_comm lc_comm_t;
 
+/** Without LC_ROOT, the rendezvous is MASTER_ADDR at MASTER_PORT + this. */
+#define LC_TORCH_PORT_OFFSET 1
+
 /** Opaque rendezvous token, NCCL-unique-id style (address of the root and job key). */
 typedef struct lc_unique_id {
     char internal[128];
@@ -345,9 +348,12 @@ typedef struct lc_comm_config {
  *
  * With cfg NULL (or fields left at -1/0/NULL) everything comes from the
  * environment: LC_RANK/LC_SIZE or OMPI_COMM_WORLD_RANK/SIZE, PMI_RANK/PMI_SIZE,
- * SLURM_PROCID/SLURM_NTASKS; LC_ROOT=host:port (rank 0 listens there);
- * LC_JOB_KEY; LC_PROVIDER; LC_TIMEOUT. Blocks until all ranks have joined or
- * the timeout expires.
+ * SLURM_PROCID/SLURM_NTASKS, or PyTorch's RANK/WORLD_SIZE (the first pair
+ * set wins); LC_ROOT=host:port (rank 0 listens there), else, when the rank
+ * came from RANK/WORLD_SIZE, PyTorch's MASTER_ADDR with port MASTER_PORT +
+ * LC_TORCH_PORT_OFFSET (torch's own store listens on MASTER_PORT itself);
+ * LC_JOB_KEY; LC_PROVIDER; LC_TIMEOUT.
+ * Blocks until all ranks have joined or the timeout expires.
  * @param[out] comm the new communicator.
  * @return 0, or a negative code (-ETIMEDOUT, LC_ERR_JOB_KEY, ...).
  */
@@ -571,10 +577,18 @@ LC_API int lc_lion_create(lc_comm_t *comm, const lc_lion_config_t *cfg, lc_lion_
 LC_API int lc_lion_add_group(lc_lion_t *lion, void *params, size_t count, lc_dtype_t dtype,
                              const char *name, const lc_msync_t *msync);
 
+/*
+ * A step's hyper-parameters. Group g uses group_lr[g] when group_lr is set
+ * and that entry is >= 0, else lr when lr >= 0, else the configured lr; the
+ * same for its weight decay. Callers compiled against the first version of
+ * this struct (size = offsetof(lc_lion_step_opts_t, group_lr)) keep working.
+ */
 typedef struct lc_lion_step_opts {
     size_t size;          /**< sizeof(lc_lion_step_opts_t) */
     float lr;             /**< this step's lr, or < 0: the configured one */
     float weight_decay;   /**< this step's weight decay, or < 0: the configured one */
+    const float *group_lr; /**< NULL, or one lr per group in registration order (< 0: lr) */
+    const float *group_weight_decay; /**< NULL, or one weight decay per group (< 0: weight_decay) */
 } lc_lion_step_opts_t;
 
 typedef struct lc_lion_step_info {
@@ -604,6 +618,50 @@ LC_API int lc_lion_step(lc_lion_t *lion, const void *const *grads,
  * @return 1 or 0, or -EINVAL.
  */
 LC_API int lc_msync_due(const lc_msync_t *msync, uint64_t step);
+
+/*
+ * Optimizer state, for checkpoints. A run saved after step k (each rank its
+ * own momenta: in the vote modes they differ between ranks) and restored
+ * into an optimizer with the same configuration and groups, in fresh
+ * processes, continues bit for bit like the uninterrupted run: the step
+ * number sets the tie rule's salt and the momentum-sync schedule.
+ */
+
+/**
+ * @brief The number of steps completed (0 before the first step).
+ * @param[out] step receives it.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_lion_get_step(const lc_lion_t *lion, uint64_t *step);
+
+/**
+ * @brief Set the number of steps completed: the next lc_lion_step is step
+ *        `step` + 1, for the tie salt and every group's momentum schedule.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_lion_set_step(lc_lion_t *lion, uint64_t step);
+
+/**
+ * @brief Copy group `group`'s fp32 momentum out.
+ * @param m     count floats; count must be the group's element count.
+ * @return 0, or -EINVAL (bad group, NULL m with count > 0, wrong count).
+ */
+LC_API int lc_lion_get_momentum(const lc_lion_t *lion, int group, float *m, size_t count);
+
+/**
+ * @brief Replace group `group`'s fp32 momentum (count floats, the group's
+ *        element count). Every value is taken as it is, NaN included.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_lion_set_momentum(lc_lion_t *lion, int group, const float *m, size_t count);
+
+/**
+ * @brief Point group `group` at another parameter buffer of the same count
+ *        and dtype (a framework that moved its tensor's storage).
+ * @param params not NULL unless the group is empty.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_lion_set_params(lc_lion_t *lion, int group, void *params);
 
 /**
  * @brief Free the optimizer (not the parameters). NULL is accepted.
