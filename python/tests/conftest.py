@@ -1,0 +1,5 @@
+"""pytest setup: this folder on sys.path (ranks.py, workers.py)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

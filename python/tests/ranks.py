@@ -1,0 +1,68 @@
+"""Run a worker function of workers.py on p ranks, as separate processes.
+
+Each rank is `python workers.py NAME JSON` with LC_RANK, LC_SIZE and LC_ROOT
+set (a free loopback port); it prints one JSON line with its result. Every
+run is bounded: a rank still alive after `timeout` seconds is killed and the
+run fails.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RankResult:
+    def __init__(self, rank, returncode, out, err):
+        self.rank, self.returncode, self.stdout, self.stderr = rank, returncode, out, err
+        lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+        self.value = json.loads(lines[-1]) if lines else None
+
+    def __repr__(self):
+        return (f"rank {self.rank}: exit {self.returncode}, value {self.value}\n"
+                f"stderr: {self.stderr[-2000:]}")
+
+
+def run_ranks(p, name, args=None, timeout=120, env=None, lc_timeout_ms=30000):
+    """Start p ranks of workers.NAME(args); return their RankResults, rank order."""
+    port = free_port()
+    procs = []
+    for r in range(p):
+        e = dict(os.environ)
+        for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+            e.pop(k, None)
+        e.update(LC_RANK=str(r), LC_SIZE=str(p), LC_ROOT=f"127.0.0.1:{port}",
+                 LC_TIMEOUT=str(lc_timeout_ms), OMP_NUM_THREADS="1")
+        if env:
+            e.update(env(r) if callable(env) else env)
+        procs.append(subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "workers.py"), name, json.dumps(args or {})],
+            env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    deadline = time.monotonic() + timeout
+    results = []
+    for r, proc in enumerate(procs):
+        try:
+            out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            out, err = proc.communicate()
+            raise AssertionError(f"{name}: rank {r} still running after {timeout} s\n{err}")
+        results.append(RankResult(r, proc.returncode, out, err))
+    return results
+
+
+def values(results):
+    """Every rank's value; fails with every rank's output when one did not finish cleanly."""
+    bad = [r for r in results if r.returncode != 0 or r.value is None]
+    assert not bad, "\n".join(repr(r) for r in results)
+    return [r.value for r in results]
