@@ -202,6 +202,58 @@ def bcast_init(args):
                                                                  .parameters())}
 
 
+def comm_ops(args):
+    """Every collective of lioncub.Communicator on data computed from (seed, rank); the
+    test recomputes all ranks' data and checks the results against its own reference."""
+    comm = lioncub.default_communicator()
+    p, r = comm.size, comm.rank
+    x = rank_votes(r, args["n"])
+    out = {}
+    out["majority"] = comm.vote(x, tie_salt=5).tolist()
+    out["average"] = comm.vote(x, mode="average").tolist()
+    words = torch.zeros((args["n"] + 63) // 64, dtype=torch.int64)
+    comm.vote(x, out=words, tie_salt=5)
+    out["majority_words"] = words.tolist()
+    packed = comm.vote(pack_signs(x), count=args["n"], tie_salt=5)
+    out["majority_from_packed"] = packed.tolist()
+    out["l1"] = digest([comm.vote(x, mode="l1", level_bits=3)])
+    s = comm.allreduce(x.clone())
+    out["sum"] = s.tolist()
+    out["sum_bits"] = digest([s])
+    out["avg_bf16"] = digest([comm.allreduce(x.to(torch.bfloat16), "avg")])
+    out["gather"] = comm.allgather(torch.arange(3, dtype=torch.int32) + 10 * r).tolist()
+    b = torch.full((5,), float(r))
+    comm.bcast(b, root=p - 1)
+    out["bcast"] = b.tolist()
+    comm.barrier()
+    out["bytes_sent"] = comm.stats()["bytes_sent"]
+    try:
+        comm.vote(x, mode="l1", level_bits=9)
+    except lioncub.InvalidArgument as e:
+        out["einval"] = [e.code, e.message]
+    try:
+        comm.vote(x[: args["n"] - (r == 1)])
+    except lioncub.MismatchError as e:
+        out["mismatch"] = e.code
+    return out
+
+
+def rank_votes(rank, n):
+    """Rank rank's votes: random signs, with +0 and -0 at fixed places."""
+    x = torch.randn(n, generator=torch.Generator().manual_seed(rank))
+    x[::17] = 0.0
+    x[::23] = -0.0
+    return x
+
+
+def pack_signs(x):
+    """The sign bits of x as int64 words, bit i of word i // 64 = element i."""
+    bits = torch.zeros((x.numel() + 63) // 64 * 64, dtype=torch.int64)
+    bits[: x.numel()] = (x.view(torch.int32) < 0).to(torch.int64)
+    words = bits.view(-1, 64) << torch.arange(64)
+    return words.sum(1)  # wraps like uint64 in two's complement
+
+
 def main():
     name, args = sys.argv[1], json.loads(sys.argv[2])
     result = globals()[name](args)

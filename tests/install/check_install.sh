@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # check_install.sh - install the build into a temporary prefix, then build and
 # run a small program against it twice: through CMake's find_package(lioncub)
-# and through pkg-config.
+# and through pkg-config; then import the installed Python package (when the
+# build has one) and check that it loads the installed library.
+# usage: check_install.sh BUILD SRC [PYTHON PYTHON_INSTALL_DIR]
 set -euo pipefail
-build=$1 src=$2
+build=$1 src=$2 py=${3:-} pydir=${4:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
@@ -35,3 +37,13 @@ flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs lioncub)
 cc "$tmp/main.c" $flags -o "$tmp/consumer_pc"
 LD_LIBRARY_PATH=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=libdir lioncub) "$tmp/consumer_pc"
 echo "install: find_package and pkg-config both work"
+if [[ -n $py && -n $pydir ]]; then
+    [[ $pydir = /* ]] && { echo "install: $pydir is absolute, not under the prefix: not checked"; exit 0; }
+    PYTHONPATH=$tmp/prefix/$pydir "$py" - "$tmp/prefix" <<'PY'
+import sys, lioncub, lioncub._lib as L
+prefix = sys.argv[1]
+assert lioncub.__file__.startswith(prefix), lioncub.__file__
+assert L._library_path().startswith(prefix), L._library_path()
+print(f"install: python package {lioncub.__file__} loads {L._library_path()}, version {lioncub.version()}")
+PY
+fi
