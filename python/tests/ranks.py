@@ -32,16 +32,27 @@ class RankResult:
                 f"stderr: {self.stderr[-2000:]}")
 
 
-def run_ranks(p, name, args=None, timeout=120, env=None, lc_timeout_ms=30000):
-    """Start p ranks of workers.NAME(args); return their RankResults, rank order."""
+def run_ranks(p, name, args=None, timeout=120, env=None, lc_timeout_ms=30000,
+              torch_vars=False):
+    """Start p ranks of workers.NAME(args); return their RankResults, rank order.
+
+    torch_vars: bootstrap from RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT
+    instead of LC_RANK, LC_SIZE and LC_ROOT.
+    """
     port = free_port()
     procs = []
     for r in range(p):
         e = dict(os.environ)
         for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
             e.pop(k, None)
-        e.update(LC_RANK=str(r), LC_SIZE=str(p), LC_ROOT=f"127.0.0.1:{port}",
-                 LC_TIMEOUT=str(lc_timeout_ms), OMP_NUM_THREADS="1")
+        for k in ("LC_RANK", "LC_SIZE", "LC_ROOT"):
+            e.pop(k, None)
+        if torch_vars:  # lioncub listens on MASTER_PORT + 1
+            e.update(RANK=str(r), WORLD_SIZE=str(p), LOCAL_RANK=str(r),
+                     LOCAL_WORLD_SIZE=str(p), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port - 1))
+        else:
+            e.update(LC_RANK=str(r), LC_SIZE=str(p), LC_ROOT=f"127.0.0.1:{port}")
+        e.update(LC_TIMEOUT=str(lc_timeout_ms), OMP_NUM_THREADS="1")
         if env:
             e.update(env(r) if callable(env) else env)
         procs.append(subprocess.Popen(

@@ -81,3 +81,9 @@ def test_local_argument_errors():
     with pytest.raises(lioncub.ConfigError) as err:
         lioncub.Communicator(rank=0, size=2, root="no-port-here")
     assert err.value.code == lioncub.errors.LC_ERR_CONFIG and "LC_ROOT" in err.value.message
+
+
+def test_torch_variables():
+    """Launched with torch's RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT only."""
+    res = values(run_ranks(3, "whoami", torch_vars=True))
+    assert res == [{"rank": r, "size": 3, "local_rank": r, "local_size": 3} for r in range(3)]
