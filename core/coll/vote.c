@@ -5,8 +5,9 @@
  * p chunks of C elements (C a multiple of 64, so chunks are whole words of the
  * packed stream). Phase 1 sends chunk j of this rank's packed votes (1 bit, or
  * b-bit levels for LC_VOTE_L1) to rank j; rank r counts the p contributions to
- * its chunk and decodes it. Phase 2 sends the decoded chunk (1 bit, or the w
- * count planes for LC_VOTE_AVERAGE) to every rank. Up to LC_VOTE_DEPTH
+ * its chunk and decodes it. Phase 2 sends the decoded chunk (1 bit, the w
+ * count planes for LC_VOTE_AVERAGE, or for LC_VOTE_L1 into values two planes:
+ * the decoded bits and the ties, which abstain) to every rank. Up to LC_VOTE_DEPTH
  * segments are in flight, so packing, the network and counting overlap.
  *
  * Messages on a connection must be posted in the same order on both sides, so
@@ -18,6 +19,7 @@
  * send toward one rank at once, so a deep pipeline overflows shallow switch
  * buffers (TCP incast) and a shallow one leaves the link idle.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,9 +35,10 @@ struct lc_vote_slot {
     int stage;
     uint64_t *send1;  /* this rank's packed votes of the segment */
     uint64_t *recv1;  /* p contributions to this rank's chunk, stride w1 words */
-    uint64_t *count;  /* count planes of this rank's chunk (majority/average), or sums (L1) */
+    uint64_t *count;  /* count planes of this rank's chunk (average), or sums and then
+                         the two phase-2 planes (L1) */
     uint64_t *bits2;  /* decoded segment bits (majority/L1 when out is not LC_BITS) */
-    uint64_t *recv2;  /* p chunks of count planes (average), stride w2 words */
+    uint64_t *recv2;  /* p chunks of phase-2 planes (average, L1 into values) */
     lc_xfer_t *x;     /* [0,p) P1 sends, [p,2p) P1 recvs, [2p,3p) P2 sends, [3p,4p) P2 recvs */
 };
 
@@ -48,7 +51,9 @@ struct lc_vote {
     size_t n;
     lc_vote_mode_t mode;
     unsigned b1;        /* phase-1 bits per element */
+    unsigned nlevels;   /* LC_VOTE_L1: levels per side s */
     unsigned planes;    /* count planes, w = ceil(log2(p+1)) */
+    unsigned p2planes;  /* bits per element in phase 2: 1, w (average) or 2 (L1 ties) */
     uint64_t salt;
     const int8_t *levels; /* LC_VOTE_L1: quantized levels of the whole vector */
     int8_t *levels_owned; /* the same when this call quantized them */
@@ -82,8 +87,25 @@ static size_t lc_chunk_len(const struct lc_vote *v, int s, int j)
 /* Words of the phase-2 message of chunk j of segment s. */
 static size_t lc_p2_words(const struct lc_vote *v, int s, int j)
 {
-    size_t words = LC_BITS_WORDS(lc_chunk_len(v, s, j));
-    return v->mode == LC_VOTE_AVERAGE ? words * v->planes : words;
+    return LC_BITS_WORDS(lc_chunk_len(v, s, j)) * v->p2planes;
+}
+
+/* Words of the L1 sums of one chunk, before its phase-2 planes in the count buffer. */
+static size_t lc_sums_words(const struct lc_vote *v)
+{
+    return (v->chunk * 4 + 7) / 8;
+}
+
+/* Whether phase 2 carries planes (average counts, L1 bits and ties), not decoded bits. */
+static int lc_p2_has_planes(const struct lc_vote *v)
+{
+    return v->mode == LC_VOTE_AVERAGE || v->p2planes == 2;
+}
+
+/* This rank's phase-2 planes when phase 2 carries planes. */
+static uint64_t *lc_p2_mine(const struct lc_vote *v, const struct lc_vote_slot *sl)
+{
+    return v->mode == LC_VOTE_L1 ? sl->count + lc_sums_words(v) : sl->count;
 }
 
 /* Where decoded segment bits go: the caller's bit vector, or the slot's. */
@@ -123,9 +145,9 @@ static int lc_vote_start(struct lc_vote *v, struct lc_vote_slot *sl, int s)
         uint64_t *chunk_src = (uint64_t *)src + (size_t)j * v->chunk * v->b1 / 64;
         void *p2_src, *p2_dst;
 
-        if (v->mode == LC_VOTE_AVERAGE) {
-            p2_src = sl->count;
-            p2_dst = sl->recv2 + (size_t)j * v->wc * v->planes;
+        if (lc_p2_has_planes(v)) {
+            p2_src = lc_p2_mine(v, sl);
+            p2_dst = sl->recv2 + (size_t)j * v->wc * v->p2planes;
         } else {
             p2_src = dest + (size_t)r * v->chunk / 64;
             p2_dst = dest + (size_t)j * v->chunk / 64;
@@ -144,6 +166,27 @@ static int lc_vote_start(struct lc_vote *v, struct lc_vote_slot *sl, int s)
     return 0;
 }
 
+/* Bit i of ties: whether sums[i] is 0 (an L1 tie, which abstains in values). */
+static void lc_tie_plane(const int32_t *sums, size_t n, uint64_t *ties)
+{
+    memset(ties, 0, LC_BITS_WORDS(n) * 8);
+    for (size_t i = 0; i < n; i++)
+        ties[i / 64] |= (uint64_t)(sums[i] == 0) << (i % 64);
+}
+
+/* Values from an L1 chunk's two planes: 0 for a tie, else -1 (bit set) or +1. */
+static int lc_decode_ternary(const uint64_t *planes, size_t n, void *out, lc_dtype_t dtype)
+{
+    const uint64_t *ties = planes + LC_BITS_WORDS(n);
+    int rc = lc_unpack_signs(planes, n, out, dtype);
+    size_t esz = lc_dtype_size(dtype);
+
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (ties[i / 64] >> (i % 64) & 1)
+            memset((char *)out + i * esz, 0, esz);
+    return rc;
+}
+
 /* Count this rank's chunk and decode it (phase 1 complete). */
 static int lc_vote_reduce(struct lc_vote *v, struct lc_vote_slot *sl)
 {
@@ -156,13 +199,16 @@ static int lc_vote_reduce(struct lc_vote *v, struct lc_vote_slot *sl)
         return 0;
     if (v->mode == LC_VOTE_L1) {
         int32_t *sums = (int32_t *)sl->count;
+        uint64_t *dest = lc_p2_has_planes(v) ? lc_p2_mine(v, sl)
+                                         : lc_bits_dest(v, sl) + (size_t)r * v->chunk / 64;
 
         memset(sums, 0, len * sizeof(*sums));
         for (int j = 0; j < p && !rc; j++)
             rc = lc_levels_accumulate(sl->recv1 + (size_t)j * v->w1, len, v->b1, sums);
         if (!rc)
-            rc = lc_decode_sum_sign(sums, len, first, v->salt,
-                                    lc_bits_dest(v, sl) + (size_t)r * v->chunk / 64);
+            rc = lc_decode_sum_sign(sums, len, first, v->salt, dest);
+        if (!rc && lc_p2_has_planes(v))
+            lc_tie_plane(sums, len, dest + LC_BITS_WORDS(len));
         return rc;
     }
     if (v->mode == LC_VOTE_AVERAGE) /* phase 2 sends the count planes */
@@ -178,15 +224,17 @@ static int lc_vote_finish(struct lc_vote *v, struct lc_vote_slot *sl)
     int s = sl->seg, rc = 0;
     size_t start = (size_t)s * v->seg, osz = lc_dtype_size(v->out_type);
 
-    if (v->mode == LC_VOTE_AVERAGE) {
+    if (lc_p2_has_planes(v)) {
         for (int j = 0; j < c->nranks && !rc; j++) {
             size_t len = lc_chunk_len(v, s, j);
-            const uint64_t *planes = j == c->rank ? sl->count
-                                                  : sl->recv2 + (size_t)j * v->wc * v->planes;
-            if (len)
-                rc = lc_decode_average(planes, (size_t)c->nranks, len,
-                                       (char *)v->out + (start + (size_t)j * v->chunk) * osz,
-                                       v->out_type);
+            const uint64_t *planes = j == c->rank ? lc_p2_mine(v, sl)
+                                                  : sl->recv2 + (size_t)j * v->wc * v->p2planes;
+            void *dst = (char *)v->out + (start + (size_t)j * v->chunk) * osz;
+
+            if (len && v->mode == LC_VOTE_AVERAGE)
+                rc = lc_decode_average(planes, (size_t)c->nranks, len, dst, v->out_type);
+            else if (len)
+                rc = lc_decode_ternary(planes, len, dst, v->out_type);
         }
     } else if (v->out_type != LC_BITS) {
         rc = lc_unpack_signs(sl->bits2, lc_seg_len(v, s), (char *)v->out + start * osz,
@@ -312,9 +360,9 @@ static int lc_vote_setup(struct lc_vote *v)
     v->wc = LC_BITS_WORDS(v->chunk);
     v->w1 = lc_vote_row_words(LC_BITS_WORDS(v->chunk * v->b1));
     words_seg = LC_BITS_WORDS(p * v->chunk * v->b1);
-    w_count = v->mode == LC_VOTE_L1 ? (v->chunk * 4 + 7) / 8 : v->wc * v->planes;
+    w_count = v->mode == LC_VOTE_L1 ? lc_sums_words(v) + 2 * v->wc : v->wc * v->planes;
     per_slot = 8 * (words_seg + p * v->w1 + w_count + LC_BITS_WORDS(p * v->chunk) +
-                    (v->mode == LC_VOTE_AVERAGE ? p * v->wc * v->planes : 0));
+                    (lc_p2_has_planes(v) ? p * v->wc * v->p2planes : 0));
     total = per_slot * (size_t)v->depth;
     rc = lc_comm_scratch(c, total, (void **)&base);
     if (rc)
@@ -359,6 +407,13 @@ static void lc_vote_free(struct lc_vote *v)
     free(v->levels_owned);
 }
 
+/* opts->levels, or 0 for a caller of the first, smaller lc_vote_opts_t. */
+static unsigned lc_vote_opts_levels(const lc_vote_opts_t *opts)
+{
+    return opts->size >= offsetof(lc_vote_opts_t, levels) + sizeof(opts->levels) ? opts->levels
+                                                                                : 0;
+}
+
 static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out,
                          lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts)
 {
@@ -367,7 +422,7 @@ static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
 
     if (!c)
         return LC_EINVAL("vote", "lc_vote: NULL communicator");
-    if (opts && opts->size < sizeof(lc_vote_opts_t))
+    if (opts && opts->size < offsetof(lc_vote_opts_t, levels))
         return LC_EINVAL("vote", "lc_vote: opts->size %zu is too small", opts->size);
     if (count && (!in || !out))
         return LC_EINVAL("vote", "lc_vote: NULL buffer for %zu elements", count);
@@ -376,6 +431,9 @@ static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
     if (mode == LC_VOTE_L1 && opts->level_bits &&
         (opts->level_bits < 2 || opts->level_bits > 8))
         return LC_EINVAL("vote", "lc_vote: level_bits %u not in 2..8", opts->level_bits);
+    if (mode == LC_VOTE_L1 && lc_vote_opts_levels(opts) > LC_MAX_LEVELS)
+        return LC_EINVAL("vote", "lc_vote: levels %u not in 1..%d", lc_vote_opts_levels(opts),
+                         LC_MAX_LEVELS);
     in_ok = in_type == LC_FP32 || in_type == LC_BF16 ||
             (in_type == LC_FP16 && mode != LC_VOTE_L1) ||
             (in_type == LC_BITS && mode != LC_VOTE_L1) || (in_type == LC_INT8 && mode == LC_VOTE_L1);
@@ -398,7 +456,7 @@ static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
 /* LC_VOTE_L1: quantize the input to levels, or check prequantized ones. */
 static int lc_vote_levels(struct lc_vote *v)
 {
-    int lim = (1 << (v->b1 - 1)) - 1;
+    int lim = (int)v->nlevels;
     int8_t *q;
 
     if (v->in_type == LC_INT8) {
@@ -406,8 +464,8 @@ static int lc_vote_levels(struct lc_vote *v)
 
         for (size_t i = 0; i < v->n; i++)
             if (in[i] < -lim || in[i] > lim)
-                return lc_seterr(-ERANGE, "vote", "lc_vote: level %d at %zu exceeds %u bits",
-                                 in[i], i, v->b1);
+                return lc_seterr(-ERANGE, "vote", "lc_vote: level %d at %zu is not in [-%d, %d]",
+                                 in[i], i, lim, lim);
         v->levels = in;
         return 0;
     }
@@ -415,7 +473,7 @@ static int lc_vote_levels(struct lc_vote *v)
     if (!q)
         return -ENOMEM;
     v->levels = v->levels_owned = q;
-    return lc_quantize_l1(v->in, v->in_type, v->n, v->b1, q);
+    return lc_quantize_l1_levels(v->in, v->in_type, v->n, v->nlevels, q);
 }
 
 int lc_vote(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out, lc_dtype_t out_type,
@@ -437,17 +495,24 @@ int lc_vote(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out, lc_dtyp
     v.n = count;
     v.mode = opts ? opts->mode : LC_VOTE_MAJORITY;
     v.salt = opts ? opts->tie_salt : 0;
-    v.b1 = v.mode == LC_VOTE_L1 ? (opts->level_bits ? opts->level_bits
-                                                     : LC_VOTE_DEFAULT_LEVEL_BITS)
-                                : 1;
+    v.b1 = 1;
+    if (v.mode == LC_VOTE_L1) {
+        unsigned b = opts->level_bits ? opts->level_bits : LC_VOTE_DEFAULT_LEVEL_BITS;
+
+        v.nlevels = lc_vote_opts_levels(opts) ? lc_vote_opts_levels(opts) : (1u << (b - 1)) - 1;
+        v.b1 = (unsigned)lc_levels_bits(v.nlevels);
+    }
     v.planes = (unsigned)lc_count_planes((size_t)c->nranks);
+    v.p2planes = v.mode == LC_VOTE_AVERAGE                        ? v.planes
+                 : v.mode == LC_VOTE_L1 && out_type != LC_BITS ? 2
+                                                                : 1;
 
     /* A rank whose levels are bad says so in its descriptor: every rank then fails. */
     rc = v.mode == LC_VOTE_L1 && count ? lc_vote_levels(&v) : 0;
     desc[0] = 1; /* collective id: vote */
     desc[1] = count;
-    desc[2] = v.mode;
-    desc[3] = v.b1;
+    desc[2] = v.mode | (uint64_t)v.p2planes << 8;
+    desc[3] = v.b1 | (uint64_t)v.nlevels << 8;
     desc[4] = v.salt;
     desc[5] = c->segment * 16 + (uint64_t)c->vote_depth;
     desc[6] = (uint64_t)(-rc);

@@ -27,9 +27,11 @@
     ((((first) + (salt)) & 1) ? 0x5555555555555555ull : 0xAAAAAAAAAAAAAAAAull)
 
 /* Lion's momentum coefficients, a = 1 - b computed once by the caller:
- * c = b1*m + a1*g, then m = b2*m + a2*g. */
+ * c = b1*m + a1*g, then m = b2*m + a2*g; zpat: the bits that a c of +0 or -0
+ * packs to, element i of a word taking bit i of zpat. */
 typedef struct lc_kern_betas {
     float b1, a1, b2, a2;
+    uint64_t zpat;
 } lc_kern_betas_t;
 
 typedef struct lc_kern_ops {
@@ -56,7 +58,7 @@ typedef struct lc_kern_ops {
     int (*levels_pack)(const int8_t *q, size_t n, unsigned b, uint64_t *out);
     void (*levels_accumulate)(const uint64_t *packed, size_t n, unsigned b, int32_t *sums);
     void (*decode_sum_sign)(const int32_t *sums, size_t n, uint64_t tiepat, uint64_t *bits);
-    void (*quantize_l1)(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t *q);
+    void (*quantize_l1)(const void *c, lc_dtype_t dtype, size_t n, unsigned s, int8_t *q);
     void (*momentum_fp32)(float *m, const float *g, size_t n, const lc_kern_betas_t *k,
                           uint64_t *bits, float *c);
     void (*momentum_bf16)(float *m, const uint16_t *g, size_t n, const lc_kern_betas_t *k,
@@ -74,8 +76,9 @@ LC_HIDDEN int lc_kern_get(const lc_kern_ops_t **ops);
  * The local part of a vote-mode Lion step (core/lion), on the active level:
  * for each i, c = b1*m[i] + a1*g[i] (g fp32 or bf16), then
  * m[i] = b2*m[i] + a2*g[i]. With bits, the sign bits of c are packed into
- * LC_BITS_WORDS(n) words (raw sign bit: -0 and negative NaNs set it; unused
- * high bits of the last word zero); else c itself is stored into c (n floats).
+ * LC_BITS_WORDS(n) words (raw sign bit: negative NaNs set it; a c of +0 or -0
+ * packs to bit i % 64 of k->zpat instead; unused high bits of the last word
+ * zero); else c itself is stored into c (n floats).
  * An addition whose two products are NaN gives the first product's NaN.
  * Returns 0, or the error of lc_simd_active().
  */
@@ -125,18 +128,18 @@ LC_KERN_DECLARE(avx512);
  * quantize_l1 (levels_scalar.c, levels_avx2.c; AVX-512 machines use the
  * AVX2 code) and the scalar pieces the AVX2 code finishes its tails with:
  * add |c[i]| for i in [from, n) to part[i % 8]; the scale (s/2) / mean|c|,
- * or 0 when the mean is not positive; levels for i in [from, n).
+ * or 0 when the mean is not positive; levels in [-s, s] for i in [from, n).
  */
 #define LC_KERN_L1_PARTS 8
-LC_HIDDEN void lc_kern_quantize_l1_scalar(const void *c, lc_dtype_t dtype, size_t n, unsigned b,
+LC_HIDDEN void lc_kern_quantize_l1_scalar(const void *c, lc_dtype_t dtype, size_t n, unsigned s,
                                           int8_t *q);
-LC_HIDDEN void lc_kern_quantize_l1_avx2(const void *c, lc_dtype_t dtype, size_t n, unsigned b,
+LC_HIDDEN void lc_kern_quantize_l1_avx2(const void *c, lc_dtype_t dtype, size_t n, unsigned s,
                                         int8_t *q);
 LC_HIDDEN void lc_kern_l1_partials_scalar(const void *c, lc_dtype_t dtype, size_t from, size_t n,
                                           double part[LC_KERN_L1_PARTS]);
-LC_HIDDEN double lc_kern_l1_scale(const double part[LC_KERN_L1_PARTS], size_t n, unsigned b);
+LC_HIDDEN double lc_kern_l1_scale(const double part[LC_KERN_L1_PARTS], size_t n, unsigned s);
 LC_HIDDEN void lc_kern_l1_levels_scalar(const void *c, lc_dtype_t dtype, size_t from, size_t n,
-                                        double scale, unsigned b, int8_t *q);
+                                        double scale, unsigned s, int8_t *q);
 
 /* The momentum kernel's scalar tail, which the SIMD entries finish with:
  * elements [from, n), from a multiple of 64 (bits from word from / 64). */

@@ -266,7 +266,7 @@ int lc_decode_sum_sign(const int32_t *sums, size_t n, uint64_t first, uint64_t t
     return 0;
 }
 
-int lc_quantize_l1(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t *q)
+int lc_quantize_l1_levels(const void *c, lc_dtype_t dtype, size_t n, unsigned s, int8_t *q)
 {
     const lc_kern_ops_t *k;
     int r;
@@ -274,15 +274,33 @@ int lc_quantize_l1(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t
     if (dtype != LC_FP32 && dtype != LC_BF16)
         return LC_EINVAL(KSYS, "lc_quantize_l1: dtype %s is not fp32 or bf16",
                          lc_dtype_name(dtype));
-    if (b < 2 || b > 8)
-        return LC_EINVAL(KSYS, "lc_quantize_l1: b=%u is not in 2..8", b);
+    if (s < 1 || s > LC_MAX_LEVELS)
+        return LC_EINVAL(KSYS, "lc_quantize_l1: %u levels is not in 1..%d", s, LC_MAX_LEVELS);
     LC_KERN_CHECK_N("lc_quantize_l1", n);
     LC_KERN_CHECK_PTR("lc_quantize_l1", c, n);
     LC_KERN_CHECK_PTR("lc_quantize_l1", q, n);
     if ((r = lc_kern_get(&k)) < 0)
         return r;
-    k->quantize_l1(c, dtype, n, b, q);
+    k->quantize_l1(c, dtype, n, s, q);
     return 0;
+}
+
+int lc_quantize_l1(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t *q)
+{
+    if (b < 2 || b > 8)
+        return LC_EINVAL(KSYS, "lc_quantize_l1: b=%u is not in 2..8", b);
+    return lc_quantize_l1_levels(c, dtype, n, (1u << (b - 1)) - 1, q);
+}
+
+int lc_levels_bits(unsigned s)
+{
+    int b = 1;
+
+    if (s < 1 || s > LC_MAX_LEVELS)
+        return LC_EINVAL(KSYS, "lc_levels_bits: %u levels is not in 1..%d", s, LC_MAX_LEVELS);
+    while ((1u << (b - 1)) - 1 < s)
+        b++;
+    return b;
 }
 
 /* The Lion step passes checked arguments: no checks here. */

@@ -130,7 +130,7 @@ static inline __m128i lc_avx2_l1_level4(__m256d x, __m256d s)
     return _mm256_cvtpd_epi32(r);
 }
 
-void lc_kern_quantize_l1_avx2(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t *q)
+void lc_kern_quantize_l1_avx2(const void *c, lc_dtype_t dtype, size_t n, unsigned s, int8_t *q)
 {
     double part[LC_KERN_L1_PARTS], scale;
     size_t n8 = n & ~(size_t)7;
@@ -145,10 +145,10 @@ void lc_kern_quantize_l1_avx2(const void *c, lc_dtype_t dtype, size_t n, unsigne
     _mm256_storeu_pd(part, acc_lo);
     _mm256_storeu_pd(part + 4, acc_hi);
     lc_kern_l1_partials_scalar(c, dtype, n8, n, part);
-    scale = lc_kern_l1_scale(part, n, b);
+    scale = lc_kern_l1_scale(part, n, s);
 
     const __m256d vscale = _mm256_set1_pd(scale);
-    const __m256d vs = _mm256_set1_pd((double)((1 << (b - 1)) - 1));
+    const __m256d vs = _mm256_set1_pd((double)s);
 
     for (size_t i = 0; i < n8; i += 8) {
         __m128i l4, h4, v;
@@ -159,5 +159,5 @@ void lc_kern_quantize_l1_avx2(const void *c, lc_dtype_t dtype, size_t n, unsigne
         v = _mm_packs_epi16(_mm_packs_epi32(l4, h4), _mm_setzero_si128());
         _mm_storel_epi64((__m128i *)(void *)(q + i), v);
     }
-    lc_kern_l1_levels_scalar(c, dtype, n8, n, scale, b, q);
+    lc_kern_l1_levels_scalar(c, dtype, n8, n, scale, s, q);
 }

@@ -96,32 +96,32 @@ void lc_kern_l1_partials_scalar(const void *c, lc_dtype_t dtype, size_t from, si
         part[i % LC_KERN_L1_PARTS] += fabs((double)lc_kern_ld_f32(c, dtype, i));
 }
 
-double lc_kern_l1_scale(const double part[LC_KERN_L1_PARTS], size_t n, unsigned b)
+double lc_kern_l1_scale(const double part[LC_KERN_L1_PARTS], size_t n, unsigned s)
 {
     double sum = part[0], mean;
 
     for (int k = 1; k < LC_KERN_L1_PARTS; k++)
         sum += part[k];
     mean = n ? sum / (double)n : 0.0;
-    return mean > 0.0 ? 0.5 * (double)((1 << (b - 1)) - 1) / mean : 0.0;
+    return mean > 0.0 ? 0.5 * (double)s / mean : 0.0;
 }
 
 void lc_kern_l1_levels_scalar(const void *c, lc_dtype_t dtype, size_t from, size_t n,
-                              double scale, unsigned b, int8_t *q)
+                              double scale, unsigned s, int8_t *q)
 {
-    double s = (double)((1 << (b - 1)) - 1);
+    double lim = (double)s;
 
     for (size_t i = from; i < n; i++) {
         double x = lc_kern_round_even((double)lc_kern_ld_f32(c, dtype, i) * scale);
 
-        q[i] = x != x ? 0 : (int8_t)(x > s ? s : x < -s ? -s : x);
+        q[i] = x != x ? 0 : (int8_t)(x > lim ? lim : x < -lim ? -lim : x);
     }
 }
 
-void lc_kern_quantize_l1_scalar(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t *q)
+void lc_kern_quantize_l1_scalar(const void *c, lc_dtype_t dtype, size_t n, unsigned s, int8_t *q)
 {
     double part[LC_KERN_L1_PARTS] = {0};
 
     lc_kern_l1_partials_scalar(c, dtype, 0, n, part);
-    lc_kern_l1_levels_scalar(c, dtype, 0, n, lc_kern_l1_scale(part, n, b), b, q);
+    lc_kern_l1_levels_scalar(c, dtype, 0, n, lc_kern_l1_scale(part, n, s), s, q);
 }

@@ -3,8 +3,8 @@
  * elements at a time, 64 (one word of sign bits) per round. Same operations
  * in the same order as momentum_scalar.c (two multiplies, then their sum; no
  * FMA: built with -ffp-contract=off and written with separate intrinsics;
- * the first product's NaN where both are NaN), so the results equal the
- * scalar ones bit for bit.
+ * the first product's NaN where both are NaN; a c of +-0 takes its bit of
+ * k->zpat), so the results equal the scalar ones bit for bit.
  */
 #include "kern.h"
 #include "simd_avx2.h"
@@ -23,10 +23,11 @@ lc_avx2_momentum(float *m, const void *g, lc_dtype_t gdt, size_t n, const lc_ker
 {
     const __m256 b1 = _mm256_set1_ps(k->b1), a1 = _mm256_set1_ps(k->a1);
     const __m256 b2 = _mm256_set1_ps(k->b2), a2 = _mm256_set1_ps(k->a2);
+    const __m256 zero = _mm256_setzero_ps();
     size_t nw = n / 64;
 
     for (size_t wi = 0; wi < nw; wi++) {
-        uint64_t word = 0;
+        uint64_t word = 0, zeros = 0;
 
         for (unsigned v = 0; v < 8; v++) {
             size_t i = wi * 64 + 8 * v;
@@ -39,11 +40,15 @@ lc_avx2_momentum(float *m, const void *g, lc_dtype_t gdt, size_t n, const lc_ker
                              lc_avx2_add_first_nan(_mm256_mul_ps(b2, mv), _mm256_mul_ps(a2, gv)));
             if (c)
                 _mm256_storeu_ps(c + i, cv);
-            else
+            else {
                 word |= (uint64_t)(unsigned)_mm256_movemask_ps(cv) << (8 * v);
+                zeros |= (uint64_t)(unsigned)_mm256_movemask_ps(
+                             _mm256_cmp_ps(cv, zero, _CMP_EQ_OQ))
+                         << (8 * v);
+            }
         }
         if (!c)
-            lc_kern_st64(bits + wi, word);
+            lc_kern_st64(bits + wi, (word & ~zeros) | (k->zpat & zeros));
     }
     lc_kern_momentum_rest_scalar(m, g, gdt, nw * 64, n, k, bits, c);
 }

@@ -3,8 +3,8 @@
  * 16 elements at a time, 64 (one word of sign bits) per round. Same
  * operations in the same order as momentum_scalar.c (two multiplies, then
  * their sum; no FMA: built with -ffp-contract=off and written with separate
- * intrinsics; the first product's NaN where both are NaN), so the results
- * equal the scalar ones bit for bit.
+ * intrinsics; the first product's NaN where both are NaN; a c of +-0 takes
+ * its bit of k->zpat), so the results equal the scalar ones bit for bit.
  */
 #include "kern.h"
 #include "simd_avx512.h"
@@ -23,10 +23,11 @@ lc_avx512_momentum(float *m, const void *g, lc_dtype_t gdt, size_t n, const lc_k
 {
     const __m512 b1 = _mm512_set1_ps(k->b1), a1 = _mm512_set1_ps(k->a1);
     const __m512 b2 = _mm512_set1_ps(k->b2), a2 = _mm512_set1_ps(k->a2);
+    const __m512 zero = _mm512_setzero_ps();
     size_t nw = n / 64;
 
     for (size_t wi = 0; wi < nw; wi++) {
-        uint64_t word = 0;
+        uint64_t word = 0, zeros = 0;
 
         for (unsigned v = 0; v < 4; v++) {
             size_t i = wi * 64 + 16 * v;
@@ -39,11 +40,13 @@ lc_avx512_momentum(float *m, const void *g, lc_dtype_t gdt, size_t n, const lc_k
                              lc_avx512_add_first_nan(_mm512_mul_ps(b2, mv), _mm512_mul_ps(a2, gv)));
             if (c)
                 _mm512_storeu_ps(c + i, cv);
-            else
+            else {
                 word |= (uint64_t)_mm512_movepi32_mask(_mm512_castps_si512(cv)) << (16 * v);
+                zeros |= (uint64_t)_mm512_cmp_ps_mask(cv, zero, _CMP_EQ_OQ) << (16 * v);
+            }
         }
         if (!c)
-            lc_kern_st64(bits + wi, word);
+            lc_kern_st64(bits + wi, (word & ~zeros) | (k->zpat & zeros));
     }
     lc_kern_momentum_rest_scalar(m, g, gdt, nw * 64, n, k, bits, c);
 }

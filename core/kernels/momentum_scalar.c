@@ -3,7 +3,8 @@
  * Lion step (core/lion/lion_step.c), for each element:
  *     c = b1*m + a1*g,  then  m = b2*m + a2*g
  * with the sign bits of c packed (bit i of word i/64 is the raw sign bit of
- * c[i]: -0 and negative NaNs set it) or c itself stored (vote-l1).
+ * c[i]: negative NaNs set it; a c of +0 or -0 takes bit i % 64 of k.zpat) or
+ * c itself stored (vote-l1).
  *
  * Every level computes exactly: two fp32 multiplies, then their fp32 sum,
  * never fused (the kernels are built with -ffp-contract=off and the SIMD
@@ -59,8 +60,9 @@ lc_kern_momentum_loop(float *m, const void *g, lc_dtype_t gdt, size_t n, lc_kern
         for (size_t i = 0; i < cnt; i++) {
             size_t j = wi * 64 + i;
             float ci = lc_kern_momentum_one(m + j, lc_kern_ld_f32(g, gdt, j), k);
+            uint64_t bit = ci == 0.0f ? k.zpat >> i & 1 : lc_kern_f2u(ci) >> 31;
 
-            word |= (uint64_t)(lc_kern_f2u(ci) >> 31) << i;
+            word |= bit << i;
         }
         lc_kern_st64(bits + wi, word);
     }

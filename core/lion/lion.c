@@ -1,5 +1,6 @@
 /* lion.c - the Lion optimizer object: creation, parameter groups, destruction, mode names. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,13 @@ static int lion_check_range(const char *what, float v, float lo, float hi)
     return 0;
 }
 
+/* cfg->field, or 0 for a caller of an older, smaller lc_lion_config_t. */
+#define LION_CFG_FIELD(cfg, field)                                                               \
+    ((cfg)->size >= offsetof(lc_lion_config_t, field) + sizeof((cfg)->field) ? (cfg)->field : 0)
+
 int lc_lion_create(lc_comm_t *comm, const lc_lion_config_t *cfg, lc_lion_t **lion)
 {
+    unsigned levels, exact;
     lc_lion_t *l;
     int rc;
 
@@ -49,12 +55,19 @@ int lc_lion_create(lc_comm_t *comm, const lc_lion_config_t *cfg, lc_lion_t **lio
     *lion = NULL;
     if (!comm || !cfg)
         return LC_EINVAL("lion", "%s is NULL", comm ? "cfg" : "comm");
-    if (cfg->size < sizeof(*cfg))
-        return LC_EINVAL("lion", "cfg->size %zu < %zu", cfg->size, sizeof(*cfg));
+    if (cfg->size < offsetof(lc_lion_config_t, levels))
+        return LC_EINVAL("lion", "cfg->size %zu < %zu", cfg->size,
+                         offsetof(lc_lion_config_t, levels));
     if ((unsigned)cfg->mode >= LC_LION_MODE_COUNT)
         return LC_EINVAL("lion", "unknown mode %d", (int)cfg->mode);
     if (cfg->level_bits != 0 && (cfg->level_bits < 2 || cfg->level_bits > 8))
         return LC_EINVAL("lion", "level_bits %u is not 2..8 (or 0)", cfg->level_bits);
+    levels = LION_CFG_FIELD(cfg, levels);
+    if (levels > LC_MAX_LEVELS)
+        return LC_EINVAL("lion", "levels %u is not 1..%d (or 0)", levels, LC_MAX_LEVELS);
+    if (LION_CFG_FIELD(cfg, flags) & ~LC_LION_EXACT_BETAS)
+        return LC_EINVAL("lion", "unknown flags 0x%x", LION_CFG_FIELD(cfg, flags));
+    exact = LION_CFG_FIELD(cfg, flags) & LC_LION_EXACT_BETAS;
     l = calloc(1, sizeof(*l));
     if (!l)
         return lc_seterr(-ENOMEM, "lion", "out of memory");
@@ -62,9 +75,9 @@ int lc_lion_create(lc_comm_t *comm, const lc_lion_config_t *cfg, lc_lion_t **lio
     l->mode = cfg->mode;
     l->lr = cfg->lr;
     l->wd = cfg->weight_decay;
-    l->beta1 = cfg->beta1 == 0.0f ? 0.9f : cfg->beta1;
-    l->beta2 = cfg->beta2 == 0.0f ? 0.99f : cfg->beta2;
-    l->level_bits = cfg->level_bits ? cfg->level_bits : 4;
+    l->beta1 = cfg->beta1 == 0.0f && !exact ? 0.9f : cfg->beta1;
+    l->beta2 = cfg->beta2 == 0.0f && !exact ? 0.99f : cfg->beta2;
+    l->levels = levels ? levels : (1u << ((cfg->level_bits ? cfg->level_bits : 4) - 1)) - 1;
     if ((rc = lion_check_range("lr", l->lr, 0.0f, INFINITY)) ||
         (rc = lion_check_range("weight_decay", l->wd, 0.0f, INFINITY)) ||
         (rc = lion_check_range("beta1", l->beta1, 0.0f, 1.0f)) ||
@@ -108,25 +121,26 @@ static int lion_fused_alloc(lc_lion_t *lion, size_t total)
                     mode == LC_LION_VOTE_L1;
     float *work = need_work ? calloc(n, sizeof(float)) : NULL;
     uint16_t *wire = mode == LC_LION_GLOBAL_BF16 ? calloc(n, sizeof(uint16_t)) : NULL;
-    uint64_t *bits = mode >= LC_LION_VOTE ? calloc(2 * LC_BITS_WORDS(n), sizeof(uint64_t)) : NULL;
-    int8_t *levels = mode == LC_LION_VOTE_L1 ? calloc(n, 1) : NULL;
+    int need_bits = mode == LC_LION_VOTE || mode == LC_LION_VOTE_AVG;
+    uint64_t *bits = need_bits ? calloc(2 * LC_BITS_WORDS(n), sizeof(uint64_t)) : NULL;
+    int8_t *levels_q = mode == LC_LION_VOTE_L1 ? calloc(n, 1) : NULL;
 
     if ((need_work && !work) || (mode == LC_LION_GLOBAL_BF16 && !wire) ||
-        (mode >= LC_LION_VOTE && !bits) || (mode == LC_LION_VOTE_L1 && !levels)) {
+        (need_bits && !bits) || (mode == LC_LION_VOTE_L1 && !levels_q)) {
         free(work);
         free(wire);
         free(bits);
-        free(levels);
+        free(levels_q);
         return lc_seterr(-ENOMEM, "lion", "out of memory for %zu fused elements", total);
     }
     free(lion->work);
     free(lion->wire);
     free(lion->bits);
-    free(lion->levels);
+    free(lion->levels_q);
     lion->work = work;
     lion->wire = wire;
     lion->bits = bits;
-    lion->levels = levels;
+    lion->levels_q = levels_q;
     lion->total = total;
     return 0;
 }
@@ -203,7 +217,7 @@ int lion_check_layout(lc_lion_t *lion)
 {
     uint64_t h = 14695981039346656037ull, *all;
     int n = lc_comm_size(lion->comm), rc, bad = -1;
-    uint32_t v[4] = {(uint32_t)lion->mode, lion->level_bits, 0, 0};
+    uint32_t v[4] = {(uint32_t)lion->mode, lion->levels, 0, 0};
 
     if (lion->layout_checked)
         return 0;
@@ -235,8 +249,8 @@ int lion_check_layout(lc_lion_t *lion)
         return rc;
     if (bad >= 0)
         return lc_seterr(LC_ERR_MISMATCH, "lion",
-                         "rank %d has another mode, betas or list of groups (counts, dtypes, "
-                         "momentum policies) than rank 0", bad);
+                         "rank %d has another mode, betas, levels or list of groups (counts, "
+                         "dtypes, momentum policies) than rank 0", bad);
     lion->layout_checked = 1;
     return 0;
 }
@@ -251,6 +265,6 @@ void lc_lion_destroy(lc_lion_t *lion)
     free(lion->work);
     free(lion->wire);
     free(lion->bits);
-    free(lion->levels);
+    free(lion->levels_q);
     free(lion);
 }

@@ -30,16 +30,17 @@ struct lc_lion {
     lc_comm_t *comm;
     lc_lion_mode_t mode;
     float lr, beta1, beta2, wd;
-    unsigned level_bits;
+    unsigned levels;    /* vote-l1: levels per side s */
     uint64_t step;      /* steps completed */
     int layout_checked; /* the ranks agreed on the groups (reset by add_group) */
     struct lion_group *groups;
     size_t ngroups, cap;
     size_t total;
-    float *work;        /* fp32: mean gradient (global-fp32), votes (vote-avg), c (vote-l1) */
+    float *work;        /* fp32: mean gradient (global-fp32), votes (vote-avg), c then the
+                           voted values (vote-l1) */
     uint16_t *wire;     /* bf16 gradients (global-bf16) */
     uint64_t *bits;     /* vote modes: local signs, then decoded signs at LC_BITS_WORDS(total) */
-    int8_t *levels;     /* vote-l1: the L1 levels */
+    int8_t *levels_q;   /* vote-l1: the L1 levels */
 };
 
 /* bf16 <-> fp32: widening is exact, narrowing rounds to nearest even (NaN stays NaN). */

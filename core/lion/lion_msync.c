@@ -13,6 +13,7 @@ int lion_msync_check(const lc_msync_t *msync)
     case LC_MSYNC_NEVER:
         return 0;
     case LC_MSYNC_EVERY:
+    case LC_MSYNC_EVERY_FROM_1:
         break;
     case LC_MSYNC_EXP:
         if (!(msync->k > 0.0) || !isfinite(msync->k))
@@ -55,6 +56,8 @@ static int lion_due(const lc_msync_t *ms, uint64_t *j, uint64_t *t, uint64_t ste
     switch (ms->kind) {
     case LC_MSYNC_EVERY:
         return step % ms->every == 0;
+    case LC_MSYNC_EVERY_FROM_1:
+        return (step - 1) % ms->every == 0;
     case LC_MSYNC_EXP:
         lion_exp_advance(ms->k, j, t, step);
         return *t == step;

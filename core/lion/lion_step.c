@@ -135,7 +135,8 @@ static int lion_vote_local(lc_lion_t *lion, struct lion_group *g, const void *gr
     cbuf = lion->work + g->off;
     rc = lc_kern_momentum(g->m, grad, g->dtype, g->count, &k->bt, NULL, cbuf);
     return rc ? rc
-              : lc_quantize_l1(cbuf, LC_FP32, g->count, lion->level_bits, lion->levels + g->off);
+              : lc_quantize_l1_levels(cbuf, LC_FP32, g->count, lion->levels,
+                                      lion->levels_q + g->off);
 }
 
 /* Vote modes: every group's local votes, one vote over all groups, then each group's update. */
@@ -161,10 +162,10 @@ static int lion_step_vote(lc_lion_t *lion, const void *const *grads,
         vo.mode = LC_VOTE_AVERAGE;
         rc = lc_vote(lion->comm, lion->bits, LC_BITS, lion->work, LC_FP32, lion->total, &vo);
         break;
-    default:
+    default: /* into values: a tie is 0 and abstains */
         vo.mode = LC_VOTE_L1;
-        vo.level_bits = lion->level_bits;
-        rc = lc_vote(lion->comm, lion->levels, LC_INT8, decoded, LC_BITS, lion->total, &vo);
+        vo.levels = lion->levels;
+        rc = lc_vote(lion->comm, lion->levels_q, LC_INT8, lion->work, LC_FP32, lion->total, &vo);
         break;
     }
     *comm_s += lc_now() - t;
@@ -174,7 +175,7 @@ static int lion_step_vote(lc_lion_t *lion, const void *const *grads,
         if (g->count == 0)
             continue;
         lion_coef_group(lion, opts, j, k);
-        if (lion->mode == LC_LION_VOTE_AVG)
+        if (lion->mode != LC_LION_VOTE)
             rc = lc_apply_update(g->params, g->dtype, lion->work + g->off, g->count, k->lr, k->wd);
         else
             rc = lc_apply_signs(g->params, g->dtype, decoded + g->off / 64, g->count, k->lr,
@@ -243,6 +244,7 @@ int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_o
     k.bt.a1 = 1.0f - lion->beta1;
     k.bt.b2 = lion->beta2;
     k.bt.a2 = 1.0f - lion->beta2;
+    k.bt.zpat = LC_KERN_TIEPAT(0, step + (uint64_t)lc_comm_rank(lion->comm));
     if (lion->total == 0)
         rc = 0; /* only empty groups: nothing to do on any rank */
     else if (global)

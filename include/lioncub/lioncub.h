@@ -309,6 +309,26 @@ LC_API int lc_decode_sum_sign(const int32_t *sums, size_t n, uint64_t first, uin
  */
 LC_API int lc_quantize_l1(const void *c, lc_dtype_t dtype, size_t n, unsigned b, int8_t *q);
 
+/** Most levels on each side of zero that a level field (8 bits) holds. */
+#define LC_MAX_LEVELS 127
+
+/**
+ * @brief lc_quantize_l1 with s levels on each side of zero given directly:
+ *        q[i] in [-s, s], scale = (s / 2) / mean|c|, in the same order of
+ *        operations. lc_quantize_l1(c, dtype, n, b, q) is s = 2^(b-1) - 1.
+ * @param s levels per side, 1..LC_MAX_LEVELS.
+ * @return 0, or -EINVAL.
+ */
+LC_API int lc_quantize_l1_levels(const void *c, lc_dtype_t dtype, size_t n, unsigned s,
+                                 int8_t *q);
+
+/**
+ * @brief Bits of the two's complement field that holds levels -s..s:
+ *        the smallest b with 2^(b-1) - 1 >= s.
+ * @return b (2..8), or -EINVAL for s outside 1..LC_MAX_LEVELS.
+ */
+LC_API int lc_levels_bits(unsigned s);
+
 /* ------------------------------------------------------------------ */
 /* Communicator                                                        */
 /* ------------------------------------------------------------------ */
@@ -404,8 +424,10 @@ typedef enum lc_vote_mode {
 typedef struct lc_vote_opts {
     size_t size;          /**< sizeof(lc_vote_opts_t) */
     lc_vote_mode_t mode;  /**< default LC_VOTE_MAJORITY */
-    unsigned level_bits;  /**< LC_VOTE_L1: bits per level 2..8, 0 = default (4) */
+    unsigned level_bits;  /**< LC_VOTE_L1: bits per level 2..8 (s = 2^(b-1) - 1), 0 = 4 */
     uint64_t tie_salt;    /**< tie rule salt (the Lion step passes its step number) */
+    unsigned levels;      /**< LC_VOTE_L1: levels per side s, 1..LC_MAX_LEVELS; 0: from
+                               level_bits. Levels travel in lc_levels_bits(s) bits. */
 } lc_vote_opts_t;
 
 /**
@@ -416,7 +438,12 @@ typedef struct lc_vote_opts {
  * their L1-quantized levels), LC_BITS prepacked signs (majority and average),
  * or LC_INT8 levels already quantized to opts->level_bits (LC_VOTE_L1).
  * Outputs: LC_BITS (majority and L1: the decoded signs) or LC_FP32/LC_BF16
- * (+1/-1 values, or the averages for LC_VOTE_AVERAGE).
+ * (+1/-1 values, or the averages for LC_VOTE_AVERAGE). For LC_VOTE_L1 an
+ * element whose levels sum to 0 abstains: it is 0 in an LC_FP32/LC_BF16/
+ * LC_FP16 output (phase 2 then carries a second bit per element, the ties),
+ * and takes the tie rule's bit in an LC_BITS output, which has no zero.
+ * LC_INT8 levels must lie in [-s, s]. A caller of the first, smaller
+ * lc_vote_opts_t (without levels) keeps working.
  * Every rank gets the same result bit for bit. Arguments that differ between
  * ranks give LC_ERR_MISMATCH on every rank.
  * @param opts NULL for a majority vote with tie_salt 0.
@@ -478,13 +505,18 @@ LC_API int lc_barrier(lc_comm_t *comm);
  *  - LC_LION_VOTE_AVG: g local; u = the mean of the ranks' +1/-1 votes
  *    (lc_vote LC_VOTE_AVERAGE).
  *  - LC_LION_VOTE_L1: g local; u = the sign of the sum of the ranks' L1
- *    levels of c (lc_vote LC_VOTE_L1 with level_bits, tie_salt = step).
- * In the vote modes a c of exactly 0 votes by its IEEE sign bit: +0 votes +1
- * and -0 votes -1 (so at one rank it moves the parameter by -lr or +lr, where
- * standard Lion would not move it); in LC_LION_VOTE_L1 an entry whose level
- * rounds to 0 (a c of 0 among them) abstains, and an element where the levels
- * sum to 0 takes the tie rule. Momenta stay local in the vote modes (each
- * rank's own gradient) until a momentum sync averages them.
+ *    levels of c, s levels per side (lc_vote LC_VOTE_L1 into fp32 values),
+ *    and u = 0 where the levels sum to 0: a tie abstains, as a level of 0
+ *    (a c of 0 among them) does.
+ * Zeros in the 1-bit modes (LC_LION_VOTE, LC_LION_VOTE_AVG): a c of +0 or -0
+ * (a parameter that has never had a gradient, for instance) has no sign, so
+ * rank r votes the parity bit ((i + step + r) & 1) for element i: -1 where
+ * it is 1. Where every rank's c is 0 the votes cancel or alternate from step
+ * to step (even p: the ranks split evenly and the tie rule alternates; odd p
+ * and one rank: the majority is the parity of i + step), so the parameter
+ * stays within 2*lr of its weight-decay-only trajectory instead of drifting;
+ * in vote-l1 it does not move at all. Momenta stay local in the vote modes
+ * (each rank's own gradient) until a momentum sync averages them.
  *
  * All groups travel together: one lc_allreduce or lc_vote per step over their
  * concatenation, each group starting at a multiple of 64 elements, so a tied
@@ -524,6 +556,9 @@ typedef enum lc_lion_mode {
  * (or until == 0) and:
  *  - LC_MSYNC_NEVER: never;
  *  - LC_MSYNC_EVERY: s is a multiple of every (every >= 1): every, 2*every, ...;
+ *  - LC_MSYNC_EVERY_FROM_1: s - 1 is a multiple of every: 1, every + 1,
+ *                    2*every + 1, ... (the Lion Cub authors' phase: their
+ *                    code syncs at the first step of every period);
  *  - LC_MSYNC_EXP:   s is one of T(0) = every (>= 1),
  *                    T(j+1) = T(j) + floor(2^(j/k)), j = 0, 1, ..., with k > 0
  *                    and floor(2^(j/k)) computed as floor(pow(2.0, (double)j / k));
@@ -534,6 +569,7 @@ typedef enum lc_msync_kind {
     LC_MSYNC_NEVER = 0, /**< momenta stay local */
     LC_MSYNC_EVERY = 1, /**< every `every` steps (steps every, 2*every, ...) */
     LC_MSYNC_EXP = 2,   /**< T(0) = every, T(j+1) = T(j) + 2^(j/k) (rounded down) */
+    LC_MSYNC_EVERY_FROM_1 = 3, /**< steps 1, every + 1, 2*every + 1, ... */
 } lc_msync_kind_t;
 
 typedef struct lc_msync {
@@ -545,21 +581,30 @@ typedef struct lc_msync {
     lc_dtype_t dtype;     /**< LC_FP32 or LC_BF16 on the wire */
 } lc_msync_t;
 
+/** lc_lion_config_t.flags: beta1 and beta2 are taken as given, 0 included. */
+#define LC_LION_EXACT_BETAS 1u
+
 typedef struct lc_lion_config {
     size_t size;          /**< sizeof(lc_lion_config_t) */
     lc_lion_mode_t mode;
     float lr;             /**< learning rate */
-    float beta1;          /**< default 0.9 when 0 */
-    float beta2;          /**< default 0.99 when 0 */
+    float beta1;          /**< 0 means the default 0.9, unless LC_LION_EXACT_BETAS */
+    float beta2;          /**< 0 means the default 0.99, unless LC_LION_EXACT_BETAS */
     float weight_decay;   /**< decoupled weight decay */
-    unsigned level_bits;  /**< LC_LION_VOTE_L1: 2..8, 0 = default (4) */
+    unsigned level_bits;  /**< LC_LION_VOTE_L1: 2..8, 0 = default (4): s = 2^(b-1) - 1 */
+    unsigned levels;      /**< LC_LION_VOTE_L1: levels per side s, 1..LC_MAX_LEVELS, or 0:
+                               from level_bits. The authors' L1 vote uses floor(127 / p). */
+    unsigned flags;       /**< LC_LION_EXACT_BETAS, or 0 */
 } lc_lion_config_t;
 
 /**
  * @brief Create a distributed Lion optimizer on a communicator (not
  *        collective; every rank must use the same configuration).
  * @param cfg  lr and weight_decay finite and >= 0; beta1, beta2 in [0, 1]
- *             (0 picks the default); level_bits 0 or 2..8.
+ *             (0 picks the default unless flags has LC_LION_EXACT_BETAS);
+ *             level_bits 0 or 2..8; levels 0 or 1..LC_MAX_LEVELS. A caller
+ *             of the first, smaller struct (without levels and flags) keeps
+ *             working.
  * @param[out] lion the optimizer, NULL on failure.
  * @return 0, -EINVAL, or -ENOMEM.
  */

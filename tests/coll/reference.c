@@ -129,9 +129,9 @@ static double ref_value(const void *c, lc_dtype_t dt, size_t i)
     return ref_bf16_to_f32(((const uint16_t *)c)[i]);
 }
 
-void ref_quantize(const void *c, lc_dtype_t dt, size_t n, unsigned b, int8_t *q)
+void ref_quantize(const void *c, lc_dtype_t dt, size_t n, unsigned levels, int8_t *q)
 {
-    double s = (double)((1 << (b - 1)) - 1), part[8] = {0}, sum, mean, scale;
+    double s = (double)levels, part[8] = {0}, sum, mean, scale;
 
     for (size_t i = 0; i < n; i++)
         part[i % 8] += fabs(ref_value(c, dt, i));
@@ -153,14 +153,18 @@ void ref_quantize(const void *c, lc_dtype_t dt, size_t n, unsigned b, int8_t *q)
     }
 }
 
-void ref_l1(const int8_t *const *q, int p, size_t n, uint64_t salt, uint64_t *bits)
+void ref_l1(const int8_t *const *q, int p, size_t n, uint64_t salt, uint64_t *bits,
+            uint64_t *ties)
 {
     memset(bits, 0, LC_BITS_WORDS(n) * 8);
+    memset(ties, 0, LC_BITS_WORDS(n) * 8);
     for (size_t i = 0; i < n; i++) {
         long sum = 0;
         for (int j = 0; j < p; j++)
             sum += q[j][i];
         if (ref_decide(-sum, p, i, salt))
             bits[i / 64] |= 1ull << (i % 64);
+        if (sum == 0)
+            ties[i / 64] |= 1ull << (i % 64);
     }
 }

@@ -19,10 +19,11 @@ void ref_majority(const void *const *in, lc_dtype_t dt, int p, size_t n, uint64_
                   uint64_t *bits);
 /* Average of signs as fp32: (p - 2k) / p. */
 void ref_average(const void *const *in, lc_dtype_t dt, int p, size_t n, float *out);
-/* L1 levels of one input (double arithmetic, as documented), b bits. */
-void ref_quantize(const void *c, lc_dtype_t dt, size_t n, unsigned b, int8_t *q);
-/* Sign of the sum of p ranks' levels with the tie rule: bits. */
-void ref_l1(const int8_t *const *q, int p, size_t n, uint64_t salt, uint64_t *bits);
+/* L1 levels of one input (double arithmetic, as documented), in [-levels, levels]. */
+void ref_quantize(const void *c, lc_dtype_t dt, size_t n, unsigned levels, int8_t *q);
+/* Sign of the sum of p ranks' levels with the tie rule: bits; where the sum is 0: ties. */
+void ref_l1(const int8_t *const *q, int p, size_t n, uint64_t salt, uint64_t *bits,
+            uint64_t *ties);
 /* Bit i of a packed vector. */
 static inline int ref_bit(const uint64_t *bits, size_t i)
 {

@@ -2,7 +2,9 @@
  * test_vote.c - lc_vote over real connections (threads as ranks, loopback):
  * majority, average and L1 modes, every input and output type, p = 1..16,
  * sizes from 0 to tens of millions, against references computed from all
- * ranks' inputs; and every rank gets the same bits.
+ * ranks' inputs; and every rank gets the same bits. L1 runs with level_bits
+ * and with the levels given directly (the authors' s = floor(127 / p)), and
+ * its ties are 0 in value outputs.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +21,7 @@
 struct vote_case {
     lc_vote_mode_t mode;
     lc_dtype_t in_type, out_type;
-    unsigned level_bits;
+    unsigned level_bits, levels;
     size_t n;
     uint64_t salt, seed;
     void **in;       /* per rank */
@@ -44,7 +46,7 @@ static void vote_rank(lc_comm_t *comm, int rank, int p, void *arg)
     for (int k = 0; k < b->ncases; k++) {
         struct vote_case *vc = &b->cases[k];
         lc_vote_opts_t o = {.size = sizeof(o), .mode = vc->mode, .level_bits = vc->level_bits,
-                            .tie_salt = vc->salt};
+                            .tie_salt = vc->salt, .levels = vc->levels};
         vc->rc[rank] = lc_vote(comm, vc->in[rank], vc->in_type, vc->out[rank], vc->out_type,
                                vc->n, &o);
         if (vc->rc[rank])
@@ -82,7 +84,7 @@ static void case_free(struct vote_case *vc, int p)
 static void case_check(struct vote_case *vc, int p)
 {
     size_t n = vc->n, wb = LC_BITS_WORDS(n);
-    uint64_t *bits = calloc(wb + 1, 8);
+    uint64_t *bits = calloc(wb + 1, 8), *ties = calloc(wb + 1, 8);
     float *avg = malloc((n + 1) * sizeof(float));
 
     for (int r = 0; r < p; r++)
@@ -98,10 +100,12 @@ static void case_check(struct vote_case *vc, int p)
             if (vc->in_type == LC_INT8)
                 memcpy(q[r], vc->in[r], n);
             else
-                ref_quantize(vc->in[r], vc->in_type, n, vc->level_bits ? vc->level_bits : 4,
+                ref_quantize(vc->in[r], vc->in_type, n,
+                             vc->levels ? vc->levels
+                                        : (1u << ((vc->level_bits ? vc->level_bits : 4) - 1)) - 1,
                              q[r]);
         }
-        ref_l1((const int8_t *const *)q, p, n, vc->salt, bits);
+        ref_l1((const int8_t *const *)q, p, n, vc->salt, bits, ties);
         for (int r = 0; r < p; r++)
             free(q[r]);
         free(q);
@@ -117,6 +121,12 @@ static void case_check(struct vote_case *vc, int p)
                     fail_msg("p=%d n=%zu rank %d elem %zu: average %g, want %g", p, n, r, i,
                              (double)got, (double)want);
                 }
+            } else if (vc->mode == LC_VOTE_L1 && vc->out_type != LC_BITS && ref_bit(ties, i)) {
+                size_t esz = lc_dtype_size(vc->out_type);
+                static const char zero[4];
+
+                if (memcmp((char *)vc->out[r] + i * esz, zero, esz))
+                    fail_msg("L1 p=%d n=%zu rank %d elem %zu: a tie is not +0", p, n, r, i);
             } else {
                 int want = ref_bit(bits, i), got;
                 if (vc->out_type == LC_BITS)
@@ -138,6 +148,7 @@ static void case_check(struct vote_case *vc, int p)
                 fail_msg("p=%d n=%zu rank %d: tail bits are not 0", p, n, r);
     }
     free(bits);
+    free(ties);
     free(avg);
 }
 
@@ -187,8 +198,10 @@ static void test_vote_sweep(void **state)
             static const lc_dtype_t l1in[] = {LC_FP32, LC_BF16, LC_INT8};
             cases[k].mode = LC_VOTE_L1;
             cases[k].in_type = l1in[(s + (size_t)p) % 3];
-            cases[k].out_type = (s % 2) ? LC_BITS : LC_FP32;
+            cases[k].out_type = (s % 2) ? LC_BITS : (s % 4) ? LC_FP32 : LC_BF16;
             cases[k].level_bits = cases[k].in_type == LC_INT8 ? 4 : (unsigned)(2 + (s + (size_t)p) % 7);
+            if (s % 3 == 1)
+                cases[k].levels = 127u / (unsigned)p; /* the authors' s; int8 input is +-7 */
             cases[k].n = sweep_sizes[s];
             cases[k].salt = 7 * s;
             cases[k].seed = 3000u * (unsigned)p + s;

@@ -379,7 +379,8 @@ static void test_momentum(void **state)
         unsigned off = (unsigned)(ni + 5) % 8;
         float b1 = ni % 2 ? 0.9f : (float)(kt_rand() % 1000) / 1000.0f;
         float b2 = ni % 2 ? 0.99f : (float)(kt_rand() % 1000) / 1000.0f;
-        const lc_kern_betas_t k = {.b1 = b1, .a1 = 1.0f - b1, .b2 = b2, .a2 = 1.0f - b2};
+        const lc_kern_betas_t k = {.b1 = b1, .a1 = 1.0f - b1, .b2 = b2, .a2 = 1.0f - b2,
+                                   .zpat = kt_rand()};
         kt_buf_t m, m0, g, out;
 
         kt_alloc(&m, n * 4, off);
@@ -419,7 +420,8 @@ static void test_momentum(void **state)
                         memcpy(&got, (char *)out.p + 4 * i, 4);
                         assert_true(kt_u(got) == kt_u(c));
                     } else {
-                        assert_int_equal(kt_bit(out.p, i), kt_u(c) >> 31);
+                        assert_int_equal(kt_bit(out.p, i),
+                                         c == 0.0f ? k.zpat >> i % 64 & 1 : kt_u(c) >> 31);
                     }
                     memcpy(&got, (char *)m.p + 4 * i, 4);
                     assert_true(kt_u(got) == kt_u(ref_momentum_sum(k.b2, mi, k.a2, gi)));
@@ -432,16 +434,18 @@ static void test_momentum(void **state)
     }
 }
 
-/* Hand-worked signs of c = 0.5*m + 0.5*g: the raw sign bit, -0 and NaNs included. */
+/* Hand-worked signs of c = 0.5*m + 0.5*g: the raw sign bit, NaNs included;
+ * +0 and -0 take their bit of zpat (here: set at odd elements). */
 static void test_momentum_special(void **state)
 {
-    const lc_kern_betas_t k = {.b1 = 0.5f, .a1 = 0.5f, .b2 = 0.5f, .a2 = 0.5f};
+    const lc_kern_betas_t k = {.b1 = 0.5f, .a1 = 0.5f, .b2 = 0.5f, .a2 = 0.5f,
+                               .zpat = 0xAAAAAAAAAAAAAAAAull};
     static const struct {
         uint32_t m, g;
         int bit;
     } cases[] = {
-        {0x00000000u, 0x80000000u, 0}, /* +0 + -0 = +0 */
-        {0x80000000u, 0x80000000u, 1}, /* -0 + -0 = -0 */
+        {0x00000000u, 0x80000000u, 0}, /* +0 + -0 = +0, element 0: zpat bit 0 */
+        {0x80000000u, 0x80000000u, 1}, /* -0 + -0 = -0, element 1: zpat bit 1 */
         {0x7fc00001u, 0xffc00002u, 0}, /* both NaN: m's NaN */
         {0xffc00001u, 0x7fc00002u, 1},
         {0x3f800000u, 0xff800001u, 1}, /* 1 + a negative signalling NaN: that NaN */

@@ -334,7 +334,8 @@ static void test_momentum(void **state)
         size_t n = ns[ni], nw = LC_BITS_WORDS(n);
         float b1 = ni % 2 ? 0.9f : (float)(kt_rand() % 1000) / 1000.0f;
         float b2 = ni % 2 ? 0.99f : (float)(kt_rand() % 1000) / 1000.0f;
-        const lc_kern_betas_t k = {.b1 = b1, .a1 = 1.0f - b1, .b2 = b2, .a2 = 1.0f - b2};
+        const lc_kern_betas_t k = {.b1 = b1, .a1 = 1.0f - b1, .b2 = b2, .a2 = 1.0f - b2,
+                                   .zpat = kt_rand()};
         kt_buf_t m0, g32, g16, m[2], out[2];
         static const char *const what[2][2] = {{"momentum bits, fp32 g", "momentum c, fp32 g"},
                                                {"momentum bits, bf16 g", "momentum c, bf16 g"}};

@@ -61,9 +61,8 @@ static void ref_store(void *x, lc_dtype_t dt, size_t i, float v)
 
 /* Each rank's L1 levels of c: clip(rint(c * (s / 2) / mean|c|), -s, s), with
  * |c| summed into 8 partials by index mod 8 (lioncub.h's order). */
-static void ref_levels(const float *c, size_t n, unsigned bits, int *q)
+static void ref_levels(const float *c, size_t n, int s, int *q)
 {
-    int s = (1 << (bits - 1)) - 1;
     double part[8] = {0}, mean = 0.0, scale;
 
     for (size_t i = 0; i < n; i++)
@@ -112,7 +111,8 @@ void ref_step(const ref_cfg_t *cfg, int p, size_t n, lc_dtype_t dtype, void *par
             m[r][i] = cfg->beta2 * m[r][i] + (1.0f - cfg->beta2) * g;
         }
         if (cfg->mode == LC_LION_VOTE_L1) {
-            ref_levels(c + (size_t)r * n, n, cfg->level_bits, q);
+            ref_levels(c + (size_t)r * n, n,
+                       cfg->levels ? (int)cfg->levels : (1 << (cfg->level_bits - 1)) - 1, q);
             for (size_t i = 0; i < n; i++)
                 qsum[i] += q[i];
         }
@@ -120,8 +120,12 @@ void ref_step(const ref_cfg_t *cfg, int p, size_t n, lc_dtype_t dtype, void *par
     for (size_t i = 0; i < n; i++) {
         int neg = 0;
 
-        for (int r = 0; r < nr; r++)
-            neg += signbit(c[(size_t)r * n + i]) ? 1 : 0;
+        for (int r = 0; r < nr; r++) {
+            float cr = c[(size_t)r * n + i];
+
+            /* a c of +-0 votes -1 where (i + step + rank) is odd */
+            neg += cr == 0.0f ? (int)((i + step + (uint64_t)r) & 1) : signbit(cr) ? 1 : 0;
+        }
         switch (cfg->mode) {
         case LC_LION_GLOBAL_FP32:
         case LC_LION_GLOBAL_BF16:
@@ -136,9 +140,9 @@ void ref_step(const ref_cfg_t *cfg, int p, size_t n, lc_dtype_t dtype, void *par
         case LC_LION_VOTE_AVG:
             u[i] = (float)(p - 2 * neg) / (float)p;
             break;
-        default:
+        default: /* a tie abstains */
             if (qsum[i] == 0)
-                u[i] = ((i + step) & 1) ? -1.0f : 1.0f;
+                u[i] = 0.0f;
             else
                 u[i] = qsum[i] < 0 ? -1.0f : 1.0f;
             break;

@@ -12,6 +12,7 @@ typedef struct ref_cfg {
     lc_lion_mode_t mode;
     float lr, wd, beta1, beta2;
     unsigned level_bits;
+    unsigned levels; /* vote-l1 levels per side, or 0: 2^(level_bits - 1) - 1 */
 } ref_cfg_t;
 
 float ref_bf16_to_f32(uint16_t h);

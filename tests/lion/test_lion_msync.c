@@ -42,6 +42,23 @@ static void test_never(void **state)
     expect_steps(&m, 200, NULL, 0);
 }
 
+/* The Lion Cub authors' phase: the first step of every period. */
+static void test_every_from_1(void **state)
+{
+    static const uint64_t e5[] = {1, 6, 11, 16, 21, 26};
+    static const uint64_t e5u11[] = {1, 6, 11};
+    static const uint64_t e1[] = {1, 2, 3, 4, 5};
+    lc_msync_t m = ms(LC_MSYNC_EVERY_FROM_1, 5, 0, 0.0);
+
+    expect_steps(&m, 30, e5, 6);
+    m.until = 11;
+    expect_steps(&m, 30, e5u11, 3);
+    m = ms(LC_MSYNC_EVERY_FROM_1, 1, 0, 0.0);
+    expect_steps(&m, 5, e1, 5);
+    m = ms(LC_MSYNC_EVERY_FROM_1, 0, 0, 0.0);
+    assert_int_equal(lc_msync_due(&m, 1), -EINVAL);
+}
+
 static void test_every(void **state)
 {
     static const uint64_t e3[] = {3, 6, 9, 12, 15, 18, 21, 24, 27, 30};
@@ -163,7 +180,7 @@ static void test_null_handles(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_never),        cmocka_unit_test(test_every),
+        cmocka_unit_test(test_never),        cmocka_unit_test(test_every_from_1), cmocka_unit_test(test_every),
         cmocka_unit_test(test_exp),          cmocka_unit_test(test_exp_far),
         cmocka_unit_test(test_bad_policy),   cmocka_unit_test(test_mode_names),
         cmocka_unit_test(test_null_handles),

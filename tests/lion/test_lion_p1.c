@@ -160,8 +160,9 @@ static void test_l1_level_bits(void **state)
 
 /*
  * c == +0 (zero gradient, zero momentum at step 1), as the header documents:
- * global modes do not move the parameter beyond weight decay, vote and
- * vote-avg count +0 as +1 (p -= lr), vote-l1 abstains and takes the tie rule.
+ * global modes and vote-l1 (a tie abstains) do not move the parameter beyond
+ * weight decay; vote and vote-avg vote the parity bit ((i + step + rank) & 1),
+ * here (i + 1) & 1: -1 (p += lr) at even i, +1 (p -= lr) at odd i.
  */
 static void test_zero_c(void **state)
 {
@@ -183,12 +184,10 @@ static void test_zero_c(void **state)
         for (int i = 0; i < N; i++) {
             float q = (1.0f + (float)i) * decay, want;
 
-            if (m == LC_LION_GLOBAL_FP32 || m == LC_LION_GLOBAL_BF16)
+            if (m == LC_LION_GLOBAL_FP32 || m == LC_LION_GLOBAL_BF16 || m == LC_LION_VOTE_L1)
                 want = q;
-            else if (m == LC_LION_VOTE_L1)
-                want = ((i + 1) & 1) ? q + lr : q - lr; /* tie bit set: -1 */
             else
-                want = q - lr;
+                want = ((i + 1) & 1) ? q + lr : q - lr; /* parity bit set: -1 */
             if (p[i] != want)
                 fail_msg("%s elem %d: %g, want %g", lc_lion_mode_name((lc_lion_mode_t)m), i,
                          (double)p[i], (double)want);
@@ -214,7 +213,9 @@ static void test_create_args(void **state)
         assert_int_equal(lc_lion_create(comm, &c, &lion), -EINVAL);                              \
         assert_null(lion);                                                                       \
     } while (0)
-    BAD(size, sizeof(good) - 1);
+    BAD(size, offsetof(lc_lion_config_t, levels) - 1);
+    BAD(levels, LC_MAX_LEVELS + 1);
+    BAD(flags, 2);
     BAD(mode, LC_LION_MODE_COUNT);
     BAD(lr, -1.0f);
     BAD(lr, NAN);
@@ -266,7 +267,8 @@ static void test_group_and_step_args(void **state)
     /* the failed calls changed nothing: this is step 1, and the empty group is fine */
     assert_int_equal(lc_lion_step(lion, grads, &opts, &info), 0);
     assert_int_equal(info.step, 1);
-    assert_true(p0[0] == -0.5f && p1[2] == -0.5f); /* c = +0 votes +1 */
+    /* c = +0 votes the parity bit of (i + step): -1 at even i, +1 at odd i */
+    assert_true(p0[0] == 0.5f && p0[1] == -0.5f && p1[2] == 0.5f);
     lc_lion_destroy(lion);
 }
 
