@@ -25,7 +25,9 @@ LC_VOTE_MAJORITY, LC_VOTE_AVERAGE, LC_VOTE_L1 = range(3)
 # lc_op_t
 LC_SUM, LC_AVG = range(2)
 # lc_msync_kind_t
-LC_MSYNC_NEVER, LC_MSYNC_EVERY, LC_MSYNC_EXP = range(3)
+LC_MSYNC_NEVER, LC_MSYNC_EVERY, LC_MSYNC_EXP, LC_MSYNC_EVERY_FROM_1 = range(4)
+# lc_lion_config_t.flags
+LC_LION_EXACT_BETAS = 1
 
 
 class CommConfig(ctypes.Structure):
@@ -41,7 +43,7 @@ class CommStats(ctypes.Structure):
 
 class VoteOpts(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("mode", c_int), ("level_bits", ctypes.c_uint),
-                ("tie_salt", c_uint64)]
+                ("tie_salt", c_uint64), ("levels", ctypes.c_uint)]
 
 
 class Msync(ctypes.Structure):
@@ -51,7 +53,8 @@ class Msync(ctypes.Structure):
 
 class LionConfig(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("mode", c_int), ("lr", c_float), ("beta1", c_float),
-                ("beta2", c_float), ("weight_decay", c_float), ("level_bits", ctypes.c_uint)]
+                ("beta2", c_float), ("weight_decay", c_float), ("level_bits", ctypes.c_uint),
+                ("levels", ctypes.c_uint), ("flags", ctypes.c_uint)]
 
 
 class LionStepOpts(ctypes.Structure):
@@ -83,7 +86,7 @@ _PROTOS = {
     "lc_allgather": (c_int, [c_void_p, c_void_p, c_void_p, c_size_t]),
     "lc_bcast": (c_int, [c_void_p, c_void_p, c_size_t, c_int]),
     "lc_barrier": (c_int, [c_void_p]),
-    "lc_quantize_l1": (c_int, [c_void_p, c_int, c_size_t, ctypes.c_uint, c_void_p]),
+    "lc_quantize_l1_levels": (c_int, [c_void_p, c_int, c_size_t, ctypes.c_uint, c_void_p]),
     "lc_msync_due": (c_int, [ctypes.POINTER(Msync), c_uint64]),
     "lc_lion_create": (c_int, [c_void_p, ctypes.POINTER(LionConfig), ctypes.POINTER(c_void_p)]),
     "lc_lion_add_group": (c_int, [c_void_p, c_void_p, c_size_t, c_int, c_char_p,

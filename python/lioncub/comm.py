@@ -121,16 +121,18 @@ class Communicator:
         return f"<lioncub.Communicator rank {self.rank} of {self.size}, {state}>"
 
     # -- collectives --
-    def vote(self, x, out=None, mode="majority", level_bits=4, tie_salt=0, count=None):
+    def vote(self, x, out=None, mode="majority", level_bits=4, tie_salt=0, count=None,
+             levels=None):
         """Vote AllReduce (lc_vote) of x's signs, in lioncub's sign convention.
 
         x: fp32/bf16/fp16 values (their IEEE sign bits vote; for "l1" their
-        L1 levels), int8 levels already quantized to level_bits ("l1"), or
-        int64 words of packed sign bits (then give ``count``). mode:
-        "majority", "average" or "l1". out: fp32 or bf16 (+1/-1 values, or the
-        averages), or int64 words of packed result bits; default: an fp32
-        tensor shaped like x (a new one is returned). Every rank gets the
-        same result bit for bit.
+        L1 levels), int8 levels already quantized ("l1"), or int64 words of
+        packed sign bits (then give ``count``). mode: "majority", "average"
+        or "l1" (``levels`` per side, default 2^(level_bits-1) - 1). out:
+        fp32 or bf16 (+1/-1 values, the averages, or for "l1" 0 where the
+        levels sum to 0), or int64 words of packed result bits; default: an
+        fp32 tensor shaped like x (a new one is returned). Every rank gets
+        the same result bit for bit.
         """
         torch = _torch()
         if mode not in _VOTE_MODES:
@@ -150,7 +152,8 @@ class Communicator:
             raise ValueError(f"out has {out.numel()} elements, needs {need}")
         opts = _lib.VoteOpts(size=ctypes.sizeof(_lib.VoteOpts), mode=_VOTE_MODES[mode],
                              level_bits=level_bits if mode == "l1" else 0,
-                             tie_salt=int(tie_salt))
+                             tie_salt=int(tie_salt),
+                             levels=int(levels or 0) if mode == "l1" else 0)
         check(lib.lc_vote(self.handle, x.data_ptr(), tensor_dtype(x), out.data_ptr(),
                           tensor_dtype(out), n, ctypes.byref(opts)), "vote")
         return out

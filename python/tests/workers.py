@@ -92,11 +92,11 @@ def train(args):
 class CLion:
     """The library's optimizer through its C API directly (the reference for LionCub)."""
 
-    def __init__(self, comm, mode, tensors, lrs, wds):
+    def __init__(self, comm, mode, tensors, lrs, wds, levels):
         lib = _lib.lib
         cfg = _lib.LionConfig(size=ctypes.sizeof(_lib.LionConfig),
                               mode=lib.lc_lion_mode_parse(mode.encode()), lr=1.0,
-                              weight_decay=1.0, level_bits=3)
+                              weight_decay=1.0, levels=levels)
         self.h = ctypes.c_void_p()
         assert lib.lc_lion_create(comm.handle, ctypes.byref(cfg), ctypes.byref(self.h)) == 0
         for t in tensors:
@@ -119,7 +119,8 @@ class CLion:
 
 
 def vs_c(args):
-    """LionCub (fused or torch operations) against the C API on the same gradients."""
+    """LionCub (fused or torch operations) against the C API on the same gradients; one
+    tensor's gradient is zero at every other step (c = 0 there: the parity rule)."""
     comm = lioncub.default_communicator()
     dtype = getattr(torch, args["dtype"])
     shapes = [(33, 17), (64,), (5,), (130,)]
@@ -131,14 +132,17 @@ def vs_c(args):
     groups = [{"params": [ours[0], ours[2]]}, {"params": [ours[1]], "lr": 0.003,
                                                 "weight_decay": 0.0},
               {"params": [ours[3]], "lr": 0.05, "weight_decay": 0.5}]
+    levels = args.get("levels", 3)
     opt = LionCub(groups, lr=0.01, weight_decay=0.1, mode=args["mode"], fused=args["fused"],
-                  level_bits=3)
+                  levels=levels)
     order = [0, 2, 1, 3]  # registration order: param_groups order
     clion = CLion(comm, args["mode"], [ref[i] for i in order], [lrs[i] for i in order],
-                  [wds[i] for i in order])
+                  [wds[i] for i in order], levels)
     for step in range(1, 13):
         g = torch.Generator().manual_seed(100 * comm.rank + step)
         grads = [torch.randn(s, generator=g).to(dtype) for s in shapes]
+        if step % 2 == 0 or step < 3:
+            grads[2] = torch.zeros(shapes[2], dtype=dtype)
         for t, gr in zip(ours, grads):
             t.grad = gr
         opt.step()

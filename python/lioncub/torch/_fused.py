@@ -18,7 +18,7 @@ class FusedEngine:
                               mode=check(lib.lc_lion_mode_parse(opt.mode.encode())),
                               lr=opt.defaults["lr"], beta1=b1, beta2=b2,
                               weight_decay=opt.defaults["weight_decay"],
-                              level_bits=opt.level_bits)
+                              levels=opt.levels, flags=_lib.LC_LION_EXACT_BETAS)
         handle = ctypes.c_void_p()
         check(lib.lc_lion_create(opt.comm.handle, ctypes.byref(cfg), ctypes.byref(handle)),
               "LionCub")

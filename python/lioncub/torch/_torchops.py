@@ -1,12 +1,13 @@
 """LionCub's device engine: the step in torch operations on the parameters' device.
 
 For CUDA parameters: c and the momentum are computed on the device, the sign
-bits are packed there, and only the packed bits cross to the host for the
-vote (lc_vote); the decoded bits go back and the update is applied on the
-device. vote-avg brings back one fp32 average per element; vote-l1 copies c
-to the host, where lc_quantize_l1 makes the levels (its exact summation
-order is the library's); the global modes and momentum syncs allreduce on
-host copies.
+bits are packed there (a c of +-0 votes the parity bit of i + step + rank,
+lioncub.h's rule), and only the packed bits cross to the host for the vote
+(lc_vote); the decoded bits go back and the update is applied on the device.
+vote-avg brings back one fp32 average per element; vote-l1 copies c to the
+host, where lc_quantize_l1_levels makes the levels (its exact summation order
+is the library's), and brings back one value per element (0 for a tie); the
+global modes and momentum syncs allreduce on host copies.
 
 The arithmetic is the library's, operation by operation (fp32 products and
 sums never fused, bf16 rounded to nearest even), so on the CPU this engine
@@ -66,6 +67,8 @@ class TorchOpsEngine:
         self.weights = torch.tensor([1, 2, 4, 8, 16, 32, 64, 128], dtype=torch.uint8,
                                     device=self.device)
         self.shifts = torch.arange(8, dtype=torch.uint8, device=self.device)
+        largest = max((p.numel() for p in self.params), default=0)
+        self.odd = (torch.arange(max(largest, 1), device=self.device) & 1).bool()
 
     # -- collectives on host buffers --
     def _check_layout(self):
@@ -81,9 +84,8 @@ class TorchOpsEngine:
         self.layout_checked = True
 
     def _vote(self, mode, out, step, inp, in_dtype):
-        opts = _lib.VoteOpts(size=ctypes.sizeof(_lib.VoteOpts), mode=mode,
-                             level_bits=self.opt.level_bits if mode == _lib.LC_VOTE_L1 else 0,
-                             tie_salt=step)
+        opts = _lib.VoteOpts(size=ctypes.sizeof(_lib.VoteOpts), mode=mode, tie_salt=step,
+                             levels=self.opt.levels if mode == _lib.LC_VOTE_L1 else 0)
         out_dtype = _lib.LC_FP32 if out.dtype == torch.float32 else _lib.LC_BITS
         check(lib.lc_vote(self.comm.handle, inp.data_ptr(), in_dtype, out.data_ptr(), out_dtype,
                           self.total, ctypes.byref(opts)), "LionCub.step")
@@ -119,6 +121,7 @@ class TorchOpsEngine:
         l1 = self.mode == "vote-l1"
         if not l1:
             self.d_bits.zero_()
+            odd_votes = (step + self.comm.rank) % 2 == 0  # a zero at odd i votes -1
         for i, (p, g) in enumerate(zip(self.params, gs)):
             n = p.numel()
             if not n:
@@ -128,12 +131,16 @@ class TorchOpsEngine:
             if l1:
                 work = self.h_work[self.off[i]:self.off[i] + n]
                 work.copy_(c)
-                check(lib.lc_quantize_l1(work.data_ptr(), _lib.LC_FP32, n, self.opt.level_bits,
-                                         self.h_levels[self.off[i]:].data_ptr()), "LionCub.step")
+                check(lib.lc_quantize_l1_levels(work.data_ptr(), _lib.LC_FP32, n,
+                                                self.opt.levels,
+                                                self.h_levels[self.off[i]:].data_ptr()),
+                      "LionCub.step")
             else:
-                self.d_bits[self.off[i]:self.off[i] + n] = c.view(torch.int32) < 0
+                parity = self.odd[:n] if odd_votes else ~self.odd[:n]
+                self.d_bits[self.off[i]:self.off[i] + n] = torch.where(
+                    c == 0, parity, c.view(torch.int32) < 0)
         if l1:
-            self._vote(_lib.LC_VOTE_L1, self.h_dec, step, self.h_levels, _lib.LC_INT8)
+            self._vote(_lib.LC_VOTE_L1, self.h_work, step, self.h_levels, _lib.LC_INT8)
         else:
             packed = (self.d_bits.view(-1, 8).to(torch.uint8) * self.weights).sum(
                 1, dtype=torch.uint8)
@@ -142,7 +149,7 @@ class TorchOpsEngine:
                 self._vote(_lib.LC_VOTE_MAJORITY, self.h_dec, step, self.h_bits, _lib.LC_BITS)
             else:
                 self._vote(_lib.LC_VOTE_AVERAGE, self.h_work, step, self.h_bits, _lib.LC_BITS)
-        if self.mode == "vote-avg":
+        if self.mode != "vote":
             u_all = self.h_work.to(self.device, non_blocking=True)
         else:
             dec = self.h_dec[:self.total // 8].to(self.device, non_blocking=True)
@@ -154,7 +161,7 @@ class TorchOpsEngine:
             lr, wd = f32(lrs[i]), f32(wds[i])
             decay = f32(torch.tensor(1.0) - torch.tensor(lr) * torch.tensor(wd))
             t = torch.mul(p.reshape(-1).float(), decay)
-            if self.mode == "vote-avg":
+            if self.mode != "vote":
                 upd = torch.mul(u_all[self.off[i]:self.off[i] + n], lr)
             else:
                 upd = torch.where(bits[self.off[i]:self.off[i] + n], -lr, lr)

@@ -23,14 +23,18 @@ STATE_FORMAT = 1
 class MomentumSync:
     """When the momenta of the vote modes are averaged over the ranks.
 
-    MomentumSync(every=N): after steps N, 2N, ...; MomentumSync.exponential(
-    first, k): after steps T(0) = first, T(j+1) = T(j) + floor(2^(j/k)).
+    MomentumSync(every=N): after steps N, 2N, ...; with at_start=True after
+    steps 1, N+1, 2N+1, ... (the Lion Cub authors' phase);
+    MomentumSync.exponential(first, k): after steps T(0) = first,
+    T(j+1) = T(j) + floor(2^(j/k)).
     ``until``: no sync after that step (0: no limit). ``dtype``: "fp32" or
     "bf16" on the wire. An int N given where a MomentumSync is expected means
     MomentumSync(every=N).
     """
 
-    def __init__(self, every, until=0, dtype="fp32", _kind=_lib.LC_MSYNC_EVERY, _k=0.0):
+    def __init__(self, every, until=0, dtype="fp32", at_start=False, _kind=None, _k=0.0):
+        if _kind is None:
+            _kind = _lib.LC_MSYNC_EVERY_FROM_1 if at_start else _lib.LC_MSYNC_EVERY
         if dtype not in ("fp32", "bf16"):
             raise ValueError(f"momentum sync dtype {dtype!r} is not 'fp32' or 'bf16'")
         if int(every) < 1 or int(until) < 0:
@@ -64,7 +68,8 @@ class MomentumSync:
         if self.kind == _lib.LC_MSYNC_EXP:
             return (f"MomentumSync.exponential(first={self.every}, k={self.k}, "
                     f"until={self.until}, dtype={self.dtype!r})")
-        return f"MomentumSync(every={self.every}, until={self.until}, dtype={self.dtype!r})"
+        return (f"MomentumSync(every={self.every}, until={self.until}, dtype={self.dtype!r}, "
+                f"at_start={self.kind == _lib.LC_MSYNC_EVERY_FROM_1})")
 
 
 def f32(x):
@@ -82,11 +87,14 @@ class LionCub(torch.optim.Optimizer):
         params: parameters or param groups (dicts); a group may set its own
             ``lr``, ``weight_decay`` and ``momentum_sync``.
         lr: learning rate. betas: (beta1, beta2), the same for every group,
-            each in (0, 1]. weight_decay: decoupled weight decay.
+            each in [0, 1]. weight_decay: decoupled weight decay.
         mode: "vote" (1-bit majority), "vote-avg" (mean of the signs),
             "vote-l1" (sign of the sum of L1 levels), "global-fp32" or
             "global-bf16" (Lion on the allreduced mean gradient).
-        level_bits: vote-l1's bits per level, 2..8.
+        level_bits: vote-l1's bits per level, 2..8: 2^(level_bits-1) - 1
+            levels on each side of zero. levels: vote-l1's levels per side
+            given directly, 1..127 (the Lion Cub authors used 127 // world
+            size); overrides level_bits.
         momentum_sync: None, an int N (average the momenta every N steps) or
             a MomentumSync; vote modes only.
         comm: a lioncub.Communicator; default: the process's one, from the
@@ -104,7 +112,7 @@ class LionCub(torch.optim.Optimizer):
     """
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, mode="vote",
-                 level_bits=4, momentum_sync=None, comm=None, fused=None):
+                 level_bits=4, momentum_sync=None, comm=None, fused=None, levels=None):
         if not (lr >= 0 and math.isfinite(lr)):
             raise ValueError(f"invalid learning rate {lr}")
         if not (weight_decay >= 0 and math.isfinite(weight_decay)):
@@ -113,11 +121,14 @@ class LionCub(torch.optim.Optimizer):
             raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
         if not 2 <= int(level_bits) <= 8:
             raise ValueError(f"level_bits {level_bits} is not in 2..8")
+        if levels is not None and not 1 <= int(levels) <= 127:
+            raise ValueError(f"levels {levels} is not in 1..127")
         defaults = dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
                         momentum_sync=MomentumSync.parse(momentum_sync))
         super().__init__(params, defaults)
         self.mode = mode
         self.level_bits = int(level_bits)
+        self.levels = int(levels) if levels is not None else 2 ** (self.level_bits - 1) - 1
         self.comm = comm if comm is not None else default_communicator()
         self.last_step_info = None
         self._params = [p for g in self.param_groups for p in g["params"]]
@@ -140,8 +151,8 @@ class LionCub(torch.optim.Optimizer):
         devices = set()
         for g in self.param_groups:
             b1, b2 = (float(b) for b in g["betas"])
-            if not (0.0 < b1 <= 1.0 and 0.0 < b2 <= 1.0):
-                raise ValueError(f"betas {g['betas']} must lie in (0, 1]")
+            if not (0.0 <= b1 <= 1.0 and 0.0 <= b2 <= 1.0):
+                raise ValueError(f"betas {g['betas']} must lie in [0, 1]")
             if betas is not None and (b1, b2) != betas:
                 raise ValueError("every param group must have the same betas")
             betas = (b1, b2)
@@ -179,7 +190,7 @@ class LionCub(torch.optim.Optimizer):
 
     def layout_key(self):
         """A hash of what every rank must agree on: mode, betas, level bits, parameters."""
-        h = hashlib.sha256(repr((self.mode, self.betas, self.level_bits)).encode())
+        h = hashlib.sha256(repr((self.mode, self.betas, self.levels)).encode())
         for p, gi in zip(self._params, self._group_of):
             ms = self.param_groups[gi]["momentum_sync"]
             h.update(repr((p.numel(), str(p.dtype), ms.key() if ms else None)).encode())
@@ -253,7 +264,7 @@ class LionCub(torch.optim.Optimizer):
                 ("kind", "every", "until", "k", "dtype"), ms.key()))
         sd["lioncub"] = {"format": STATE_FORMAT, "world_size": self.comm.size,
                          "rank": self.comm.rank, "mode": self.mode,
-                         "level_bits": self.level_bits, "betas": self.betas, "step": step}
+                         "levels": self.levels, "betas": self.betas, "step": step}
         return sd
 
     def load_state_dict(self, state_dict):
@@ -261,14 +272,14 @@ class LionCub(torch.optim.Optimizer):
         if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
             raise ValueError("not a LionCub state dict (no 'lioncub' entry of format "
                              f"{STATE_FORMAT})")
-        want = {"world_size": self.comm.size, "mode": self.mode,
-                "level_bits": self.level_bits, "betas": self.betas}
+        want = {"world_size": self.comm.size, "mode": self.mode, "levels": self.levels,
+                "betas": self.betas}
         for key, mine in want.items():
             theirs = tuple(meta[key]) if key == "betas" else meta[key]
             if theirs != mine:
                 raise ValueError(f"the checkpoint was saved with {key} {theirs}, this optimizer "
                                  f"has {mine}: a LionCub checkpoint resumes only with the same "
-                                 "world size, mode, level_bits and betas")
+                                 "world size, mode, levels and betas")
         if self.mode.startswith("vote") and meta["rank"] != self.comm.rank:
             raise ValueError(f"the checkpoint holds rank {meta['rank']}'s momenta, this is "
                              f"rank {self.comm.rank}: in the vote modes each rank loads its own")
