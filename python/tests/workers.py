@@ -264,6 +264,58 @@ def whoami(args):
             "local_size": comm.local_size}
 
 
+REF_SHAPES = [((37, 11), "float32"), ((129,), "bfloat16"), ((64,), "float32"), ((5,), "float32")]
+REF_WD = [0.1, 0.0, 0.3, 0.05]
+REF_MSYNC = [("every", 9, 0, 0.0, "fp32"), ("exp", 2, 60, 1.5, "bf16"),
+             ("from1", 10, 0, 0.0, "fp32"), None]
+
+
+def ref_initial():
+    g = torch.Generator().manual_seed(77)
+    return [torch.randn(shape, generator=g).to(getattr(torch, dt)) for shape, dt in REF_SHAPES]
+
+
+def ref_grads(rank, step):
+    """Rank rank's gradients at step: every 7th element exactly 0, tensor 2 always 0."""
+    g = torch.Generator().manual_seed(1000 * rank + step)
+    out = []
+    for k, (shape, dt) in enumerate(REF_SHAPES):
+        x = torch.randn(shape, generator=g)
+        x.view(-1)[::7] = 0.0
+        if k == 2:
+            x.zero_()
+        out.append(x.to(getattr(torch, dt)))
+    return out
+
+
+def ref_lr(step):
+    return 0.01 / (1.0 + 0.1 * step)
+
+
+def ref_train(args):
+    """LionCub (the C library's fused step) for args.steps steps on ref_grads."""
+    comm = lioncub.default_communicator()
+    params = ref_initial()
+    groups = []
+    for k, t in enumerate(params):
+        ms = REF_MSYNC[k] if args.get("msync") else None
+        spec = None
+        if ms is not None:
+            kind, every, until, kk, dt = ms
+            spec = (MomentumSync.exponential(every, kk, until, dt) if kind == "exp" else
+                    MomentumSync(every, until, dt, at_start=kind == "from1"))
+        groups.append({"params": [t], "weight_decay": REF_WD[k], "momentum_sync": spec})
+    opt = LionCub(groups, lr=ref_lr(0), betas=tuple(args["betas"]), mode=args["mode"],
+                  levels=args["levels"], fused=args.get("fused", True))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: ref_lr(s + 1) / ref_lr(0))
+    for step in range(1, args["steps"] + 1):
+        for t, gr in zip(params, ref_grads(comm.rank, step)):
+            t.grad = gr
+        opt.step()
+        sched.step()
+    return {"params": [t.float().reshape(-1).tolist() for t in params]}
+
+
 def main():
     name, args = sys.argv[1], json.loads(sys.argv[2])
     result = globals()[name](args)
