@@ -30,7 +30,7 @@ int lc_env_rank_size(int *rank, int *nranks, int *from_torch)
     };
 
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-        int r, n, rc;
+        int r = 0, n = 0, rc;
 
         rc = lc_env_int(pairs[i][0], &r);
         if (rc == -ENOENT)
