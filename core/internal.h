@@ -19,6 +19,10 @@
 /* Core parameters (the registry's first table). */
 LC_HIDDEN extern const lc_param_t lc_core_params[];
 
+/* Largest buffer a collective accepts, in bytes (16 TiB): a larger size is a
+ * caller's overflow, refused before any address is computed from it. */
+#define LC_MAX_BUFFER ((size_t)1 << 44)
+
 /* Monotonic time in seconds. */
 static inline double lc_now(void)
 {

@@ -232,6 +232,8 @@ int lc_allreduce(lc_comm_t *c, const void *in, void *out, size_t count, lc_dtype
                          lc_dtype_name(dtype));
     if (op != LC_SUM && op != LC_AVG)
         return LC_EINVAL("allreduce", "lc_allreduce: unknown op %d", (int)op);
+    if (count > LC_MAX_BUFFER / lc_dtype_size(dtype))
+        return LC_EINVAL("allreduce", "lc_allreduce: %zu elements do not fit in memory", count);
     rc = lc_coll_begin(c, "lc_allreduce", desc, 4, &t0);
     if (rc || !count)
         return lc_coll_end(c, rc, t0, 0);

@@ -15,6 +15,9 @@ int lc_allgather(lc_comm_t *c, const void *in, void *out, size_t bytes)
         return LC_EINVAL("allgather", "lc_allgather: NULL communicator");
     if (bytes && (!in || !out))
         return LC_EINVAL("allgather", "lc_allgather: NULL buffer for %zu bytes", bytes);
+    if (bytes > LC_MAX_BUFFER / (size_t)c->nranks)
+        return LC_EINVAL("allgather", "lc_allgather: %d blocks of %zu bytes do not fit in memory",
+                         c->nranks, bytes);
     rc = lc_coll_begin(c, "lc_allgather", desc, 2, &t0);
     if (rc || !bytes)
         return lc_coll_end(c, rc, t0, 0);
@@ -44,6 +47,8 @@ int lc_bcast(lc_comm_t *c, void *buf, size_t bytes, int root)
         return LC_EINVAL("bcast", "lc_bcast: NULL communicator");
     if (bytes && !buf)
         return LC_EINVAL("bcast", "lc_bcast: NULL buffer for %zu bytes", bytes);
+    if (bytes > LC_MAX_BUFFER)
+        return LC_EINVAL("bcast", "lc_bcast: %zu bytes do not fit in memory", bytes);
     if (root < 0 || root >= c->nranks)
         return LC_EINVAL("bcast", "lc_bcast: root %d is not in [0, %d)", root, c->nranks);
     rc = lc_coll_begin(c, "lc_bcast", desc, 3, &t0);

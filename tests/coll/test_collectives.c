@@ -210,18 +210,21 @@ static void one_rank_bad_args(lc_comm_t *c, int r, int p, void *arg)
     rc[4] = lc_allreduce(c, x, x, 4, LC_INT8, LC_SUM);
     rc[5] = lc_bcast(c, x, 4, 5);
     rc[6] = lc_allgather(c, NULL, x, 4);
-    rc[7] = lc_vote(c, x, LC_FP32, bits, LC_BITS, 4, NULL); /* still fine */
+    rc[7] = lc_allreduce(c, x, x, SIZE_MAX / 2, LC_FP32, LC_SUM); /* sizes that overflow */
+    rc[8] = lc_allgather(c, x, x, SIZE_MAX / 2);
+    rc[9] = lc_bcast(c, x, SIZE_MAX - 7, 0);
+    rc[10] = lc_vote(c, x, LC_FP32, bits, LC_BITS, 4, NULL); /* still fine */
 }
 
 static void test_bad_arguments(void **state)
 {
-    int rc[8];
+    int rc[11];
     lc_comm_t *c = NULL;
 
     assert_int_equal(lc_test_ranks(1, one_rank_bad_args, rc), 0);
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 10; i++)
         assert_int_equal(rc[i], -EINVAL);
-    assert_int_equal(rc[7], 0);
+    assert_int_equal(rc[10], 0);
     assert_int_equal(lc_comm_init(NULL, NULL), -EINVAL);
     assert_int_equal(lc_comm_rank(NULL), -EINVAL);
     assert_int_equal(lc_comm_size(NULL), -EINVAL);
