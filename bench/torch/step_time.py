@@ -170,6 +170,9 @@ def main():
                      f"py_pct={100 * py_ms / step_ms:.2f}")
         print(line, flush=True)
     if args.mode == "ddp":
+        # gloo's workers must drop their last tensors before the group is freed:
+        # torch 1.13 can deadlock (GIL) when one does so during its destructor
+        dist.barrier()
         dist.destroy_process_group()
 
 

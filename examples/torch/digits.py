@@ -131,6 +131,9 @@ def main():
         print(f"final mode={args.mode} ranks={size} seed={args.seed} steps={steps} "
               f"train_loss={train_loss:.4f} accuracy={acc:.4f}", flush=True)
     if args.mode == "ddp":
+        # gloo's workers must drop their last tensors before the group is freed:
+        # torch 1.13 can deadlock (GIL) when one does so during its destructor
+        dist.barrier()
         dist.destroy_process_group()
 
 

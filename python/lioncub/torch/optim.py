@@ -11,7 +11,6 @@ import math
 import torch
 
 from .. import _lib
-from .._lib import check, lib
 from ..comm import default_communicator
 from .utils import ddp_module_holding
 
