@@ -157,6 +157,7 @@ typedef struct lcofi_send_comm {
 /* A request: one message, cut into chunks of at most ctx chunk bytes. */
 typedef struct lcofi_req {
     lcofi_ctx_t *ctx;
+    struct lcofi_req *next, *prev; /* the context's live requests */
     int is_send;
     int err;
     char *buf;
@@ -195,6 +196,7 @@ struct lcofi_ctx {
     lcofi_peer_t *peers;
     lcofi_listen_comm_t *listens;
     lcofi_send_comm_t *connecting;
+    lcofi_req_t *reqs; /* live requests: started, not yet returned done by test */
 };
 
 /* lcofi_params.c */
@@ -202,6 +204,12 @@ LC_HIDDEN extern const lc_param_t lcofi_params[];
 
 /* lcofi_info.c: choose the fi_info to open from the LC_OFI_* parameters. */
 LC_HIDDEN int lcofi_info_select(struct fi_info **out);
+
+/* lcofi_req.c: cancel and free the live requests of one connection (comm id and
+ * peer as in their tags; FI_ADDR_UNSPEC for receives), or of every connection
+ * (comm_id < 0), so that nothing lands in a caller's buffer after a close (ctx
+ * lock held). */
+LC_HIDDEN void lcofi_req_abandon(lcofi_ctx_t *ctx, int64_t comm_id, int is_send, fi_addr_t peer);
 
 /* lcofi_ctx.c */
 LC_HIDDEN int lcofi_init(const lc_prov_init_opts_t *opts, void **ctx);

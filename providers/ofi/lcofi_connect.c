@@ -166,6 +166,7 @@ int lcofi_close_send(void *arg)
         return LC_EINVAL(LCOFI_SUBSYS, "close_send: NULL comm");
     ctx = sc->ctx;
     pthread_mutex_lock(&ctx->lock);
+    lcofi_req_abandon(ctx, sc->remote_id, 1, sc->peer);
     lcofi_send_free(sc);
     pthread_mutex_unlock(&ctx->lock);
     return 0;

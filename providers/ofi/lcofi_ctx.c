@@ -60,6 +60,19 @@ static int lcofi_open(lcofi_ctx_t *ctx)
 
 static void lcofi_close(lcofi_ctx_t *ctx)
 {
+    if (ctx->ep) {
+        /* receives may still be posted into the scratch and callers' buffers:
+         * cancel them, then close the endpoint before any memory is freed */
+        lcofi_req_abandon(ctx, -1, 0, FI_ADDR_UNSPEC);
+        fi_close(&ctx->ep->fid);
+        ctx->ep = NULL;
+    }
+    while (ctx->reqs) { /* requests whose operations did not end in time */
+        lcofi_req_t *req = ctx->reqs;
+
+        ctx->reqs = req->next;
+        free(req); /* its registration goes with the others below */
+    }
     lcofi_mr_release(ctx, ctx->scratch_mr);
     free(ctx->scratch);
     while (ctx->mrs) {
@@ -70,8 +83,6 @@ static void lcofi_close(lcofi_ctx_t *ctx)
         mr->refs = 1;
         lcofi_mr_release(ctx, mr);
     }
-    if (ctx->ep)
-        fi_close(&ctx->ep->fid);
     if (ctx->av)
         fi_close(&ctx->av->fid);
     if (ctx->cq)

@@ -179,6 +179,7 @@ int lcofi_close_recv(void *arg)
         return LC_EINVAL(LCOFI_SUBSYS, "close_recv: NULL comm");
     ctx = rc->ctx;
     pthread_mutex_lock(&ctx->lock);
+    lcofi_req_abandon(ctx, rc->id, 0, FI_ADDR_UNSPEC);
     lcofi_recv_free(rc);
     pthread_mutex_unlock(&ctx->lock);
     return 0;

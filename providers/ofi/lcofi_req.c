@@ -179,8 +179,46 @@ static void lcofi_req_post_more(lcofi_req_t *req)
 
 static void lcofi_req_free(lcofi_req_t *req)
 {
+    if (req->prev)
+        req->prev->next = req->next;
+    else if (req->ctx->reqs == req)
+        req->ctx->reqs = req->next;
+    if (req->next)
+        req->next->prev = req->prev;
     lcofi_mr_release(req->ctx, req->tmp_mr);
     free(req);
+}
+
+/* Whether every operation of req has completed or was cancelled, within 5 s each. */
+static int lcofi_req_quiet(lcofi_req_t *req)
+{
+    for (uint32_t i = 0; i < req->nposted; i++)
+        if (req->ops[i].posted && lcofi_wait_op(req->ctx, &req->ops[i]))
+            return 0;
+    return !req->draining || !req->drain_op.posted || !lcofi_wait_op(req->ctx, &req->drain_op);
+}
+
+void lcofi_req_abandon(lcofi_ctx_t *ctx, int64_t comm_id, int is_send, fi_addr_t peer)
+{
+    lcofi_req_t *req = ctx->reqs, *next;
+
+    for (; req; req = next) {
+        uint64_t id = req->tag >> LCOFI_COMM_SHIFT & LCOFI_COMM_MASK;
+
+        next = req->next;
+        if (comm_id >= 0 && (req->is_send != is_send || id != (uint64_t)comm_id ||
+                             (is_send && req->peer != peer)))
+            continue;
+        lcofi_req_cancel_from(req, 0);
+        if (req->draining && req->drain_op.posted && !req->drain_op.cancel) {
+            req->drain_op.cancel = 1;
+            fi_cancel(&ctx->ep->fid, &req->drain_op);
+        }
+        /* a request whose operations did not end in time keeps its memory (leaks)
+         * rather than let the provider write into freed memory */
+        if (lcofi_req_quiet(req))
+            lcofi_req_free(req);
+    }
 }
 
 /* The context's overflow scratch, made at the first receive. */
@@ -249,6 +287,10 @@ static int lcofi_req_start(lcofi_ctx_t *ctx, int is_send, const void *buf, size_
         lcofi_req_free(req);
         return lcofi_progress(ctx);
     }
+    req->next = ctx->reqs;
+    if (ctx->reqs)
+        ctx->reqs->prev = req;
+    ctx->reqs = req;
     *out = req;
     return 0;
 fail:
