@@ -215,16 +215,14 @@ static int lc_ring_run(struct lc_ring *g)
     return 0;
 }
 
-int lc_allreduce(lc_comm_t *c, const void *in, void *out, size_t count, lc_dtype_t dtype,
-                 lc_op_t op)
+static int lc_allreduce_in(lc_comm_t *c, const void *in, void *out, size_t count,
+                           lc_dtype_t dtype, lc_op_t op)
 {
     struct lc_ring g = {0};
     uint64_t desc[4] = {2, count, (uint64_t)dtype, (uint64_t)op};
     double t0;
     int rc;
 
-    if (!c)
-        return LC_EINVAL("allreduce", "lc_allreduce: NULL communicator");
     if (count && (!in || !out))
         return LC_EINVAL("allreduce", "lc_allreduce: NULL buffer for %zu elements", count);
     if (dtype != LC_FP32 && dtype != LC_BF16)
@@ -256,4 +254,18 @@ int lc_allreduce(lc_comm_t *c, const void *in, void *out, size_t count, lc_dtype
     if (!rc)
         rc = lc_ring_run(&g);
     return lc_coll_end(c, rc, t0, 1);
+}
+
+int lc_allreduce(lc_comm_t *c, const void *in, void *out, size_t count, lc_dtype_t dtype,
+                 lc_op_t op)
+{
+    int rc;
+
+    if (!c)
+        return LC_EINVAL("allreduce", "lc_allreduce: NULL communicator");
+    if ((rc = lc_comm_enter(c, "lc_allreduce")))
+        return rc;
+    rc = lc_allreduce_in(c, in, out, count, dtype, op);
+    lc_comm_leave(c);
+    return rc;
 }

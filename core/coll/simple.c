@@ -4,15 +4,13 @@
 
 #include "coll/xfer.h"
 
-int lc_allgather(lc_comm_t *c, const void *in, void *out, size_t bytes)
+static int lc_allgather_in(lc_comm_t *c, const void *in, void *out, size_t bytes)
 {
     uint64_t desc[2] = {3, bytes};
     lc_xfer_t *x;
     double t0;
     int n = 0, rc;
 
-    if (!c)
-        return LC_EINVAL("allgather", "lc_allgather: NULL communicator");
     if (bytes && (!in || !out))
         return LC_EINVAL("allgather", "lc_allgather: NULL buffer for %zu bytes", bytes);
     if (bytes > LC_MAX_BUFFER / (size_t)c->nranks)
@@ -36,15 +34,26 @@ int lc_allgather(lc_comm_t *c, const void *in, void *out, size_t bytes)
     return lc_coll_end(c, rc, t0, 1);
 }
 
-int lc_bcast(lc_comm_t *c, void *buf, size_t bytes, int root)
+int lc_allgather(lc_comm_t *c, const void *in, void *out, size_t bytes)
+{
+    int rc;
+
+    if (!c)
+        return LC_EINVAL("allgather", "lc_allgather: NULL communicator");
+    if ((rc = lc_comm_enter(c, "lc_allgather")))
+        return rc;
+    rc = lc_allgather_in(c, in, out, bytes);
+    lc_comm_leave(c);
+    return rc;
+}
+
+static int lc_bcast_in(lc_comm_t *c, void *buf, size_t bytes, int root)
 {
     uint64_t desc[3] = {4, bytes, (uint64_t)root};
     lc_xfer_t *x;
     double t0;
     int n = 0, rc;
 
-    if (!c)
-        return LC_EINVAL("bcast", "lc_bcast: NULL communicator");
     if (bytes && !buf)
         return LC_EINVAL("bcast", "lc_bcast: NULL buffer for %zu bytes", bytes);
     if (bytes > LC_MAX_BUFFER)
@@ -69,14 +78,25 @@ int lc_bcast(lc_comm_t *c, void *buf, size_t bytes, int root)
     return lc_coll_end(c, rc, t0, 1);
 }
 
-int lc_barrier(lc_comm_t *c)
+int lc_bcast(lc_comm_t *c, void *buf, size_t bytes, int root)
+{
+    int rc;
+
+    if (!c)
+        return LC_EINVAL("bcast", "lc_bcast: NULL communicator");
+    if ((rc = lc_comm_enter(c, "lc_bcast")))
+        return rc;
+    rc = lc_bcast_in(c, buf, bytes, root);
+    lc_comm_leave(c);
+    return rc;
+}
+
+static int lc_barrier_in(lc_comm_t *c)
 {
     uint64_t desc[1] = {5};
     char dummy = 0, *all;
     int rc;
 
-    if (!c)
-        return LC_EINVAL("barrier", "lc_barrier: NULL communicator");
     if (c->check_args) {
         double t0;
         /* The argument check is itself an all-to-all exchange: it is the barrier. */
@@ -86,7 +106,20 @@ int lc_barrier(lc_comm_t *c)
     all = malloc((size_t)c->nranks);
     if (!all)
         return -ENOMEM;
-    rc = lc_allgather(c, &dummy, all, 1);
+    rc = lc_allgather_in(c, &dummy, all, 1);
     free(all);
+    return rc;
+}
+
+int lc_barrier(lc_comm_t *c)
+{
+    int rc;
+
+    if (!c)
+        return LC_EINVAL("barrier", "lc_barrier: NULL communicator");
+    if ((rc = lc_comm_enter(c, "lc_barrier")))
+        return rc;
+    rc = lc_barrier_in(c);
+    lc_comm_leave(c);
     return rc;
 }

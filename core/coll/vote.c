@@ -476,8 +476,8 @@ static int lc_vote_levels(struct lc_vote *v)
     return lc_quantize_l1_levels(v->in, v->in_type, v->n, v->nlevels, q);
 }
 
-int lc_vote(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out, lc_dtype_t out_type,
-            size_t count, const lc_vote_opts_t *opts)
+static int lc_vote_in(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out,
+                      lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts)
 {
     struct lc_vote v = {0};
     uint64_t desc[7];
@@ -531,4 +531,18 @@ int lc_vote(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out, lc_dtyp
         rc = lc_vote_run(&v);
     lc_vote_free(&v);
     return lc_coll_end(c, rc, t0, 1);
+}
+
+int lc_vote(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out, lc_dtype_t out_type,
+            size_t count, const lc_vote_opts_t *opts)
+{
+    int rc;
+
+    if (!c)
+        return LC_EINVAL("vote", "lc_vote: NULL communicator");
+    if ((rc = lc_comm_enter(c, "lc_vote")))
+        return rc;
+    rc = lc_vote_in(c, in, in_type, out, out_type, count, opts);
+    lc_comm_leave(c);
+    return rc;
 }

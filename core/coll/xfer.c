@@ -182,3 +182,17 @@ int lc_coll_end(struct lc_comm *c, int rc, double t0, int data_moved)
     }
     return rc;
 }
+
+int lc_comm_enter(struct lc_comm *c, const char *name)
+{
+    if (__atomic_exchange_n(&c->busy, 1, __ATOMIC_ACQUIRE))
+        return lc_seterr(-EBUSY, "coll",
+                         "rank %d: %s while another thread is inside a collective on this "
+                         "communicator (one thread at a time)", c->rank, name);
+    return 0;
+}
+
+void lc_comm_leave(struct lc_comm *c)
+{
+    __atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE);
+}

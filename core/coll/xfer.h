@@ -61,4 +61,12 @@ LC_HIDDEN int lc_coll_begin(struct lc_comm *c, const char *name, const uint64_t 
  */
 LC_HIDDEN int lc_coll_end(struct lc_comm *c, int rc, double t0, int data_moved);
 
+/*
+ * A public collective runs between these two: lc_comm_enter fails with -EBUSY
+ * (recorded) when another thread is inside a collective on the same
+ * communicator, which lioncub.h forbids; the two would mix their messages.
+ */
+LC_HIDDEN int lc_comm_enter(struct lc_comm *c, const char *name);
+LC_HIDDEN void lc_comm_leave(struct lc_comm *c);
+
 #endif

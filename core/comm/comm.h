@@ -19,6 +19,7 @@ struct lc_comm {
     int nranks;
     int timeout_ms;
     int failed;             /* a collective failed: the comm is unusable */
+    int busy;               /* a thread is inside a collective (atomic: lc_comm_enter) */
     uint64_t job_id;
     uint64_t seq;           /* collectives started, for the argument check */
     int check_args;         /* exchange a descriptor before each collective */

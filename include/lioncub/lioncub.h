@@ -414,6 +414,12 @@ LC_API int lc_comm_get_stats(const lc_comm_t *comm, lc_comm_stats_t *stats);
 /* ------------------------------------------------------------------ */
 /* Collectives (blocking; every rank must call them in the same order) */
 /* ------------------------------------------------------------------ */
+/*
+ * A communicator runs one collective at a time: a collective called while
+ * another thread is inside one on the same communicator returns -EBUSY at
+ * once and changes nothing (the other one goes on). Use one communicator per
+ * thread that communicates.
+ */
 
 typedef enum lc_vote_mode {
     LC_VOTE_MAJORITY = 0, /**< sign of the sum of signs (1 bit each way) */

@@ -2,7 +2,8 @@
  * test_collectives.c - lc_allreduce, lc_allgather, lc_bcast and lc_barrier over
  * real connections (threads as ranks), p = 1..16, against references from all
  * ranks' inputs; mismatched arguments give LC_ERR_MISMATCH on every rank and
- * leave the communicator usable; bad arguments give -EINVAL.
+ * leave the communicator usable; bad arguments give -EINVAL; a second thread's
+ * collective on a busy communicator gives -EBUSY and leaves the first intact.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +11,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "reference.h"
@@ -240,12 +243,68 @@ static void test_bad_arguments(void **state)
     assert_null(c);
 }
 
+/* Two threads on one communicator: the second collective is refused with -EBUSY
+ * while the first waits for the other rank, and the first still completes. */
+struct busy_state {
+    lc_comm_t *c0;
+    int vote_rc, busy_rc[3];
+    float x[2][4096];
+    uint64_t bits[64];
+};
+
+static void *busy_intruder(void *arg)
+{
+    struct busy_state *st = arg;
+    float y[8] = {0};
+
+    usleep(100 * 1000); /* rank 0's vote is waiting for rank 1 by now */
+    st->busy_rc[0] = lc_allreduce(st->c0, y, y, 8, LC_FP32, LC_SUM);
+    st->busy_rc[1] = lc_barrier(st->c0);
+    st->busy_rc[2] = lc_vote(st->c0, y, LC_FP32, st->bits + 32, LC_BITS, 8, NULL);
+    return NULL;
+}
+
+static void busy_rank(lc_comm_t *c, int r, int p, void *arg)
+{
+    struct busy_state *st = arg;
+    pthread_t t;
+    uint64_t bits[64];
+    int rc;
+
+    for (int i = 0; i < 4096; i++)
+        st->x[r][i] = (i % 3 == 0) ? -1.0f : 1.0f;
+    if (r == 1) {
+        usleep(400 * 1000);
+        lc_vote(c, st->x[1], LC_FP32, bits, LC_BITS, 4096, NULL);
+        return;
+    }
+    st->c0 = c;
+    pthread_create(&t, NULL, busy_intruder, st);
+    rc = lc_vote(c, st->x[0], LC_FP32, st->bits, LC_BITS, 4096, NULL);
+    pthread_join(t, NULL);
+    st->vote_rc = rc;
+}
+
+static void test_two_threads_refused(void **state)
+{
+    struct busy_state *st = calloc(1, sizeof(*st));
+
+    assert_int_equal(lc_test_ranks(2, busy_rank, st), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(st->busy_rc[i], -EBUSY);
+    assert_int_equal(st->vote_rc, 0);
+    for (int i = 0; i < 4096; i++) /* both ranks voted the same signs */
+        assert_int_equal((int)(st->bits[i / 64] >> (i % 64) & 1), i % 3 == 0);
+    free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allreduce),
         cmocka_unit_test(test_gather_bcast_mismatch),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_two_threads_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
