@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "internal.h"
 #include "kernels/kern.h"
 
@@ -239,30 +240,30 @@ static void bctx_fini(bctx_t *c)
 
 int main(int argc, char **argv)
 {
-    int64_t big = 256ll << 20;
-    const char *only_simd = NULL, *only_kernel = NULL;
-    int csv = 0;
+    size_t big = 256 << 20;
+    const char *levels[LC_SIMD_COUNT + 1] = {NULL}, *only_kernel = NULL;
+    int csv = 0, simd = -1, rc;
 
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--csv")) {
-            csv = 1;
-        } else if (!strcmp(argv[i], "--big") && i + 1 < argc) {
-            if (lc_parse_size(argv[++i], &big) || big < 65536) {
-                fprintf(stderr, "lc_bench_kernels: --big needs a size >= 64K\n");
-                return 2;
-            }
-        } else if (!strcmp(argv[i], "--simd") && i + 1 < argc) {
-            only_simd = argv[++i];
-        } else if (!strcmp(argv[i], "--kernel") && i + 1 < argc) {
-            only_kernel = argv[++i];
-        } else {
-            fprintf(stderr,
-                    "usage: %s [--csv] [--big SIZE] [--simd scalar|avx2|avx512] "
-                    "[--kernel SUBSTR]\n",
-                    argv[0]);
-            return 2;
-        }
-    }
+    for (int l = 0; l < LC_SIMD_COUNT; l++)
+        levels[l] = lc_simd_name((lc_simd_t)l);
+    const lca_opt_t opts[] = {
+        {.longname = "csv", .kind = LCA_FLAG, .dst = &csv, .help = "print CSV"},
+        {.longname = "big", .kind = LCA_SIZE, .dst = &big, .metavar = "SIZE",
+         .help = "bytes of the out-of-cache run (default 256M)", .min = 65536,
+         .max = (double)LC_MAX_BUFFER},
+        {.longname = "simd", .kind = LCA_CHOICE, .dst = &simd, .metavar = "LEVEL",
+         .choices = levels, .help = "only this SIMD level (default: all the CPU has)"},
+        {.longname = "kernel", .kind = LCA_STR, .dst = &only_kernel, .metavar = "SUBSTR",
+         .help = "only the kernels whose name contains SUBSTR"},
+        {.help = NULL},
+    };
+    const lca_tool_t tool = {.name = "lc_bench_kernels", .usage = "[options]",
+                             .about = "Throughput of the vote kernels, in and out of cache, "
+                                      "against a streaming read.\n",
+                             .opts = opts};
+
+    if ((rc = lca_parse(&tool, argc, argv)) >= 0)
+        return rc;
     use_avx2_read = __builtin_cpu_supports("avx2");
     if (csv)
         printf("kernel,simd,dtype,p,bytes,gbps,ratio_to_read\n");
@@ -287,8 +288,7 @@ int main(int argc, char **argv)
             printf("# %s: streaming read of %zu bytes: %.2f GB/s\n",
                    si ? "out of cache" : "in cache", sizes[si], sizes[si] / tread * 1e-9);
         for (int l = 0; l < LC_SIMD_COUNT; l++) {
-            if (lc_simd_supported((lc_simd_t)l) != 1 ||
-                (only_simd && strcmp(only_simd, lc_simd_name((lc_simd_t)l))))
+            if (lc_simd_supported((lc_simd_t)l) != 1 || (simd >= 0 && l != simd))
                 continue;
             lc_simd_set((lc_simd_t)l);
             for (size_t ri = 0; ri < sizeof(rows) / sizeof(rows[0]); ri++) {

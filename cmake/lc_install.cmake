@@ -1,5 +1,6 @@
-# Installation: the shared library, headers, a pkg-config file and a CMake
-# package (find_package(lioncub) gives the target lioncub::lioncub).
+# Installation: the shared library, headers, a pkg-config file, a CMake
+# package (find_package(lioncub) gives the target lioncub::lioncub), the tools
+# and their man pages.
 include(CMakePackageConfigHelpers)
 
 install(TARGETS lioncub EXPORT lioncubTargets
@@ -20,3 +21,35 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/lioncubConfigVersion.cmak
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/lioncubConfig.cmake
   ${PROJECT_BINARY_DIR}/lioncubConfigVersion.cmake DESTINATION ${LC_CMAKE_DIR})
+
+# The tools, and the man pages lc_mangen makes from one source each: a tool's
+# page from its --help text, lioncub(7) from the configuration registry
+# (core/param.c). `man -l build/man/man1/lc_coll.1` reads one in the build tree.
+set(LC_MAN_DIR ${PROJECT_BINARY_DIR}/man)
+function(lc_tool_page tool summary)
+  if(NOT TARGET ${tool})
+    return()
+  endif()
+  set(page ${LC_MAN_DIR}/man1/${tool}.1)
+  add_custom_command(OUTPUT ${page}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${LC_MAN_DIR}/man1
+    COMMAND lc_mangen tool $<TARGET_FILE:${tool}> ${summary} ${page}
+    DEPENDS lc_mangen ${tool} VERBATIM)
+  set_property(GLOBAL APPEND PROPERTY LC_MAN_PAGES ${page})
+  install(TARGETS ${tool} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+endfunction()
+lc_tool_page(lc_info "what this lioncub build and machine offer")
+lc_tool_page(lc_run "start ranks of a program on this machine, also behind an emulated Ethernet")
+lc_tool_page(lc_ping "latency and bandwidth between two ranks")
+lc_tool_page(lc_coll "lioncub's collectives timed and checked in nccl-tests' conventions")
+lc_tool_page(lc_train "data-parallel training of a small network with the Lion Cub optimizer")
+
+set(lc_env_page ${LC_MAN_DIR}/man7/lioncub.7)
+add_custom_command(OUTPUT ${lc_env_page}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${LC_MAN_DIR}/man7
+  COMMAND lc_mangen env ${lc_env_page}
+  DEPENDS lc_mangen VERBATIM)
+install(FILES ${lc_env_page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man7)
+get_property(lc_pages GLOBAL PROPERTY LC_MAN_PAGES)
+add_custom_target(lc_man_pages ALL DEPENDS ${lc_pages} ${lc_env_page})

@@ -16,8 +16,51 @@
 /* Record an invalid-argument error naming the function and return -EINVAL. */
 #define LC_EINVAL(subsys, ...) lc_seterr(-EINVAL, subsys, __VA_ARGS__)
 
-/* Core parameters (the registry's first table). */
-LC_HIDDEN extern const lc_param_t lc_core_params[];
+/*
+ * The rule a registered value follows, beside its entry in the registry
+ * (core/param.c holds every rule); a provider's parameters follow their type.
+ */
+typedef struct lc_param_rule {
+    int64_t min, max;            /* LC_PARAM_INT: the accepted range, when min < max */
+    int64_t multiple;            /* LC_PARAM_INT: the value is a multiple of it (0: any) */
+    const char *const *words;    /* LC_PARAM_STR: the accepted words, NULL-terminated */
+    int (*check)(const char *v); /* LC_PARAM_STR: 0 when v has the form below */
+    const char *form;            /* what check accepts, in words */
+} lc_param_rule_t;
+
+/* A registered parameter, and in *rule (if not NULL) its rule or NULL. */
+LC_HIDDEN const lc_param_t *lc_param_find(const char *name, const lc_param_rule_t **rule);
+
+/* The form p's values take, in words ("an integer 1..8"), into buf. */
+LC_HIDDEN void lc_param_form(const lc_param_t *p, char *buf, size_t len);
+
+/* The index among its rule's words of a word parameter's value (its default
+ * when unset): >= 0; -ENOENT when unset without default; -EINVAL when not one
+ * of the words. Sets no error (the logger calls it). */
+LC_HIDDEN int lc_param_word(const char *name);
+
+/* Check one registered parameter's value: 0, or LC_ERR_CONFIG with a message
+ * naming the variable and the form it accepts. */
+LC_HIDDEN int lc_param_check(const char *name);
+
+/* Check every LC_* variable that is set: warn (once per process, through the
+ * logger even when it is silent) about those the registry does not know, and
+ * return LC_ERR_CONFIG for the first registered one whose value is wrong. */
+LC_HIDDEN int lc_params_check(void);
+LC_HIDDEN void lc_params_warn_unknown(void);
+
+/* Forms of structured values, for the registry's rules: 0 or -EINVAL. */
+LC_HIDDEN int lc_param_check_providers(const char *v);
+LC_HIDDEN int lc_param_check_hostport(const char *v);
+
+/* The words of LC_SIMD (in lc_simd_t order) and LC_LOG_LEVEL (none, then
+ * lc_log_level_t order), NULL-terminated. */
+LC_HIDDEN extern const char *const lc_simd_names[];
+LC_HIDDEN extern const char *const lc_log_level_names[];
+
+/* A count in the K/M/G form lc_parse_size reads, where that is shorter:
+ * 4194304 -> "4M", 86400000 -> "86400000". */
+LC_HIDDEN void lc_format_size(int64_t v, char *buf, size_t len);
 
 /* Largest buffer a collective accepts, in bytes (16 TiB): a larger size is a
  * caller's overflow, refused before any address is computed from it. */
@@ -44,7 +87,8 @@ static inline size_t lc_vote_row_words(size_t words)
     return words % 64 ? words : words + LC_VOTE_ROW_PAD;
 }
 
-/* Parse "123", "4K", "16M", "1G" (x1024) into *v; 0 or -EINVAL. */
+/* Parse a decimal integer with an optional K, M or G suffix (x1024): "123", "4K",
+ * "16M", "1G", into *v; 0, or -EINVAL when malformed or out of int64_t. */
 LC_HIDDEN int lc_parse_size(const char *s, int64_t *v);
 
 /* Parse a link rate in tc syntax ("1gbit", "100mbit", "10gbit", "125mbps", "1e9")

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "internal.h"
 
@@ -11,18 +10,23 @@ static lc_log_sink_t lc_sink;
 static int lc_rank_for_log = -1;
 static int lc_level = -2; /* -2: not read yet */
 
+const char *const lc_log_level_names[] = {"none", "error", "warn", "info", "debug", NULL};
+
+/* The level LC_LOG_LEVEL asks for; a value that is not a level is reported
+ * once (stderr, or the sink) and logs nothing; lc_comm_init fails on it. */
 static int lc_level_from_env(void)
 {
-    static const char *const names[] = {"error", "warn", "info", "debug"};
     const char *s = getenv("LC_LOG_LEVEL");
+    char form[128];
+    int w;
 
     if (!s || !*s)
         return lc_sink ? LC_LOG_INFO : LC_LOG_NONE;
-    for (int i = 0; i < 4; i++)
-        if (!strcasecmp(s, names[i]))
-            return i;
-    if (!strcasecmp(s, "warning"))
-        return LC_LOG_WARN;
+    w = lc_param_word("LC_LOG_LEVEL");
+    if (w >= 0)
+        return w - 1; /* "none" is LC_LOG_NONE (-1), then error, warn, info, debug */
+    lc_param_form(lc_param_find("LC_LOG_LEVEL", NULL), form, sizeof(form));
+    lc_log(LC_LOG_WARN, "config", "LC_LOG_LEVEL=%s: expected %s; not logging", s, form);
     return LC_LOG_NONE;
 }
 
@@ -42,6 +46,7 @@ int lc_log_enabled(lc_log_level_t level)
     int cur = __atomic_load_n(&lc_level, __ATOMIC_RELAXED);
 
     if (cur == -2) {
+        __atomic_store_n(&lc_level, LC_LOG_NONE, __ATOMIC_RELAXED); /* while looking it up */
         cur = lc_level_from_env();
         __atomic_store_n(&lc_level, cur, __ATOMIC_RELAXED);
     }

@@ -76,11 +76,9 @@ static int lc_comm_resolve(const lc_comm_config_t *cfg, struct lc_comm *c, char 
 
     c->timeout_ms = cfg && cfg->timeout_ms > 0 ? cfg->timeout_ms : 0;
     if (!c->timeout_ms) {
-        rc = lc_param_int("LC_TIMEOUT", &v);
-        if (rc && rc != -ENOENT)
+        rc = lc_param_int("LC_TIMEOUT", &v); /* has a default, its range is the registry's */
+        if (rc)
             return rc;
-        if (rc || v <= 0 || v > 24 * 3600 * 1000)
-            return lc_seterr(LC_ERR_CONFIG, "comm", "LC_TIMEOUT must be 1..86400000 ms");
         c->timeout_ms = (int)v;
     }
 
@@ -171,6 +169,12 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     *out = NULL;
     if (cfg && cfg->size < sizeof(lc_comm_config_t))
         return LC_EINVAL("comm", "lc_comm_init: cfg->size %zu is too small", cfg->size);
+    /* every LC_* value against the registry's rules, and the kernels' level */
+    rc = lc_params_check();
+    if (!rc && (rc = lc_simd_active()) >= 0)
+        rc = 0;
+    if (rc)
+        return rc;
     c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
@@ -178,25 +182,16 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     if (rc)
         goto fail;
     lc_log_set_rank(c->rank);
-    c->segment = 1 << 20;
-    if (!lc_param_int("LC_SEGMENT", &v)) {
-        if (v < 64 || v > (1LL << 32)) {
-            rc = lc_seterr(LC_ERR_CONFIG, "comm", "LC_SEGMENT must be 64..4G elements");
-            goto fail;
-        }
-        c->segment = (size_t)v & ~(size_t)63;
-    }
-    c->vote_depth = 2;
-    if (!lc_param_int("LC_VOTE_DEPTH", &v)) {
-        if (v < 1 || v > 8) {
-            rc = lc_seterr(LC_ERR_CONFIG, "comm", "LC_VOTE_DEPTH must be 1..8");
-            goto fail;
-        }
-        c->vote_depth = (int)v;
-    }
-    c->check_args = 1;
-    if (!lc_param_int("LC_CHECK_ARGS", &v))
-        c->check_args = v != 0;
+    /* these have defaults, and values the registry's rules accept */
+    if ((rc = lc_param_int("LC_SEGMENT", &v)))
+        goto fail;
+    c->segment = (size_t)v;
+    if ((rc = lc_param_int("LC_VOTE_DEPTH", &v)))
+        goto fail;
+    c->vote_depth = (int)v;
+    if ((rc = lc_param_int("LC_CHECK_ARGS", &v)))
+        goto fail;
+    c->check_args = v != 0;
 
     c->send = calloc((size_t)c->nranks, sizeof(void *));
     c->recv = calloc((size_t)c->nranks, sizeof(void *));

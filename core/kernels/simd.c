@@ -2,15 +2,15 @@
  * simd.c - the kernels' SIMD level: CPU detection, the LC_SIMD override,
  * lc_simd_set(), and one table of kernel entry points per level.
  *
- * Detection and the LC_SIMD variable are read once (pthread_once). A forced
- * level the CPU lacks, or an LC_SIMD value that is not a level, is an error
- * that lc_simd_active() and every kernel return; the kernels never fall back
- * silently to another level. lc_simd_set() replaces both.
+ * Detection and the LC_SIMD variable are read once (pthread_once), and the
+ * LC_* variables nobody knows are reported then. A forced level the CPU
+ * lacks, or an LC_SIMD value that is not a level (the registry's words), is
+ * an error that lc_simd_active() and every kernel return; the kernels never
+ * fall back silently to another level. lc_simd_set() replaces both.
  */
 #include <cpuid.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <strings.h>
 
 #include "kern.h"
 
@@ -45,7 +45,7 @@ static int lc_simd_env;                 /* level from LC_SIMD, or an error code 
 static const char *lc_simd_envval;      /* LC_SIMD's value, for error messages */
 static _Atomic int lc_simd_forced = -1; /* lc_simd_set(), -1 if never called */
 
-static const char *const lc_simd_names[LC_SIMD_COUNT] = {"scalar", "avx2", "avx512"};
+const char *const lc_simd_names[LC_SIMD_COUNT + 1] = {"scalar", "avx2", "avx512", NULL};
 
 /* CPUID.1:ECX.F16C[bit 29] (clang's __builtin_cpu_supports does not know "f16c"). */
 static int lc_simd_has_f16c(void)
@@ -77,20 +77,18 @@ static int lc_simd_cpu_has(int level)
 
 static void lc_simd_init(void)
 {
-    const char *v = lc_param_str("LC_SIMD");
+    int v = lc_param_word("LC_SIMD");
 
+    lc_params_warn_unknown();
+    lc_simd_envval = lc_param_str("LC_SIMD");
     lc_simd_best = LC_SIMD_SCALAR;
     for (int l = LC_SIMD_SCALAR; l < LC_SIMD_COUNT; l++)
         if (lc_simd_cpu_has(l))
             lc_simd_best = l;
-    lc_simd_env = lc_simd_best;
-    lc_simd_envval = v;
-    if (!v || !*v)
-        return;
-    lc_simd_env = LC_ERR_CONFIG;
-    for (int l = LC_SIMD_SCALAR; l < LC_SIMD_COUNT; l++)
-        if (!strcasecmp(v, lc_simd_names[l]))
-            lc_simd_env = lc_simd_cpu_has(l) ? l : LC_ERR_SIMD;
+    lc_simd_env = v == -ENOENT         ? lc_simd_best
+                  : v < 0              ? LC_ERR_CONFIG
+                  : lc_simd_cpu_has(v) ? v
+                                       : LC_ERR_SIMD;
 }
 
 int lc_simd_active(void)
@@ -100,9 +98,11 @@ int lc_simd_active(void)
     if (forced >= 0)
         return forced;
     pthread_once(&lc_simd_once, lc_simd_init);
-    if (lc_simd_env == LC_ERR_CONFIG)
-        return lc_seterr(LC_ERR_CONFIG, "simd", "LC_SIMD=%s is not scalar, avx2 or avx512",
-                         lc_simd_envval);
+    if (lc_simd_env == LC_ERR_CONFIG) {
+        char form[128];
+        lc_param_form(lc_param_find("LC_SIMD", NULL), form, sizeof(form));
+        return lc_seterr(LC_ERR_CONFIG, "simd", "LC_SIMD=%s: expected %s", lc_simd_envval, form);
+    }
     if (lc_simd_env == LC_ERR_SIMD)
         return lc_seterr(LC_ERR_SIMD, "simd", "LC_SIMD=%s: this CPU does not support it",
                          lc_simd_envval);

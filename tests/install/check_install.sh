@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # check_install.sh - install the build into a temporary prefix, then build and
 # run a small program against it twice: through CMake's find_package(lioncub)
-# and through pkg-config; then import the installed Python package (when the
-# build has one) and check that it loads the installed library.
+# and through pkg-config; run the installed tools (--version) and check their
+# man pages and lioncub(7) (rendered by man -l when man is there); then import
+# the installed Python package (when the build has one) and check that it
+# loads the installed library.
 # usage: check_install.sh BUILD SRC [PYTHON PYTHON_INSTALL_DIR]
 set -euo pipefail
 build=$1 src=$2 py=${3:-} pydir=${4:-}
@@ -37,6 +39,28 @@ flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs lioncub)
 cc "$tmp/main.c" $flags -o "$tmp/consumer_pc"
 LD_LIBRARY_PATH=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=libdir lioncub) "$tmp/consumer_pc"
 echo "install: find_package and pkg-config both work"
+for t in lc_info lc_coll lc_ping; do
+    "$tmp/prefix/bin/$t" --version | grep -qx "$t (lioncub) [0-9.]*" || {
+        echo "install: $t --version failed"
+        exit 1
+    }
+done
+"$tmp/prefix/bin/lc_run" --help >/dev/null
+pages=$(find "$tmp/prefix" -path '*/man1/lc_*.1' -o -path '*/man7/lioncub.7' | sort)
+for p in lc_info.1 lc_run.1 lc_ping.1 lc_coll.1 lioncub.7; do
+    grep -q "/$p\$" <<<"$pages" || { echo "install: no man page $p"; exit 1; }
+done
+if command -v man >/dev/null; then
+    for p in $pages; do
+        warn=$(MANWIDTH=80 man --warnings -l "$p" 2>&1 >/dev/null)
+        [[ -z $warn ]] || { echo "install: man -l $p: $warn"; exit 1; }
+    done
+    MANWIDTH=80 man -l "$(grep lioncub.7 <<<"$pages")" | grep -q LC_SEGMENT || {
+        echo "install: lioncub(7) lacks LC_SEGMENT"
+        exit 1
+    }
+fi
+echo "install: the tools run and their man pages are there: $(wc -l <<<"$pages") pages"
 if [[ -n $py && -n $pydir ]]; then
     [[ $pydir = /* ]] && { echo "install: $pydir is absolute, not under the prefix: not checked"; exit 0; }
     PYTHONPATH=$tmp/prefix/$pydir "$py" - "$tmp/prefix" <<'PY'
