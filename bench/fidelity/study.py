@@ -10,7 +10,7 @@ momentum sync.
 
     bench/fidelity/study.py --out /tmp/study --report docs/fidelity-study.md
 
-Needs PYTHONPATH=build/python and build/bin/lc_run; --net 1gbit (root) puts
+Needs PYTHONPATH=build/python, build/bin/lc_run and python3-matplotlib; --net 1gbit (root) puts
 each rank behind an emulated 1 Gbit/s link, as the other benchmarks do.
 """
 import argparse
@@ -177,8 +177,11 @@ scikit-learn's digits (1797 8x8 images, 20% held out), the CNN of
 examples/torch/digits.py, batch 16 per rank, lr 1e-3, weight decay 0.1,
 {epochs} epochs ({steps} steps at the first rank count), {seeds} seeds;
 "+sync": the ranks' momenta averaged every {msync} steps (fp32). Machine:
-{machine}; network: {net}. Every rank computes the same parameters, so the
-accuracy is rank 0's.
+{machine}; network: {net} (with "none" the ranks talk over loopback, where
+communication is nearly free: the times show the steps' compute, and the
+loss-against-time plot compares convergence, not the network's cost; the
+other benchmarks measure that). Every rank computes the same parameters, so
+the accuracy is rank 0's.
 
 Command (regenerates this page and its plots):
 
