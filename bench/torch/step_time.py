@@ -12,8 +12,10 @@ the other modes are LionCub without DDP. Rank 0 prints one line:
   ranks) bytes_per_step=... (payload one rank sends: LionCub's count, or
   2(p-1)/p * 4N for DDP's ring allreduce) wire_bytes_per_step=... (what the
   rank's interface sent, headers included; -1 on loopback) and, for LionCub,
-  opt_ms (median wall time of opt.step()), c_ms (the C step's own time,
-  last_step_info["total_seconds"]) and py_ms = opt_ms - c_ms, the Python layer.
+  opt_ms (median wall time of opt.step()), c_ms (median of the C step's own
+  time, last_step_info["total_seconds"]), py_ms (median over the steps of
+  the difference of the two: the Python layer) and py_pct (py_ms in % of
+  step_ms). Every rank uses one thread, BLAS included.
 
     build/bin/lc_run -n 4 --net 1gbit -- /usr/bin/python3 bench/torch/step_time.py --mode vote
 """
@@ -23,14 +25,20 @@ import statistics
 import sys
 import time
 
-import torch
-import torch.distributed as dist
-import torch.nn as nn
-import torch.nn.functional as F
+# One BLAS thread per rank, as lc_train: torch.set_num_threads does not reach
+# an OpenBLAS that torch calls as its generic BLAS (Debian's build), and it
+# must be set before torch loads the library.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "examples", "torch"))
-from lion import Lion  # noqa: E402
+from lion import Lion, init_torch_distributed  # noqa: E402
+import lioncub  # noqa: E402
+from lioncub.torch import LionCub, broadcast_parameters  # noqa: E402
 
 MODES = ("ddp", "vote", "vote-avg", "vote-l1", "global-fp32", "global-bf16")
 
@@ -69,17 +77,6 @@ def make_teacher(inputs, classes):
     return teacher
 
 
-def init_torch_distributed():
-    """gloo from torch's variables, else from lc_run's (LC_RANK, LC_SIZE, LC_ROOT)."""
-    if "RANK" not in os.environ:
-        host, port = os.environ["LC_ROOT"].rsplit(":", 1)
-        os.environ.update(RANK=os.environ["LC_RANK"], WORLD_SIZE=os.environ["LC_SIZE"],
-                          MASTER_ADDR=host, MASTER_PORT=str(int(port) + 2))
-    if "LC_TCP_IFNAME" in os.environ:  # lc_run --net: each rank's namespace has one link
-        os.environ.setdefault("GLOO_SOCKET_IFNAME", os.environ["LC_TCP_IFNAME"])
-    dist.init_process_group("gloo")
-
-
 def tx_bytes():
     """Bytes sent by lc_run --net's interface in this namespace, or None on loopback."""
     ifname = os.environ.get("LC_NET_HOSTS") and os.environ.get("LC_TCP_IFNAME")
@@ -101,23 +98,24 @@ def main():
     model = mlp([args.inputs] + [args.width] * args.depth + [args.classes], nn.ReLU)
     nparams = sum(p.numel() for p in model.parameters())
 
-    if args.mode == "ddp":
+    if args.mode == "ddp":  # the baseline: DDP averages the gradients, Lion steps
         init_torch_distributed()
         rank, size = dist.get_rank(), dist.get_world_size()
         model = nn.parallel.DistributedDataParallel(model)
         opt = Lion(model.parameters(), lr=args.lr, weight_decay=args.wd)
-    else:
-        import lioncub
-        from lioncub.torch import LionCub, broadcast_parameters
+    else:  # LionCub: no DDP wrapper, the optimizer combines the ranks' updates
         comm = lioncub.default_communicator()
         rank, size = comm.rank, comm.size
-        broadcast_parameters(model)
+        broadcast_parameters(model)  # rank 0's initial weights, as DDP's constructor does
         opt = LionCub(model.parameters(), lr=args.lr, weight_decay=args.wd, mode=args.mode)
+
+    reduced = []  # see the end of main
 
     def mean_over_ranks(values):
         t = torch.tensor(values, dtype=torch.float64 if args.mode == "ddp" else torch.float32)
         if args.mode == "ddp":
             dist.all_reduce(t)
+            reduced.append(t)
             t /= size
         else:
             comm.allreduce(t, "avg")
@@ -170,10 +168,11 @@ def main():
                      f"py_pct={100 * py_ms / step_ms:.2f}")
         print(line, flush=True)
     if args.mode == "ddp":
-        # gloo's workers must drop their last tensors before the group is freed:
-        # torch 1.13 can deadlock (GIL) when one does so during its destructor
-        dist.barrier()
+        # Free the gloo group (held by DDP) while the tensors its workers saw are
+        # alive: in torch 1.13 a worker that drops a tensor's last reference
+        # needs the GIL, which the group's destructor holds while joining it.
         dist.destroy_process_group()
+        del model
 
 
 if __name__ == "__main__":

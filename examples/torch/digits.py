@@ -11,11 +11,11 @@ broadcast of the initial weights).
     build/bin/lc_run -n 4 -- /usr/bin/python3 examples/torch/digits.py --mode vote
     build/bin/lc_run -n 4 -- /usr/bin/python3 examples/torch/digits.py --mode ddp
 
-Needs PYTHONPATH=build/python (or lioncub installed). Under torchrun, torch's
-RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT serve both modes.
+Needs PYTHONPATH=build/python (or lioncub installed). With torch's RANK,
+WORLD_SIZE, MASTER_ADDR and MASTER_PORT set instead (by hand: torchrun of
+Debian's torch 1.13 fails on Python 3.11, docs/torch.md), both modes use them.
 """
 import argparse
-import os
 
 import torch
 import torch.distributed as dist
@@ -23,7 +23,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
-from lion import Lion
+import lioncub
+from lioncub.torch import LionCub, broadcast_parameters
+from lion import Lion, init_torch_distributed  # lion.py, beside this file
 
 MODES = ("vote", "vote-avg", "vote-l1", "global-fp32", "global-bf16", "ddp")
 SPLIT_SEED = 12345  # the held-out split does not change with --seed
@@ -37,7 +39,10 @@ def parse_args():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--wd", type=float, default=0.1, help="decoupled weight decay")
     ap.add_argument("--seed", type=int, default=1, help="initial weights and shuffling")
-    return ap.parse_args()
+    args = ap.parse_args()
+    if args.epochs < 1 or args.batch < 1:
+        ap.error("--epochs and --batch must be at least 1")
+    return args
 
 
 def make_model():
@@ -58,40 +63,30 @@ def load_split():
     return x[train], y[train], x[test], y[test]
 
 
-def init_torch_distributed():
-    """gloo from torch's variables, else from lc_run's (LC_RANK, LC_SIZE, LC_ROOT)."""
-    if "RANK" not in os.environ:
-        host, port = os.environ["LC_ROOT"].rsplit(":", 1)
-        os.environ.update(RANK=os.environ["LC_RANK"], WORLD_SIZE=os.environ["LC_SIZE"],
-                          MASTER_ADDR=host, MASTER_PORT=str(int(port) + 2))
-    if "LC_TCP_IFNAME" in os.environ:  # lc_run --net: each rank's namespace has one link
-        os.environ.setdefault("GLOO_SOCKET_IFNAME", os.environ["LC_TCP_IFNAME"])
-    dist.init_process_group("gloo")
-
-
 def main():
     args = parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     model = make_model()
 
-    if args.mode == "ddp":
+    if args.mode == "ddp":  # the baseline: DDP averages the gradients, Lion steps
         init_torch_distributed()
         rank, size = dist.get_rank(), dist.get_world_size()
         model = nn.parallel.DistributedDataParallel(model)
         opt = Lion(model.parameters(), lr=args.lr, weight_decay=args.wd)
-    else:
-        import lioncub
-        from lioncub.torch import LionCub, broadcast_parameters
+    else:  # LionCub: no DDP wrapper, the optimizer combines the ranks' updates
         comm = lioncub.default_communicator()
         rank, size = comm.rank, comm.size
-        broadcast_parameters(model)
+        broadcast_parameters(model)  # rank 0's initial weights, as DDP's constructor does
         opt = LionCub(model.parameters(), lr=args.lr, weight_decay=args.wd, mode=args.mode)
+
+    reduced = []  # see the end of main
 
     def mean_over_ranks(value):
         t = torch.tensor([value], dtype=torch.float32)
         if args.mode == "ddp":
             dist.all_reduce(t)
+            reduced.append(t)
             t /= size
         else:
             comm.allreduce(t, "avg")
@@ -131,10 +126,11 @@ def main():
         print(f"final mode={args.mode} ranks={size} seed={args.seed} steps={steps} "
               f"train_loss={train_loss:.4f} accuracy={acc:.4f}", flush=True)
     if args.mode == "ddp":
-        # gloo's workers must drop their last tensors before the group is freed:
-        # torch 1.13 can deadlock (GIL) when one does so during its destructor
-        dist.barrier()
+        # Free the gloo group (held by DDP) while the tensors its workers saw are
+        # alive: in torch 1.13 a worker that drops a tensor's last reference
+        # needs the GIL, which the group's destructor holds while joining it.
         dist.destroy_process_group()
+        del model
 
 
 if __name__ == "__main__":
