@@ -59,7 +59,8 @@ static void usage(FILE *f)
             "  --seed S          seed of the teacher, the initial weights and the shards (1)\n"
             "  --eval-every N    evaluate on a fixed held-out set every N steps (0: at the end)\n"
             "  --print-every N   print a progress line every N steps (steps/20)\n"
-            "  --csv FILE        rank 0 writes the per-step curve (losses averaged over ranks)\n");
+            "  --csv FILE        rank 0 writes the per-step curve (losses averaged over ranks)\n"
+            "  --help, --version this text; lioncub's version\n");
 }
 
 static int parse_msync(const char *s, lc_msync_t *m)
@@ -123,7 +124,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
         {"msync-dtype", 1, 0, 'Y'}, {"seed", 1, 0, 'S'},     {"csv", 1, 0, 'c'},
         {"eval-every", 1, 0, 'e'}, {"print-every", 1, 0, 'p'}, {"act", 1, 0, 'a'},
         {"loss", 1, 0, 'L'},     {"noise", 1, 0, 'n'},       {"level-bits", 1, 0, 'B'},
-        {"teacher-width", 1, 0, 't'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0},
+        {"teacher-width", 1, 0, 't'}, {"help", 0, 0, 'h'},   {"version", 0, 0, 'V'},
+        {0, 0, 0, 0},
     };
     const char *msync = "never";
     int c, rc;
@@ -182,6 +184,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
             o->loss = strcmp(optarg, "ce") ? MLP_MSE : MLP_CE;
             break;
         case 'h': usage(stdout); exit(0);
+        case 'V': printf("lc_train (lioncub) %s\n", lc_version(NULL)); exit(0);
         default: usage(stderr); exit(2);
         }
     }

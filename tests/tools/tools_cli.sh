@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools_cli.sh - the tools as a user meets them: --version and --help exit 0;
 # malformed values, unknown options and stray arguments exit 2 with a message
-# naming the option and the accepted form; lc_coll's table, CSV and JSON on
+# naming the option and the accepted form; lc_run's -np and --no-prefix;
+# lc_coll's table, CSV and JSON on
 # one rank; lc_info's interfaces and variable check; lc_ping -n N gives
 # exactly N round trips and N messages per size in both tables (two ranks
 # over loopback, lc_run).
@@ -11,10 +12,16 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-for t in lc_coll lc_ping lc_info; do
+for t in lc_coll lc_ping lc_info lc_run; do
   "$bin/$t" --version | grep -qx "$t (lioncub) [0-9.]*" || fail "$t --version"
   "$bin/$t" --help | grep -q "^usage: $t" || fail "$t --help"
 done
+
+# lc_run: mpirun's -np, and --no-prefix for machine-readable output
+out=$("$bin/lc_run" --timeout 20 -np 2 --no-prefix -- sh -c 'echo "r,$LC_RANK"' | sort)
+[ "$out" = "$(printf 'r,0\nr,1')" ] || fail "lc_run -np 2 --no-prefix: '$out'"
+out=$("$bin/lc_run" --timeout 20 -np 1 -- echo -np 3)
+[ "$out" = "[0] -np 3" ] || fail "lc_run: the program's own -np was changed: '$out'"
 
 # command line -> the words the error must contain
 expect_usage_error() { # tool "args" pattern

@@ -26,6 +26,7 @@ typedef struct lcr_opts {
     double grace_s;     /**< --grace: SIGTERM to SIGKILL delay */
     int port;           /**< --port, 0: choose */
     int one;            /**< --one: run PROG once */
+    int no_prefix;      /**< --no-prefix: lines as the ranks wrote them */
     char **argv;        /**< PROG ARGS..., NULL terminated */
 } lcr_opts_t;
 

@@ -17,12 +17,15 @@
 #include <unistd.h>
 
 #include "lc_run.h"
+#include "lioncub/lioncub.h"
 
 static const char lcr_usage[] =
     "usage: lc_run -n N [options] [--] PROG [ARGS...]\n"
     "Start N ranks of PROG on this machine with LC_RANK, LC_SIZE, LC_LOCAL_RANK,\n"
     "LC_ROOT and LC_JOB_KEY set; output lines are prefixed with \"[rank] \".\n"
-    "  -n, --np N         number of ranks (hosts with --net)\n"
+    "  -n, -np, --np N    number of ranks (hosts with --net)\n"
+    "  --no-prefix        pass the ranks' lines on as they are (machine-readable\n"
+    "                     output such as CSV or JSON; lines still never mix)\n"
     "  --net RATE         emulated Ethernet (root only): one network namespace per\n"
     "                     rank behind a bridge, each link shaped to RATE (tc syntax:\n"
     "                     100mbit, 1gbit, 10gbit, 125mbps); addresses 169.254.1.(r+1)\n"
@@ -40,6 +43,7 @@ static const char lcr_usage[] =
     "  --cleanup          remove namespaces left by lc_run processes that are gone\n"
     "                     (lc_run --net also does this when it starts), then exit\n"
     "  -h, --help         this text\n"
+    "  --version          lioncub's version\n"
     "Environment given to the ranks:\n"
     "  LC_SIZE                 N\n"
     "  LC_RANK, LC_LOCAL_RANK, LC_LOCAL_SIZE (not with --one)  r, and the rank and count\n"
@@ -75,7 +79,10 @@ static const char lcr_usage[] =
     "Exit code: 0; that of the first rank to fail (128+signal if killed); 124 on\n"
     "timeout; 128+signal if lc_run was signalled; 2 if lc_run itself failed.\n";
 
-enum { OPT_NET = 256, OPT_NETEM, OPT_MTU, OPT_ONE, OPT_TIMEOUT, OPT_GRACE, OPT_PORT, OPT_CLEANUP };
+enum {
+    OPT_NET = 256, OPT_NETEM, OPT_MTU, OPT_ONE, OPT_TIMEOUT, OPT_GRACE, OPT_PORT, OPT_CLEANUP,
+    OPT_NO_PREFIX, OPT_VERSION
+};
 
 static int lcr_parse_int(const char *s, long lo, long hi, int *out)
 {
@@ -113,6 +120,24 @@ static int lcr_usage_error(const char *what, const char *arg)
     return LCR_EXIT_USAGE;
 }
 
+/* mpirun's single-dash -np N among lc_run's own options becomes --np N (getopt
+ * would read it as -n p); the program's arguments are left alone. */
+static void lcr_accept_np(int argc, char **argv)
+{
+    static const char *const with_value[] = {"-n", "--np", "-np", "--net", "--netem", "--mtu",
+                                             "--timeout", "--grace", "--port"};
+
+    for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "-np"))
+            argv[i] = "--np";
+        for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+            if (!strcmp(argv[i], with_value[k])) {
+                i++; /* its value */
+                break;
+            }
+    }
+}
+
 /* 0 and filled *o, or an exit code (-1: done, exit 0: --help, --cleanup). */
 static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
 {
@@ -126,6 +151,8 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
         {"grace", required_argument, NULL, OPT_GRACE},
         {"port", required_argument, NULL, OPT_PORT},
         {"cleanup", no_argument, NULL, OPT_CLEANUP},
+        {"no-prefix", no_argument, NULL, OPT_NO_PREFIX},
+        {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -133,6 +160,7 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
 
     *o = (lcr_opts_t){.mtu = 1500, .grace_s = 2.0};
     opterr = 0;
+    lcr_accept_np(argc, argv);
     while ((c = getopt_long(argc, argv, "+n:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'n':
@@ -174,6 +202,12 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
             if (geteuid() != 0)
                 return lcr_usage_error("--cleanup needs root", NULL);
             lcr_net_sweep_stale();
+            return -1;
+        case OPT_NO_PREFIX:
+            o->no_prefix = 1;
+            break;
+        case OPT_VERSION:
+            printf("lc_run (lioncub) %s\n", lc_version(NULL));
             return -1;
         case 'h':
             fputs(lcr_usage, stdout);

@@ -21,6 +21,7 @@
 typedef struct lcr_stream {
     int fd;  /* read end of the rank's pipe, -1 when closed */
     int out; /* where its lines go: STDOUT_FILENO or STDERR_FILENO */
+    int prefix; /* start each line with "[rank] " */
     size_t len;
     char buf[LCR_LINE_MAX];
 } lcr_stream_t;
@@ -69,7 +70,7 @@ static void lcr_write_all(int fd, const char *p, size_t n)
 static void lcr_emit(const lcr_stream_t *st, int rank, const char *line, size_t n, int add_nl)
 {
     char out[LCR_LINE_MAX + 32];
-    int k = snprintf(out, sizeof(out), "[%d] ", rank);
+    int k = st->prefix ? snprintf(out, sizeof(out), "[%d] ", rank) : 0;
 
     memcpy(out + k, line, n);
     if (add_nl)
@@ -386,8 +387,8 @@ int lcr_supervise(const lcr_opts_t *o, const lcr_net_t *net, int sigfd)
         return LCR_EXIT_USAGE;
     }
     for (int r = 0; r < s.nproc; r++) {
-        s.p[r].s[0] = (lcr_stream_t){.fd = -1, .out = STDOUT_FILENO};
-        s.p[r].s[1] = (lcr_stream_t){.fd = -1, .out = STDERR_FILENO};
+        s.p[r].s[0] = (lcr_stream_t){.fd = -1, .out = STDOUT_FILENO, .prefix = !o->no_prefix};
+        s.p[r].s[1] = (lcr_stream_t){.fd = -1, .out = STDERR_FILENO, .prefix = !o->no_prefix};
     }
     if (o->timeout_s > 0)
         s.end_at = lcr_now_ms() + (int64_t)(o->timeout_s * 1000);
