@@ -71,6 +71,9 @@ static void lca_optname(const lca_opt_t *o, char *buf, size_t len)
 }
 
 static int lca_vreport(const lca_tool_t *t, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static int lca_vreport(const lca_tool_t *t, const char *fmt, va_list ap)
 {
     fprintf(stderr, "%s: ", t->name);
     vfprintf(stderr, fmt, ap);
