@@ -30,15 +30,12 @@ import time
 # must be set before torch loads the library.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "examples", "torch"))
-from lion import Lion, init_torch_distributed  # noqa: E402
-import lioncub  # noqa: E402
-from lioncub.torch import LionCub, broadcast_parameters  # noqa: E402
+from data_parallel import DataParallel  # noqa: E402
 
 MODES = ("ddp", "vote", "vote-avg", "vote-l1", "global-fp32", "global-bf16")
 
@@ -98,28 +95,8 @@ def main():
     model = mlp([args.inputs] + [args.width] * args.depth + [args.classes], nn.ReLU)
     nparams = sum(p.numel() for p in model.parameters())
 
-    if args.mode == "ddp":  # the baseline: DDP averages the gradients, Lion steps
-        init_torch_distributed()
-        rank, size = dist.get_rank(), dist.get_world_size()
-        model = nn.parallel.DistributedDataParallel(model)
-        opt = Lion(model.parameters(), lr=args.lr, weight_decay=args.wd)
-    else:  # LionCub: no DDP wrapper, the optimizer combines the ranks' updates
-        comm = lioncub.default_communicator()
-        rank, size = comm.rank, comm.size
-        broadcast_parameters(model)  # rank 0's initial weights, as DDP's constructor does
-        opt = LionCub(model.parameters(), lr=args.lr, weight_decay=args.wd, mode=args.mode)
-
-    reduced = []  # see the end of main
-
-    def mean_over_ranks(values):
-        t = torch.tensor(values, dtype=torch.float64 if args.mode == "ddp" else torch.float32)
-        if args.mode == "ddp":
-            dist.all_reduce(t)
-            reduced.append(t)
-            t /= size
-        else:
-            comm.allreduce(t, "avg")
-        return t.tolist()
+    dp = DataParallel(model, args.mode, args.lr, args.wd)  # DDP + Lion, or LionCub
+    model, opt, rank, size = dp.model, dp.opt, dp.rank, dp.size
 
     gen = torch.Generator().manual_seed(args.seed * 1000003 + rank + 1)
     step_s, opt_s, c_s, losses, payload = [], [], [], [], 0
@@ -127,7 +104,7 @@ def main():
         print(f"step_time: mode {args.mode}, {size} ranks, {nparams} parameters, "
               f"batch {args.batch} per rank, {args.steps} steps ({args.warmup} warm-up)",
               flush=True)
-    mean_over_ranks([0.0])  # every rank ready before the clock starts
+    dp.mean([0.0])  # every rank ready before the clock starts
     for s in range(args.steps):
         if s == args.warmup:
             tx0 = tx_bytes()
@@ -155,9 +132,9 @@ def main():
         payload = 2 * (size - 1) / size * 4 * nparams * timed
     py_s = [o - c for o, c in zip(opt_s, c_s)]
     med = statistics.median
-    step_ms, opt_ms, c_ms, py_ms = (1e3 * v for v in mean_over_ranks(
+    step_ms, opt_ms, c_ms, py_ms = (1e3 * v for v in dp.mean(
         [med(step_s), med(opt_s), med(c_s) if c_s else 0.0, med(py_s) if py_s else 0.0]))
-    final_loss, = mean_over_ranks([statistics.mean(losses[-10:])])
+    final_loss, = dp.mean([statistics.mean(losses[-10:])])
     if rank == 0:
         wire = (tx1 - tx0) / timed if tx0 is not None else -1
         line = (f"summary mode={args.mode} ranks={size} params={nparams} steps={args.steps} "
@@ -167,12 +144,7 @@ def main():
             line += (f" opt_ms={opt_ms:.3f} c_ms={c_ms:.3f} py_ms={py_ms:.3f} "
                      f"py_pct={100 * py_ms / step_ms:.2f}")
         print(line, flush=True)
-    if args.mode == "ddp":
-        # Free the gloo group (held by DDP) while the tensors its workers saw are
-        # alive: in torch 1.13 a worker that drops a tensor's last reference
-        # needs the GIL, which the group's destructor holds while joining it.
-        dist.destroy_process_group()
-        del model
+    dp.close()
 
 
 if __name__ == "__main__":

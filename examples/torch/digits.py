@@ -6,7 +6,7 @@ rank 0 prints, per epoch, the training loss averaged over ranks and the
 held-out accuracy. --mode ddp is the usual baseline, DistributedDataParallel
 over gloo with the plain Lion of lion.py; every other mode is LionCub, which
 differs from it in two lines: the optimizer, and no DDP wrapper (plus one
-broadcast of the initial weights).
+broadcast of the initial weights); data_parallel.py shows both side by side.
 
     build/bin/lc_run -n 4 -- /usr/bin/python3 examples/torch/digits.py --mode vote
     build/bin/lc_run -n 4 -- /usr/bin/python3 examples/torch/digits.py --mode ddp
@@ -18,14 +18,11 @@ Debian's torch 1.13 fails on Python 3.11, docs/torch.md), both modes use them.
 import argparse
 
 import torch
-import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
-import lioncub
-from lioncub.torch import LionCub, broadcast_parameters
-from lion import Lion, init_torch_distributed  # lion.py, beside this file
+from data_parallel import DataParallel  # data_parallel.py, beside this file
 
 MODES = ("vote", "vote-avg", "vote-l1", "global-fp32", "global-bf16", "ddp")
 SPLIT_SEED = 12345  # the held-out split does not change with --seed
@@ -69,28 +66,8 @@ def main():
     torch.manual_seed(args.seed)
     model = make_model()
 
-    if args.mode == "ddp":  # the baseline: DDP averages the gradients, Lion steps
-        init_torch_distributed()
-        rank, size = dist.get_rank(), dist.get_world_size()
-        model = nn.parallel.DistributedDataParallel(model)
-        opt = Lion(model.parameters(), lr=args.lr, weight_decay=args.wd)
-    else:  # LionCub: no DDP wrapper, the optimizer combines the ranks' updates
-        comm = lioncub.default_communicator()
-        rank, size = comm.rank, comm.size
-        broadcast_parameters(model)  # rank 0's initial weights, as DDP's constructor does
-        opt = LionCub(model.parameters(), lr=args.lr, weight_decay=args.wd, mode=args.mode)
-
-    reduced = []  # see the end of main
-
-    def mean_over_ranks(value):
-        t = torch.tensor([value], dtype=torch.float32)
-        if args.mode == "ddp":
-            dist.all_reduce(t)
-            reduced.append(t)
-            t /= size
-        else:
-            comm.allreduce(t, "avg")
-        return t.item()
+    dp = DataParallel(model, args.mode, args.lr, args.wd)  # DDP + Lion, or LionCub
+    model, opt, rank, size = dp.model, dp.opt, dp.rank, dp.size
 
     train_x, train_y, test_x, test_y = load_split()
     shard_x, shard_y = train_x[rank::size], train_y[rank::size]
@@ -115,7 +92,7 @@ def main():
             opt.step()
             total += loss.item()
             steps += 1
-        train_loss = mean_over_ranks(total / steps_per_epoch)
+        train_loss, = dp.mean([total / steps_per_epoch])
         if rank == 0:
             model.eval()
             with torch.no_grad():
@@ -125,12 +102,7 @@ def main():
     if rank == 0:
         print(f"final mode={args.mode} ranks={size} seed={args.seed} steps={steps} "
               f"train_loss={train_loss:.4f} accuracy={acc:.4f}", flush=True)
-    if args.mode == "ddp":
-        # Free the gloo group (held by DDP) while the tensors its workers saw are
-        # alive: in torch 1.13 a worker that drops a tensor's last reference
-        # needs the GIL, which the group's destructor holds while joining it.
-        dist.destroy_process_group()
-        del model
+    dp.close()
 
 
 if __name__ == "__main__":

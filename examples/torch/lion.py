@@ -1,5 +1,4 @@
-"""The DDP+Lion baseline of the examples: the plain Lion optimizer, and gloo
-started from lc_run's variables.
+"""Lion for one process: the plain PyTorch optimizer of the examples' DDP baseline.
 
 Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms"), per
 parameter p with gradient g and momentum m:
@@ -12,22 +11,7 @@ Lion knows nothing of other ranks: under DistributedDataParallel the
 gradients it sees are already averaged over the ranks (global Lion). LionCub
 replaces it and DDP together.
 """
-import os
-
 import torch
-import torch.distributed as dist
-
-
-def init_torch_distributed():
-    """gloo from torch's variables, else from lc_run's (LC_RANK, LC_SIZE, LC_ROOT:
-    torch's store at LC_ROOT's port + 2, beside lioncub's rendezvous)."""
-    if "RANK" not in os.environ:
-        host, port = os.environ["LC_ROOT"].rsplit(":", 1)
-        os.environ.update(RANK=os.environ["LC_RANK"], WORLD_SIZE=os.environ["LC_SIZE"],
-                          MASTER_ADDR=host, MASTER_PORT=str(int(port) + 2))
-    if "LC_TCP_IFNAME" in os.environ:  # lc_run --net: each rank's namespace has one link
-        os.environ.setdefault("GLOO_SOCKET_IFNAME", os.environ["LC_TCP_IFNAME"])
-    dist.init_process_group("gloo")
 
 
 class Lion(torch.optim.Optimizer):
