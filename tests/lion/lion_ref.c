@@ -1,5 +1,6 @@
 /* lion_ref.c - the reference Lion step, written from the formulas in lioncub.h, not the library. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,4 +164,29 @@ uint64_t ref_hash(uint64_t h, const void *data, size_t n)
     for (size_t i = 0; i < n; i++)
         h = (h ^ b[i]) * 0x100000001b3ull;
     return h;
+}
+
+void ref_fill(void *x, size_t n, lc_dtype_t dt, uint64_t seed, uint64_t a, uint64_t b)
+{
+    for (size_t i = 0; i < n; i++)
+        ref_store(x, dt, i, ref_value(seed, a, b, i));
+}
+
+int ref_one_rank_setup(void **state)
+{
+    lc_unique_id_t id;
+    lc_comm_config_t cfg = {.size = sizeof(cfg), .rank = 0, .nranks = 1, .id = &id};
+    lc_comm_t *comm = NULL;
+
+    if (lc_get_unique_id(&id) || lc_comm_init(&cfg, &comm)) {
+        fprintf(stderr, "one-rank communicator: %s\n", lc_last_error());
+        return -1;
+    }
+    *state = comm;
+    return 0;
+}
+
+int ref_one_rank_teardown(void **state)
+{
+    return lc_comm_destroy(*state);
 }

@@ -30,6 +30,13 @@ float ref_value(uint64_t seed, uint64_t a, uint64_t b, uint64_t i);
 void ref_step(const ref_cfg_t *cfg, int p, size_t n, lc_dtype_t dtype, void *params,
               float *const *m, const void *const *grads, uint64_t step);
 
+/* x[i] = ref_value(seed, a, b, i) for n elements of dt (fp32, or bf16 rounded). */
+void ref_fill(void *x, size_t n, lc_dtype_t dt, uint64_t seed, uint64_t a, uint64_t b);
+
+/* cmocka setup/teardown: *state is a one-rank communicator. */
+int ref_one_rank_setup(void **state);
+int ref_one_rank_teardown(void **state);
+
 /* FNV-1a hash of n bytes, chained from h. */
 uint64_t ref_hash(uint64_t h, const void *data, size_t n);
 

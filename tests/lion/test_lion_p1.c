@@ -21,50 +21,12 @@
 #define NGROUPS 4
 static const size_t group_n[NGROUPS] = {1, 63, 1037, 0};
 
-static int setup(void **state)
-{
-    lc_unique_id_t id;
-    lc_comm_config_t cfg = {.size = sizeof(cfg), .rank = 0, .nranks = 1, .id = &id};
-    lc_comm_t *comm = NULL;
-
-    if (lc_get_unique_id(&id) || lc_comm_init(&cfg, &comm)) {
-        print_error("one-rank communicator: %s\n", lc_last_error());
-        return -1;
-    }
-    *state = comm;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    return lc_comm_destroy(*state);
-}
-
 static void *alloc_params(size_t n, lc_dtype_t dt, uint64_t seed)
 {
     void *p = calloc(n + 1, 4);
 
-    for (size_t i = 0; i < n; i++) {
-        float v = ref_value(seed, 0, 0, i);
-
-        if (dt == LC_FP32)
-            ((float *)p)[i] = v;
-        else
-            ((uint16_t *)p)[i] = ref_f32_to_bf16(v);
-    }
+    ref_fill(p, n, dt, seed, 0, 0);
     return p;
-}
-
-static void fill_grad(void *g, size_t n, lc_dtype_t dt, uint64_t seed, uint64_t step, int grp)
-{
-    for (size_t i = 0; i < n; i++) {
-        float v = ref_value(seed, step, (uint64_t)grp + 1, i);
-
-        if (dt == LC_FP32)
-            ((float *)g)[i] = v;
-        else
-            ((uint16_t *)g)[i] = ref_f32_to_bf16(v);
-    }
 }
 
 /* 20 steps of one mode and dtype: library and reference must agree bit for bit. */
@@ -100,7 +62,7 @@ static void run_mode(lc_comm_t *comm, lc_lion_mode_t mode, lc_dtype_t dt, unsign
         int want_synced = 0;
 
         for (int k = 0; k < NGROUPS; k++)
-            fill_grad(g[k], group_n[k], dt, 7, s, k);
+            ref_fill(g[k], group_n[k], dt, 7, s, (uint64_t)k + 1);
         assert_int_equal(lc_lion_step(lion, (const void *const *)g, s == 5 ? &opts : NULL, &info),
                          0);
         rc.lr = s == 5 ? 0.02f : 0.01f;
@@ -280,5 +242,5 @@ int main(void)
         cmocka_unit_test(test_create_args), cmocka_unit_test(test_group_and_step_args),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ref_one_rank_setup, ref_one_rank_teardown);
 }

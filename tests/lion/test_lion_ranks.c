@@ -42,18 +42,6 @@ struct lion_run {
     void *params[MAXP][NGROUPS];
 };
 
-static void fill(void *x, size_t n, lc_dtype_t dt, uint64_t seed, uint64_t a, uint64_t b)
-{
-    for (size_t i = 0; i < n; i++) {
-        float v = ref_value(seed, a, b, i);
-
-        if (dt == LC_FP32)
-            ((float *)x)[i] = v;
-        else
-            ((uint16_t *)x)[i] = ref_f32_to_bf16(v);
-    }
-}
-
 static lc_lion_config_t run_cfg(const struct lion_run *r)
 {
     return (lc_lion_config_t){.size = sizeof(lc_lion_config_t), .mode = r->mode, .lr = 0.01f,
@@ -81,7 +69,7 @@ static int rank_body(struct lion_run *r, int rank)
     for (int k = 0; k < NGROUPS; k++) {
         r->params[rank][k] = calloc(group_n[k], 4);
         g[k] = calloc(group_n[k], 4);
-        fill(r->params[rank][k], group_n[k], group_dt[k], 99, 0, (uint64_t)k);
+        ref_fill(r->params[rank][k], group_n[k], group_dt[k], 99, 0, (uint64_t)k);
         rc = lc_lion_add_group(lion, r->params[rank][k], group_n[k], group_dt[k], NULL,
                                r->msync ? &ms[k] : NULL);
         if (rc < 0)
@@ -91,7 +79,7 @@ static int rank_body(struct lion_run *r, int rank)
         lc_lion_step_info_t info = {.size = sizeof(info)};
 
         for (int k = 0; k < NGROUPS; k++)
-            fill(g[k], group_n[k], group_dt[k], 1000 + (uint64_t)rank, s, (uint64_t)k);
+            ref_fill(g[k], group_n[k], group_dt[k], 1000 + (uint64_t)rank, s, (uint64_t)k);
         if ((rc = lc_lion_step(lion, (const void *const *)g, NULL, &info)))
             goto out;
         if (info.bytes_sent == 0) {
@@ -141,14 +129,14 @@ static size_t reference_diff(const struct lion_run *r)
         void *p = calloc(n, 4), *g[MAXP];
         float *m[MAXP];
 
-        fill(p, n, group_dt[k], 99, 0, (uint64_t)k);
+        ref_fill(p, n, group_dt[k], 99, 0, (uint64_t)k);
         for (int j = 0; j < r->p; j++) {
             g[j] = calloc(n, 4);
             m[j] = calloc(n, sizeof(float));
         }
         for (uint64_t s = 1; s <= STEPS; s++) {
             for (int j = 0; j < r->p; j++)
-                fill(g[j], n, group_dt[k], 1000 + (uint64_t)j, s, (uint64_t)k);
+                ref_fill(g[j], n, group_dt[k], 1000 + (uint64_t)j, s, (uint64_t)k);
             ref_step(&rc, r->p, n, group_dt[k], p, m, (const void *const *)g, s);
         }
         for (size_t i = 0; i < n; i++) {

@@ -50,18 +50,6 @@ struct run {
     char err[P][256];
 };
 
-static void fill(void *x, size_t n, lc_dtype_t dt, uint64_t seed, uint64_t a, uint64_t b)
-{
-    for (size_t i = 0; i < n; i++) {
-        float v = ref_value(seed, a, b, i);
-
-        if (dt == LC_FP32)
-            ((float *)x)[i] = v;
-        else
-            ((uint16_t *)x)[i] = ref_f32_to_bf16(v);
-    }
-}
-
 /* A new communicator and optimizer with the run's groups over st's parameters. */
 static int open_rank(struct run *r, int rank, int which, lc_comm_t **comm, lc_lion_t **lion)
 {
@@ -100,7 +88,7 @@ static int run_steps(lc_lion_t *lion, int rank, uint64_t from, uint64_t to)
                                  .group_weight_decay = group_wd};
 
         for (int k = 0; k < NGROUPS; k++)
-            fill(g[k], group_n[k], group_dt[k], 500 + (uint64_t)rank, s, (uint64_t)k);
+            ref_fill(g[k], group_n[k], group_dt[k], 500 + (uint64_t)rank, s, (uint64_t)k);
         rc = lc_lion_step(lion, (const void *const *)g, &o, NULL);
     }
     for (int k = 0; k < NGROUPS; k++)
@@ -124,7 +112,7 @@ static void *rank_thread(void *arg)
     for (int k = 0; k < NGROUPS; k++) {
         st->params[k] = calloc(group_n[k], 4);
         st->m[k] = calloc(group_n[k], sizeof(float));
-        fill(st->params[k], group_n[k], group_dt[k], 7, 0, (uint64_t)k);
+        ref_fill(st->params[k], group_n[k], group_dt[k], 7, 0, (uint64_t)k);
     }
     rc = open_rank(a->r, a->rank, 0, &comm, &lion);
     if (!rc)
@@ -221,25 +209,6 @@ static void test_resume(void **state)
     }
 }
 
-static int setup(void **state)
-{
-    lc_unique_id_t id;
-    lc_comm_config_t cfg = {.size = sizeof(cfg), .rank = 0, .nranks = 1, .id = &id};
-    lc_comm_t *comm = NULL;
-
-    if (lc_get_unique_id(&id) || lc_comm_init(&cfg, &comm)) {
-        print_error("one-rank communicator: %s\n", lc_last_error());
-        return -1;
-    }
-    *state = comm;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    return lc_comm_destroy(*state);
-}
-
 /* One rank, every mode: group k with its own lr and weight decay equals the reference. */
 static void test_group_hparams(void **state)
 {
@@ -259,7 +228,7 @@ static void test_group_hparams(void **state)
             want[k] = calloc(group_n[k], 4);
             g[k] = calloc(group_n[k], 4);
             m[k] = calloc(group_n[k], sizeof(float));
-            fill(p[k], group_n[k], group_dt[k], 3, 0, (uint64_t)k);
+            ref_fill(p[k], group_n[k], group_dt[k], 3, 0, (uint64_t)k);
             memcpy(want[k], p[k], group_n[k] * 4);
             assert_int_equal(lc_lion_add_group(lion, p[k], group_n[k], group_dt[k], NULL, NULL), k);
         }
@@ -280,7 +249,7 @@ static void test_group_hparams(void **state)
                 float *mk[1] = {m[k]};
                 const void *gk[1] = {g[k]};
 
-                fill(g[k], group_n[k], group_dt[k], 11, s, (uint64_t)k);
+                ref_fill(g[k], group_n[k], group_dt[k], 11, s, (uint64_t)k);
                 ref_step(&rc, 1, group_n[k], group_dt[k], want[k], mk, gk, s);
             }
             assert_int_equal(lc_lion_step(lion, (const void *const *)g, &o, NULL), 0);
@@ -381,9 +350,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume),
-        cmocka_unit_test_setup_teardown(test_group_hparams, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_old_opts_size, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_state_args, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_hparams, ref_one_rank_setup, ref_one_rank_teardown),
+        cmocka_unit_test_setup_teardown(test_old_opts_size, ref_one_rank_setup, ref_one_rank_teardown),
+        cmocka_unit_test_setup_teardown(test_state_args, ref_one_rank_setup, ref_one_rank_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
