@@ -46,6 +46,11 @@ const char *lc_last_error(void)
     return lc_last_msg;
 }
 
+void lc_restore_error(const char *msg)
+{
+    snprintf(lc_last_msg, sizeof(lc_last_msg), "%s", msg);
+}
+
 int lc_seterr(int err, const char *subsys, const char *fmt, ...)
 {
     va_list ap;

@@ -62,6 +62,10 @@ LC_HIDDEN extern const char *const lc_log_level_names[];
  * 4194304 -> "4M", 86400000 -> "86400000". */
 LC_HIDDEN void lc_format_size(int64_t v, char *buf, size_t len);
 
+/* Make msg (a message lc_seterr recorded, maybe on another thread) this
+ * thread's last error again, without logging it twice. */
+LC_HIDDEN void lc_restore_error(const char *msg);
+
 /* Largest buffer a collective accepts, in bytes (16 TiB): a larger size is a
  * caller's overflow, refused before any address is computed from it. */
 #define LC_MAX_BUFFER ((size_t)1 << 44)

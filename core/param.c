@@ -57,7 +57,11 @@ static const lc_param_def_t lc_core_params[] = {
       "Vote segments in flight (1..8): deeper overlaps more, shallower bursts less (incast)"},
      {.min = 1, .max = 8}},
     {{"LC_CHECK_ARGS", LC_PARAM_BOOL, "1",
-      "Compare every collective's arguments across ranks first (LC_ERR_MISMATCH on all ranks)"},
+      "Send a hash of every collective's arguments ahead of its data and compare it on "
+      "every rank (LC_ERR_MISMATCH on all ranks; no extra network round)"},
+     {0}},
+    {{"LC_PROGRESS_THREAD", LC_PARAM_BOOL, "0",
+      "A thread per communicator that progresses non-blocking collectives between calls"},
      {0}},
     {{NULL, 0, NULL, NULL}, {0}},
 };

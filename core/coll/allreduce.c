@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coll/xfer.h"
+#include "coll/request.h"
 #include "kernels/kern.h"
 
 #define LC_RING_BLOCK_BYTES (256 * 1024)
@@ -63,7 +63,13 @@ static void lc_reduce_div(void *buf, size_t n, lc_dtype_t dt, int p)
     }
 }
 
+/* A cursor over (step, block) pairs in ring order, skipping empty chunks. */
+struct lc_cursor {
+    int t, b, idx;
+};
+
 struct lc_ring {
+    struct lc_request req; /* first: the engine's header */
     struct lc_comm *c;
     char *out;
     size_t n, esz, chunk, block;
@@ -71,6 +77,9 @@ struct lc_ring {
     lc_op_t op;
     int p, r, steps;
     char *tmp;        /* LC_RING_WINDOW blocks for reduce-scatter receives */
+    struct lc_cursor snd, post, proc; /* next send, next receive to post, next to process */
+    int sdone;        /* sends completed, in order */
+    lc_xfer_t sx[LC_RING_WINDOW], rx[LC_RING_WINDOW];
 };
 
 static int lc_mod(int a, int p)
@@ -107,11 +116,6 @@ static size_t lc_ring_block(const struct lc_ring *g, int k, int b, char **addr)
     return len < g->block ? len : g->block;
 }
 
-/* A cursor over (step, block) pairs in ring order, skipping empty chunks. */
-struct lc_cursor {
-    int t, b, idx;
-};
-
 static void lc_cursor_skip(const struct lc_ring *g, struct lc_cursor *cur, int recv)
 {
     while (cur->t < g->steps && cur->b >= lc_ring_nblk(g, lc_ring_chunk(g, cur->t, recv))) {
@@ -127,100 +131,106 @@ static void lc_cursor_next(const struct lc_ring *g, struct lc_cursor *cur, int r
     lc_cursor_skip(g, cur, recv);
 }
 
-static int lc_ring_run(struct lc_ring *g)
+/* One pass of the engine over the ring: 1 when every block is reduced and sent. */
+static int lc_ring_pass(struct lc_request *r, int *progress)
 {
+    struct lc_ring *g = (struct lc_ring *)r;
     struct lc_comm *c = g->c;
     int right = (g->r + 1) % g->p, left = (g->r + g->p - 1) % g->p, rc;
-    struct lc_cursor snd = {0}, post = {0}, proc = {0};
-    lc_xfer_t sx[LC_RING_WINDOW], rx[LC_RING_WINDOW];
-    int sdone = 0; /* sends completed, in order */
-    lc_watchdog_t wd = {0};
+    struct lc_cursor *snd = &g->snd, *post = &g->post, *proc = &g->proc;
+    lc_xfer_t *sx = g->sx, *rx = g->rx;
 
-    lc_cursor_skip(g, &snd, 0);
-    lc_cursor_skip(g, &post, 1);
-    lc_cursor_skip(g, &proc, 1);
-    memset(sx, 0, sizeof(sx));
-    memset(rx, 0, sizeof(rx));
-    while (proc.t < g->steps || sdone < snd.idx || snd.t < g->steps) {
-        int progress = 0;
+    /* Post receives in order within the window. */
+    while (post->t < g->steps && post->idx - proc->idx < LC_RING_WINDOW) {
+        lc_xfer_t *x = &rx[post->idx % LC_RING_WINDOW];
+        int k = lc_ring_chunk(g, post->t, 1);
+        char *addr;
+        size_t len = lc_ring_block(g, k, post->b, &addr);
 
-        /* Post receives in order within the window. */
-        while (post.t < g->steps && post.idx - proc.idx < LC_RING_WINDOW) {
-            lc_xfer_t *x = &rx[post.idx % LC_RING_WINDOW];
-            int k = lc_ring_chunk(g, post.t, 1);
-            char *addr;
-            size_t len = lc_ring_block(g, k, post.b, &addr);
-
-            if (post.t < g->p - 1)
-                addr = g->tmp + (size_t)(post.idx % LC_RING_WINDOW) * g->block * g->esz;
-            if (x->state == LC_XFER_IDLE)
-                lc_xfer_init(x, left, 1, addr, len * g->esz);
-            if ((rc = lc_xfer_post(c, x)))
-                return rc;
-            if (x->state == LC_XFER_IDLE)
-                break;
-            lc_cursor_next(g, &post, 1);
-        }
-        /* Process received blocks in order. */
-        while (proc.idx < post.idx) {
-            lc_xfer_t *x = &rx[proc.idx % LC_RING_WINDOW];
-            int k = lc_ring_chunk(g, proc.t, 1);
-            char *addr;
-            size_t len = lc_ring_block(g, k, proc.b, &addr);
-
-            if ((rc = lc_xfer_test(c, x, &progress)))
-                return rc;
-            if (x->state != LC_XFER_DONE)
-                break;
-            if (proc.t < g->p - 1) {
-                lc_reduce_add(addr, x->buf, len, g->dt);
-                if (proc.t == g->p - 2 && g->op == LC_AVG)
-                    lc_reduce_div(addr, len, g->dt, g->p);
-            }
-            x->state = LC_XFER_IDLE;
-            lc_cursor_next(g, &proc, 1);
-        }
-        /* Post sends in order once their block is final. */
-        while (snd.t < g->steps && snd.idx - sdone < LC_RING_WINDOW) {
-            lc_xfer_t *x = &sx[snd.idx % LC_RING_WINDOW];
-            int k = lc_ring_chunk(g, snd.t, 0);
-            char *addr;
-            size_t len = lc_ring_block(g, k, snd.b, &addr);
-
-            /* block b of step t is what step t-1 received as block b */
-            if (snd.t > 0 && (proc.t < snd.t - 1 || (proc.t == snd.t - 1 && proc.b <= snd.b)))
-                break;
-            if (x->state == LC_XFER_IDLE)
-                lc_xfer_init(x, right, 0, addr, len * g->esz);
-            if ((rc = lc_xfer_post(c, x)))
-                return rc;
-            if (x->state == LC_XFER_IDLE)
-                break;
-            lc_cursor_next(g, &snd, 0);
-        }
-        /* Retire completed sends in order. */
-        while (sdone < snd.idx) {
-            lc_xfer_t *x = &sx[sdone % LC_RING_WINDOW];
-
-            if ((rc = lc_xfer_test(c, x, &progress)))
-                return rc;
-            if (x->state != LC_XFER_DONE)
-                break;
-            x->state = LC_XFER_IDLE;
-            sdone++;
-        }
-        if ((rc = lc_watchdog_check(c, &wd, progress, "lc_allreduce")))
+        if (post->t < g->p - 1)
+            addr = g->tmp + (size_t)(post->idx % LC_RING_WINDOW) * g->block * g->esz;
+        if (x->state == LC_XFER_IDLE)
+            lc_xfer_init(x, left, 1, addr, len * g->esz);
+        if ((rc = lc_req_post(r, x)))
             return rc;
+        if (x->state == LC_XFER_IDLE)
+            break;
+        lc_cursor_next(g, post, 1);
     }
-    return 0;
+    /* Process received blocks in order. */
+    while (proc->idx < post->idx) {
+        lc_xfer_t *x = &rx[proc->idx % LC_RING_WINDOW];
+        int k = lc_ring_chunk(g, proc->t, 1);
+        char *addr;
+        size_t len = lc_ring_block(g, k, proc->b, &addr);
+
+        if ((rc = lc_xfer_test(c, x, progress)))
+            return rc;
+        if (x->state != LC_XFER_DONE)
+            break;
+        if (proc->t < g->p - 1) {
+            lc_reduce_add(addr, x->buf, len, g->dt);
+            if (proc->t == g->p - 2 && g->op == LC_AVG)
+                lc_reduce_div(addr, len, g->dt, g->p);
+        }
+        x->state = LC_XFER_IDLE;
+        lc_cursor_next(g, proc, 1);
+    }
+    /* Post sends in order once their block is final. */
+    while (snd->t < g->steps && snd->idx - g->sdone < LC_RING_WINDOW) {
+        lc_xfer_t *x = &sx[snd->idx % LC_RING_WINDOW];
+        int k = lc_ring_chunk(g, snd->t, 0);
+        char *addr;
+        size_t len = lc_ring_block(g, k, snd->b, &addr);
+
+        /* block b of step t is what step t-1 received as block b */
+        if (snd->t > 0 && (proc->t < snd->t - 1 || (proc->t == snd->t - 1 && proc->b <= snd->b)))
+            break;
+        if (x->state == LC_XFER_IDLE)
+            lc_xfer_init(x, right, 0, addr, len * g->esz);
+        if ((rc = lc_req_post(r, x)))
+            return rc;
+        if (x->state == LC_XFER_IDLE)
+            break;
+        lc_cursor_next(g, snd, 0);
+    }
+    /* Retire completed sends in order. */
+    while (g->sdone < snd->idx) {
+        lc_xfer_t *x = &sx[g->sdone % LC_RING_WINDOW];
+
+        if ((rc = lc_xfer_test(c, x, progress)))
+            return rc;
+        if (x->state != LC_XFER_DONE)
+            break;
+        x->state = LC_XFER_IDLE;
+        g->sdone++;
+    }
+    return !(proc->t < g->steps || g->sdone < snd->idx || snd->t < g->steps);
 }
 
-static int lc_allreduce_in(lc_comm_t *c, const void *in, void *out, size_t count,
-                           lc_dtype_t dtype, lc_op_t op)
+static int lc_ring_posted_all(const struct lc_request *r, int peer, int is_recv)
 {
-    struct lc_ring g = {0};
+    const struct lc_ring *g = (const struct lc_ring *)r;
+
+    if (is_recv)
+        return peer != (g->r + g->p - 1) % g->p || g->post.t >= g->steps;
+    return peer != (g->r + 1) % g->p || g->snd.t >= g->steps;
+}
+
+static const lc_req_kind_t lc_ring_kind = {
+    .id = LC_REQ_RING,
+    .size = sizeof(struct lc_ring),
+    .pass = lc_ring_pass,
+    .posted_all = lc_ring_posted_all,
+};
+
+/* Set up an allreduce and queue it; caller holds c->lock. */
+static int lc_allreduce_issue(lc_comm_t *c, const void *in, void *out, size_t count,
+                              lc_dtype_t dtype, lc_op_t op, struct lc_request **out_req)
+{
     uint64_t desc[4] = {2, count, (uint64_t)dtype, (uint64_t)op};
-    double t0;
+    struct lc_request *r;
+    struct lc_ring *g;
     int rc;
 
     if (count && (!in || !out))
@@ -232,40 +242,65 @@ static int lc_allreduce_in(lc_comm_t *c, const void *in, void *out, size_t count
         return LC_EINVAL("allreduce", "lc_allreduce: unknown op %d", (int)op);
     if (count > LC_MAX_BUFFER / lc_dtype_size(dtype))
         return LC_EINVAL("allreduce", "lc_allreduce: %zu elements do not fit in memory", count);
-    rc = lc_coll_begin(c, "lc_allreduce", desc, 4, &t0);
-    if (rc || !count)
-        return lc_coll_end(c, rc, t0, 0);
-    g.esz = lc_dtype_size(dtype);
-    if (in != out)
-        memmove(out, in, count * g.esz);
-    if (c->nranks == 1)
-        return lc_coll_end(c, 0, t0, 0);
-    g.c = c;
-    g.out = out;
-    g.n = count;
-    g.dt = dtype;
-    g.op = op;
-    g.p = c->nranks;
-    g.r = c->rank;
-    g.steps = 2 * (g.p - 1);
-    g.chunk = (count + (size_t)g.p - 1) / (size_t)g.p;
-    g.block = LC_RING_BLOCK_BYTES / g.esz;
-    rc = lc_comm_scratch(c, (size_t)LC_RING_WINDOW * LC_RING_BLOCK_BYTES, (void **)&g.tmp);
-    if (!rc)
-        rc = lc_ring_run(&g);
-    return lc_coll_end(c, rc, t0, 1);
+    rc = lc_req_get(c, &lc_ring_kind, "lc_allreduce", desc, 4, &r);
+    if (rc)
+        return rc;
+    g = (struct lc_ring *)r;
+    g->c = c;
+    g->out = out;
+    g->n = count;
+    g->dt = dtype;
+    g->op = op;
+    g->p = c->nranks;
+    g->r = c->rank;
+    g->esz = lc_dtype_size(dtype);
+    g->steps = count && g->p > 1 ? 2 * (g->p - 1) : 0;
+    g->chunk = (count + (size_t)g->p - 1) / (size_t)g->p;
+    g->block = LC_RING_BLOCK_BYTES / g->esz;
+    memset(&g->snd, 0, sizeof(g->snd));
+    memset(&g->post, 0, sizeof(g->post));
+    memset(&g->proc, 0, sizeof(g->proc));
+    memset(g->sx, 0, sizeof(g->sx));
+    memset(g->rx, 0, sizeof(g->rx));
+    g->sdone = 0;
+    if (count && in != out)
+        memmove(out, in, count * g->esz);
+    if (g->steps &&
+        (rc = lc_req_scratch(r, (size_t)LC_RING_WINDOW * LC_RING_BLOCK_BYTES, (void **)&g->tmp))) {
+        lc_req_put(r);
+        return rc;
+    }
+    lc_cursor_skip(g, &g->snd, 0);
+    lc_cursor_skip(g, &g->post, 1);
+    lc_cursor_skip(g, &g->proc, 1);
+    lc_req_issue(r);
+    *out_req = r;
+    return 0;
 }
 
 int lc_allreduce(lc_comm_t *c, const void *in, void *out, size_t count, lc_dtype_t dtype,
                  lc_op_t op)
 {
+    struct lc_request *r = NULL;
+    int rc = lc_coll_call_begin(c, "lc_allreduce");
+
+    if (rc)
+        return rc;
+    rc = lc_allreduce_issue(c, in, out, count, dtype, op, &r);
+    return lc_coll_call_end(c, rc, r, NULL);
+}
+
+int lc_iallreduce(lc_comm_t *c, const void *in, void *out, size_t count, lc_dtype_t dtype,
+                  lc_op_t op, lc_request_t **req)
+{
+    struct lc_request *r = NULL;
     int rc;
 
-    if (!c)
-        return LC_EINVAL("allreduce", "lc_allreduce: NULL communicator");
-    if ((rc = lc_comm_enter(c, "lc_allreduce")))
+    if (!req)
+        return LC_EINVAL("allreduce", "lc_iallreduce: NULL request pointer");
+    *req = NULL;
+    if ((rc = lc_coll_call_begin(c, "lc_iallreduce")))
         return rc;
-    rc = lc_allreduce_in(c, in, out, count, dtype, op);
-    lc_comm_leave(c);
-    return rc;
+    rc = lc_allreduce_issue(c, in, out, count, dtype, op, &r);
+    return lc_coll_call_end(c, rc, r, req);
 }

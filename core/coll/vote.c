@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coll/xfer.h"
+#include "coll/request.h"
 
 #define LC_VOTE_MAX_DEPTH 8
 #define LC_VOTE_DEFAULT_LEVEL_BITS 4
@@ -43,6 +43,7 @@ struct lc_vote_slot {
 };
 
 struct lc_vote {
+    struct lc_request req; /* first: the engine's header */
     struct lc_comm *c;
     const void *in;
     lc_dtype_t in_type;
@@ -55,8 +56,10 @@ struct lc_vote {
     unsigned planes;    /* count planes, w = ceil(log2(p+1)) */
     unsigned p2planes;  /* bits per element in phase 2: 1, w (average) or 2 (L1 ties) */
     uint64_t salt;
+    uint64_t base;      /* index of element 0 in the tie rule */
     const int8_t *levels; /* LC_VOTE_L1: quantized levels of the whole vector */
-    int8_t *levels_owned; /* the same when this call quantized them */
+    int8_t *levels_owned; /* the same when this call quantized them (kept for reuse) */
+    size_t levels_cap;
 
     size_t seg;         /* elements per segment */
     size_t chunk;       /* C: elements per chunk */
@@ -66,8 +69,11 @@ struct lc_vote {
     size_t wc;          /* words of one chunk of bits */
     struct lc_vote_slot slot[LC_VOTE_MAX_DEPTH];
     int *events;        /* canonical order: seg * 2 + phase (0: P1, 1: P2) */
+    size_t events_cap;
     int *send_ev;       /* per peer: next event to post a send for */
     int *recv_ev;
+    int next;           /* next segment to start */
+    int finished;       /* segments written to the output */
 };
 
 static size_t lc_seg_len(const struct lc_vote *v, int s)
@@ -192,7 +198,8 @@ static int lc_vote_reduce(struct lc_vote *v, struct lc_vote_slot *sl)
 {
     struct lc_comm *c = v->c;
     int p = c->nranks, r = c->rank, s = sl->seg;
-    size_t len = lc_chunk_len(v, s, r), first = (size_t)s * v->seg + (size_t)r * v->chunk;
+    size_t len = lc_chunk_len(v, s, r);
+    uint64_t first = v->base + (size_t)s * v->seg + (size_t)r * v->chunk;
     int rc = 0;
 
     if (!len)
@@ -259,11 +266,11 @@ static int lc_vote_post_peer(struct lc_vote *v, int j, int is_recv)
             return 0; /* segment not started yet */
         if (phase == 1 && !is_recv && sl->stage < LC_SLOT_PHASE2)
             return 0; /* decoded chunk not ready yet */
-        rc = lc_xfer_post(c, x);
+        rc = lc_req_post(&v->req, x);
         if (rc)
             return rc;
         if (x->state == LC_XFER_IDLE)
-            return 0; /* provider busy: retry later */
+            return 0; /* provider busy, or an earlier collective still posting: retry later */
         (*ev)++;
     }
     return 0;
@@ -284,58 +291,82 @@ static int lc_slot_phase_done(struct lc_comm *c, struct lc_vote_slot *sl, int fr
     return all;
 }
 
-static int lc_vote_run(struct lc_vote *v)
+/* One pass of the engine over the vote: 1 when every segment is written out. */
+static int lc_vote_pass(struct lc_request *r, int *progress)
 {
+    struct lc_vote *v = (struct lc_vote *)r;
     struct lc_comm *c = v->c;
-    int p = c->nranks, next = 0, finished = 0, rc;
-    lc_watchdog_t wd = {0};
+    int p = c->nranks, rc;
 
-    while (finished < v->nseg) {
-        int progress = 0;
-
-        while (next < v->nseg && v->slot[next % v->depth].stage == LC_SLOT_FREE) {
-            if ((rc = lc_vote_start(v, &v->slot[next % v->depth], next)))
-                return rc;
-            next++;
-            progress = 1;
-        }
-        for (int j = 0; j < p; j++) {
-            if (j == c->rank)
-                continue;
-            if ((rc = lc_vote_post_peer(v, j, 1)) || (rc = lc_vote_post_peer(v, j, 0)))
-                return rc;
-        }
-        for (int k = 0; k < v->depth; k++) {
-            struct lc_vote_slot *sl = &v->slot[k];
-
-            if (sl->stage == LC_SLOT_PHASE1) {
-                rc = lc_slot_phase_done(c, sl, 1, 2, &progress);
-                if (rc < 0)
-                    return rc;
-                if (rc) {
-                    if ((rc = lc_vote_reduce(v, sl)))
-                        return rc;
-                    sl->stage = LC_SLOT_PHASE2;
-                    progress = 1;
-                }
-            }
-            if (sl->stage == LC_SLOT_PHASE2) {
-                rc = lc_slot_phase_done(c, sl, 0, 4, &progress);
-                if (rc < 0)
-                    return rc;
-                if (rc) {
-                    if ((rc = lc_vote_finish(v, sl)))
-                        return rc;
-                    finished++;
-                    progress = 1;
-                }
-            }
-        }
-        if ((rc = lc_watchdog_check(c, &wd, progress, "lc_vote")))
+    if (v->nseg == 0)
+        return 1; /* no element: nothing to send */
+    while (v->next < v->nseg && v->slot[v->next % v->depth].stage == LC_SLOT_FREE) {
+        if ((rc = lc_vote_start(v, &v->slot[v->next % v->depth], v->next)))
+            return rc;
+        v->next++;
+        *progress = 1;
+    }
+    for (int j = 0; j < p; j++) {
+        if (j == c->rank)
+            continue;
+        if ((rc = lc_vote_post_peer(v, j, 1)) || (rc = lc_vote_post_peer(v, j, 0)))
             return rc;
     }
-    return 0;
+    for (int k = 0; k < v->depth; k++) {
+        struct lc_vote_slot *sl = &v->slot[k];
+
+        if (sl->stage == LC_SLOT_PHASE1) {
+            rc = lc_slot_phase_done(c, sl, 1, 2, progress);
+            if (rc < 0)
+                return rc;
+            if (rc) {
+                if ((rc = lc_vote_reduce(v, sl)))
+                    return rc;
+                sl->stage = LC_SLOT_PHASE2;
+                *progress = 1;
+            }
+        }
+        if (sl->stage == LC_SLOT_PHASE2) {
+            rc = lc_slot_phase_done(c, sl, 0, 4, progress);
+            if (rc < 0)
+                return rc;
+            if (rc) {
+                if ((rc = lc_vote_finish(v, sl)))
+                    return rc;
+                v->finished++;
+                *progress = 1;
+            }
+        }
+    }
+    return v->finished == v->nseg;
 }
+
+static int lc_vote_posted_all(const struct lc_request *r, int peer, int is_recv)
+{
+    const struct lc_vote *v = (const struct lc_vote *)r;
+
+    return v->nseg == 0 || (is_recv ? v->recv_ev : v->send_ev)[peer] >= 2 * v->nseg;
+}
+
+static void lc_vote_destroy(struct lc_request *r)
+{
+    struct lc_vote *v = (struct lc_vote *)r;
+
+    for (int k = 0; k < LC_VOTE_MAX_DEPTH; k++)
+        free(v->slot[k].x);
+    free(v->events);
+    free(v->send_ev);
+    free(v->recv_ev);
+    free(v->levels_owned);
+}
+
+static const lc_req_kind_t lc_vote_kind = {
+    .id = LC_REQ_VOTE,
+    .size = sizeof(struct lc_vote),
+    .pass = lc_vote_pass,
+    .posted_all = lc_vote_posted_all,
+    .destroy = lc_vote_destroy,
+};
 
 /* Lay out segments, chunks and the slots' buffers in the comm's scratch. */
 static int lc_vote_setup(struct lc_vote *v)
@@ -364,7 +395,7 @@ static int lc_vote_setup(struct lc_vote *v)
     per_slot = 8 * (words_seg + p * v->w1 + w_count + LC_BITS_WORDS(p * v->chunk) +
                     (lc_p2_has_planes(v) ? p * v->wc * v->p2planes : 0));
     total = per_slot * (size_t)v->depth;
-    rc = lc_comm_scratch(c, total, (void **)&base);
+    rc = lc_req_scratch(&v->req, total, (void **)&base);
     if (rc)
         return rc;
     for (int k = 0; k < v->depth; k++) {
@@ -378,15 +409,24 @@ static int lc_vote_setup(struct lc_vote *v)
         sl->recv2 = w;
         sl->stage = LC_SLOT_FREE;
         sl->seg = -1;
-        sl->x = calloc(4 * p, sizeof(lc_xfer_t));
-        if (!sl->x)
+        if (!sl->x && !(sl->x = calloc(4 * p, sizeof(lc_xfer_t))))
             return -ENOMEM;
     }
-    v->events = malloc(2 * (size_t)v->nseg * sizeof(int));
-    v->send_ev = calloc(p, sizeof(int));
-    v->recv_ev = calloc(p, sizeof(int));
-    if (!v->events || !v->send_ev || !v->recv_ev)
+    if (2 * (size_t)v->nseg > v->events_cap) {
+        int *ev = realloc(v->events, 2 * (size_t)v->nseg * sizeof(int));
+
+        if (!ev)
+            return -ENOMEM;
+        v->events = ev;
+        v->events_cap = 2 * (size_t)v->nseg;
+    }
+    if (!v->send_ev && !(v->send_ev = calloc(p, sizeof(int))))
         return -ENOMEM;
+    if (!v->recv_ev && !(v->recv_ev = calloc(p, sizeof(int))))
+        return -ENOMEM;
+    memset(v->send_ev, 0, p * sizeof(int));
+    memset(v->recv_ev, 0, p * sizeof(int));
+    v->next = v->finished = 0;
     for (int s = 0; s < v->depth; s++)
         v->events[e++] = 2 * s;
     for (int s = 0; s < v->nseg; s++) {
@@ -395,16 +435,6 @@ static int lc_vote_setup(struct lc_vote *v)
             v->events[e++] = 2 * (s + v->depth);
     }
     return 0;
-}
-
-static void lc_vote_free(struct lc_vote *v)
-{
-    for (int k = 0; k < LC_VOTE_MAX_DEPTH; k++)
-        free(v->slot[k].x);
-    free(v->events);
-    free(v->send_ev);
-    free(v->recv_ev);
-    free(v->levels_owned);
 }
 
 /* opts->levels, or 0 for a caller of the first, smaller lc_vote_opts_t. */
@@ -469,80 +499,120 @@ static int lc_vote_levels(struct lc_vote *v)
         v->levels = in;
         return 0;
     }
-    q = malloc(v->n ? v->n : 1);
-    if (!q)
-        return -ENOMEM;
-    v->levels = v->levels_owned = q;
+    if (v->n > v->levels_cap) {
+        q = realloc(v->levels_owned, v->n);
+        if (!q)
+            return -ENOMEM;
+        v->levels_owned = q;
+        v->levels_cap = v->n;
+    }
+    q = v->levels_owned;
+    v->levels = q;
     return lc_quantize_l1_levels(v->in, v->in_type, v->n, v->nlevels, q);
 }
 
-static int lc_vote_in(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out,
-                      lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts)
+/* opts->first_index, or 0 for a caller of an older, smaller lc_vote_opts_t. */
+static uint64_t lc_vote_opts_first(const lc_vote_opts_t *opts)
 {
-    struct lc_vote v = {0};
-    uint64_t desc[7];
-    double t0;
+    return opts && opts->size >= offsetof(lc_vote_opts_t, first_index) + sizeof(opts->first_index)
+               ? opts->first_index
+               : 0;
+}
+
+/* Set up a vote and queue it; caller holds c->lock. */
+static int lc_vote_issue(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out,
+                         lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts,
+                         struct lc_request **out_req)
+{
+    struct lc_request *r;
+    struct lc_vote *v;
+    lc_vote_mode_t mode = opts ? opts->mode : LC_VOTE_MAJORITY;
+    unsigned b1 = 1, nlevels = 0, p2planes;
+    uint64_t desc[8];
     int rc;
 
     rc = lc_vote_check(c, in, in_type, out, out_type, count, opts);
     if (rc)
         return rc;
-    v.c = c;
-    v.in = in;
-    v.in_type = in_type;
-    v.out = out;
-    v.out_type = out_type;
-    v.n = count;
-    v.mode = opts ? opts->mode : LC_VOTE_MAJORITY;
-    v.salt = opts ? opts->tie_salt : 0;
-    v.b1 = 1;
-    if (v.mode == LC_VOTE_L1) {
+    if (mode == LC_VOTE_L1) {
         unsigned b = opts->level_bits ? opts->level_bits : LC_VOTE_DEFAULT_LEVEL_BITS;
 
-        v.nlevels = lc_vote_opts_levels(opts) ? lc_vote_opts_levels(opts) : (1u << (b - 1)) - 1;
-        v.b1 = (unsigned)lc_levels_bits(v.nlevels);
+        nlevels = lc_vote_opts_levels(opts) ? lc_vote_opts_levels(opts) : (1u << (b - 1)) - 1;
+        b1 = (unsigned)lc_levels_bits(nlevels);
     }
-    v.planes = (unsigned)lc_count_planes((size_t)c->nranks);
-    v.p2planes = v.mode == LC_VOTE_AVERAGE                        ? v.planes
-                 : v.mode == LC_VOTE_L1 && out_type != LC_BITS ? 2
-                                                                : 1;
-
-    /* A rank whose levels are bad says so in its descriptor: every rank then fails. */
-    rc = v.mode == LC_VOTE_L1 && count ? lc_vote_levels(&v) : 0;
+    p2planes = mode == LC_VOTE_AVERAGE                        ? (unsigned)lc_count_planes((size_t)c->nranks)
+               : mode == LC_VOTE_L1 && out_type != LC_BITS ? 2
+                                                              : 1;
     desc[0] = 1; /* collective id: vote */
     desc[1] = count;
-    desc[2] = v.mode | (uint64_t)v.p2planes << 8;
-    desc[3] = v.b1 | (uint64_t)v.nlevels << 8;
-    desc[4] = v.salt;
+    desc[2] = mode | (uint64_t)p2planes << 8;
+    desc[3] = b1 | (uint64_t)nlevels << 8;
+    desc[4] = opts ? opts->tie_salt : 0;
     desc[5] = c->segment * 16 + (uint64_t)c->vote_depth;
-    desc[6] = (uint64_t)(-rc);
-    if (!rc || c->check_args) {
-        int brc = lc_coll_begin(c, "lc_vote", desc, 7, &t0);
-        rc = rc ? rc : brc;
-    } else {
-        t0 = lc_now();
+    desc[6] = lc_vote_opts_first(opts);
+    desc[7] = 0;
+    rc = lc_req_get(c, &lc_vote_kind, "lc_vote", desc, 8, &r);
+    if (rc)
+        return rc;
+    v = (struct lc_vote *)r;
+    v->c = c;
+    v->in = in;
+    v->in_type = in_type;
+    v->out = out;
+    v->out_type = out_type;
+    v->n = count;
+    v->mode = mode;
+    v->salt = desc[4];
+    v->base = desc[6];
+    v->b1 = b1;
+    v->nlevels = nlevels;
+    v->planes = (unsigned)lc_count_planes((size_t)c->nranks);
+    v->p2planes = p2planes;
+    v->levels = NULL;
+    v->nseg = v->depth = 0;
+    v->next = v->finished = 0;
+
+    /* A rank whose levels are bad fails; its peers learn of it from the descriptor
+     * (which already went out without the error: theirs differ from it only then). */
+    rc = mode == LC_VOTE_L1 && count ? lc_vote_levels(v) : 0;
+    if (rc && r->desc_x) {
+        r->desc[1] ^= (uint64_t)-rc; /* a different descriptor: the peers fail too */
+        r->local_rc = rc;
+    } else if (rc) {
+        lc_req_put(r);
+        return rc;
+    } else if (count && (rc = lc_vote_setup(v))) {
+        lc_req_put(r);
+        return rc;
     }
-    if (rc || !count) {
-        lc_vote_free(&v);
-        return lc_coll_end(c, rc, t0, 0);
-    }
-    rc = lc_vote_setup(&v);
-    if (!rc)
-        rc = lc_vote_run(&v);
-    lc_vote_free(&v);
-    return lc_coll_end(c, rc, t0, 1);
+    lc_req_issue(r);
+    *out_req = r;
+    return 0;
 }
 
 int lc_vote(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out, lc_dtype_t out_type,
             size_t count, const lc_vote_opts_t *opts)
 {
+    struct lc_request *r = NULL;
+    int rc = lc_coll_call_begin(c, "lc_vote");
+
+    if (rc)
+        return rc;
+    rc = lc_vote_issue(c, in, in_type, out, out_type, count, opts, &r);
+    return lc_coll_call_end(c, rc, r, NULL);
+}
+
+int lc_ivote(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out, lc_dtype_t out_type,
+             size_t count, const lc_vote_opts_t *opts, lc_request_t **req)
+{
+    struct lc_request *r = NULL;
     int rc;
 
-    if (!c)
-        return LC_EINVAL("vote", "lc_vote: NULL communicator");
-    if ((rc = lc_comm_enter(c, "lc_vote")))
+    if (!req)
+        return LC_EINVAL("vote", "lc_ivote: NULL request pointer");
+    *req = NULL;
+    if ((rc = lc_coll_call_begin(c, "lc_ivote")))
         return rc;
-    rc = lc_vote_in(c, in, in_type, out, out_type, count, opts);
-    lc_comm_leave(c);
-    return rc;
+    rc = lc_vote_issue(c, in, in_type, out, out_type, count, opts, &r);
+    return lc_coll_call_end(c, rc, r, req);
 }

@@ -1,8 +1,6 @@
-/* xfer.c - the progress loop under every collective, the argument check and failure handling. */
+/* xfer.c - point-to-point transfers: post and test one, wait for several, the watchdog. */
 #include <sched.h>
 #include <stddef.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "coll/xfer.h"
 
@@ -65,8 +63,14 @@ int lc_xfer_test(struct lc_comm *c, lc_xfer_t *x, int *progress)
     return 0;
 }
 
-/* How long a progress loop spins before it sleeps in the provider. */
-#define LC_SPIN_SECONDS 50e-6
+void lc_idle(struct lc_comm *c, int sleep)
+{
+    if (sleep && c->prov->wait &&
+        c->prov->size >= offsetof(lc_provider_t, wait) + sizeof(c->prov->wait))
+        c->prov->wait(c->ctx, 1000);
+    else
+        sched_yield();
+}
 
 int lc_watchdog_check(struct lc_comm *c, lc_watchdog_t *w, int progress, const char *what)
 {
@@ -78,11 +82,7 @@ int lc_watchdog_check(struct lc_comm *c, lc_watchdog_t *w, int progress, const c
     }
     /* Nothing moved: spin (yielding) for a short while, which keeps ping-pong
      * latency low, then sleep in the provider rather than burn a core. */
-    if (now - w->last > LC_SPIN_SECONDS && c->prov->wait &&
-        c->prov->size >= offsetof(lc_provider_t, wait) + sizeof(c->prov->wait))
-        c->prov->wait(c->ctx, 1000);
-    else
-        sched_yield();
+    lc_idle(c, now - w->last > LC_SPIN_SECONDS);
     if ((now - w->last) * 1000.0 > c->timeout_ms)
         return lc_seterr(-ETIMEDOUT, "coll", "rank %d: %s made no progress for %d ms", c->rank,
                          what, c->timeout_ms);
@@ -114,73 +114,6 @@ int lc_xfer_wait_all(struct lc_comm *c, lc_xfer_t *x, int n)
             return rc;
     }
     return 0;
-}
-
-int lc_coll_begin(struct lc_comm *c, const char *name, const uint64_t *desc, int ndesc,
-                  double *t0)
-{
-    uint64_t mine[2], *all = NULL;
-    lc_xfer_t *x = NULL;
-    int p = c->nranks, n = 0, rc = 0;
-
-    *t0 = lc_now();
-    if (c->failed)
-        return lc_seterr(LC_ERR_PEER, "coll",
-                         "rank %d: %s on a communicator that failed earlier (%s)", c->rank, name,
-                         lc_strerror(c->failed));
-    c->seq++;
-    if (!c->check_args || p == 1)
-        return 0;
-    mine[0] = c->seq;
-    mine[1] = lc_hash64(desc, (size_t)ndesc * sizeof(*desc), 0);
-    all = calloc((size_t)p, sizeof(mine));
-    x = calloc(2 * (size_t)p, sizeof(*x));
-    if (!all || !x) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    for (int j = 0; j < p; j++) {
-        if (j == c->rank)
-            continue;
-        lc_xfer_init(&x[n++], j, 0, mine, sizeof(mine));
-        lc_xfer_init(&x[n++], j, 1, &all[2 * j], sizeof(mine));
-    }
-    rc = lc_xfer_wait_all(c, x, n);
-    if (rc) {
-        c->failed = rc;
-        lc_comm_close_all(c);
-        goto out;
-    }
-    for (int j = 0; j < p; j++) {
-        if (j == c->rank)
-            continue;
-        if (all[2 * j] != mine[0] || all[2 * j + 1] != mine[1]) {
-            rc = lc_seterr(LC_ERR_MISMATCH, "coll",
-                           "rank %d: %s #%llu: rank %d called %s with different arguments "
-                           "(or a different collective)",
-                           c->rank, name, (unsigned long long)c->seq, j,
-                           all[2 * j] != mine[0] ? "a different sequence" : "it");
-            break;
-        }
-    }
-out:
-    free(all);
-    free(x);
-    return rc;
-}
-
-int lc_coll_end(struct lc_comm *c, int rc, double t0, int data_moved)
-{
-    c->stats.comm_seconds += lc_now() - t0;
-    if (!rc) {
-        c->stats.collectives++;
-        return 0;
-    }
-    if (data_moved && c->nranks > 1 && !c->failed) {
-        c->failed = rc;
-        lc_comm_close_all(c);
-    }
-    return rc;
 }
 
 int lc_comm_enter(struct lc_comm *c, const char *name)

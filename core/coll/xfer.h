@@ -34,8 +34,14 @@ LC_HIDDEN int lc_xfer_post(struct lc_comm *c, lc_xfer_t *x);
 /* Test a posted transfer; *progress is set when it completed. */
 LC_HIDDEN int lc_xfer_test(struct lc_comm *c, lc_xfer_t *x, int *progress);
 
-/* Post and complete n transfers. */
+/* Post and complete n transfers (tools driving one connection; collectives use requests). */
 LC_HIDDEN int lc_xfer_wait_all(struct lc_comm *c, lc_xfer_t *x, int n);
+
+/* How long a loop that found nothing to do yields before it sleeps in the provider. */
+#define LC_SPIN_SECONDS 50e-6
+
+/* Nothing progressed: yield the core, or when sleep is set wait in the provider (up to 1 ms). */
+LC_HIDDEN void lc_idle(struct lc_comm *c, int sleep);
 
 /* Watchdog: fails with -ETIMEDOUT when nothing progressed for the comm's timeout. */
 typedef struct lc_watchdog {
@@ -44,22 +50,6 @@ typedef struct lc_watchdog {
 
 LC_HIDDEN int lc_watchdog_check(struct lc_comm *c, lc_watchdog_t *w, int progress,
                                 const char *what);
-
-/*
- * Begin a collective: refuse a failed comm, and when argument checking is on,
- * exchange the descriptor with every rank (LC_ERR_MISMATCH on every rank if any
- * differs). desc is hashed; name is for messages.
- */
-LC_HIDDEN int lc_coll_begin(struct lc_comm *c, const char *name, const uint64_t *desc,
-                            int ndesc, double *t0);
-
-/*
- * End a collective: account its time. An error after data moved (data_moved)
- * marks the comm failed and closes its connections, so that peers waiting on
- * this rank fail fast too. Before data moves (argument errors, a mismatch) the
- * comm stays usable; lc_coll_begin itself fails the comm on transport errors.
- */
-LC_HIDDEN int lc_coll_end(struct lc_comm *c, int rc, double t0, int data_moved);
 
 /*
  * A public collective runs between these two: lc_comm_enter fails with -EBUSY

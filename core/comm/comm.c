@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "bootstrap.h"
+#include "coll/request.h"
 #include "comm.h"
 #include "sock.h"
 
@@ -162,7 +163,7 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     uint8_t *handles = NULL;
     char root[128], host[112], port[16];
     int64_t v;
-    int rc, start_root;
+    int rc, start_root, progress_thread;
 
     if (!out)
         return LC_EINVAL("comm", "lc_comm_init: NULL output");
@@ -178,6 +179,7 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
+    pthread_mutex_init(&c->lock, NULL);
     rc = lc_comm_resolve(cfg, c, root, sizeof(root), &start_root);
     if (rc)
         goto fail;
@@ -192,12 +194,14 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     if ((rc = lc_param_int("LC_CHECK_ARGS", &v)))
         goto fail;
     c->check_args = v != 0;
+    if ((rc = lc_param_int("LC_PROGRESS_THREAD", &v)))
+        goto fail;
+    progress_thread = v != 0;
 
     c->send = calloc((size_t)c->nranks, sizeof(void *));
     c->recv = calloc((size_t)c->nranks, sizeof(void *));
-    c->scratch_mh = calloc(2 * (size_t)c->nranks, sizeof(void *));
     handles = calloc((size_t)c->nranks, LC_PROV_HANDLE_MAX);
-    if (!c->send || !c->recv || !c->scratch_mh || !handles) {
+    if (!c->send || !c->recv || !handles) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -227,6 +231,8 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     if (rc)
         goto fail;
 done:
+    if (progress_thread && c->nranks > 1 && (rc = lc_progress_thread_start(c)))
+        goto fail;
     free(handles);
     *out = c;
     return 0;
@@ -240,12 +246,21 @@ int lc_comm_destroy(lc_comm_t *c)
 {
     if (!c)
         return 0;
+    lc_progress_thread_stop(c);
+    pthread_mutex_lock(&c->lock);
+    if (lc_comm_in_flight(c)) {
+        lc_seterr(-ECANCELED, "comm", "rank %d: communicator destroyed with collectives in flight",
+                  c->rank);
+        lc_comm_fail_requests(c, -ECANCELED);
+    }
     if (c->prov)
         lc_comm_close_all(c);
+    lc_comm_free_requests(c);
+    pthread_mutex_unlock(&c->lock);
     if (c->ctx)
         c->prov->fini(c->ctx);
-    free(c->scratch);
-    free(c->scratch_mh);
+    lc_comm_scratch_free(c);
+    pthread_mutex_destroy(&c->lock);
     free(c->send);
     free(c->recv);
     free(c);
@@ -277,46 +292,4 @@ int lc_comm_get_stats(const lc_comm_t *c, lc_comm_stats_t *stats)
     memcpy((char *)stats + sizeof(size_t), (const char *)&c->stats + sizeof(size_t),
            n - sizeof(size_t));
     return 0;
-}
-
-int lc_comm_scratch(struct lc_comm *c, size_t len, void **buf)
-{
-    if (len <= c->scratch_len) {
-        *buf = c->scratch;
-        return 0;
-    }
-    for (int j = 0; j < c->nranks; j++) {
-        if (c->scratch_mh[2 * j])
-            c->prov->dereg_mr(c->send[j], c->scratch_mh[2 * j]);
-        if (c->scratch_mh[2 * j + 1])
-            c->prov->dereg_mr(c->recv[j], c->scratch_mh[2 * j + 1]);
-        c->scratch_mh[2 * j] = c->scratch_mh[2 * j + 1] = NULL;
-    }
-    free(c->scratch);
-    c->scratch_len = 0;
-    len = (len + 4095) & ~(size_t)4095;
-    if (posix_memalign(&c->scratch, 4096, len))
-        return lc_seterr(-ENOMEM, "comm", "cannot allocate %zu bytes of scratch", len);
-    c->scratch_len = len;
-    for (int j = 0; j < c->nranks; j++) {
-        int rc = 0;
-
-        if (c->send[j])
-            rc = c->prov->reg_mr(c->send[j], c->scratch, len, &c->scratch_mh[2 * j]);
-        if (!rc && c->recv[j])
-            rc = c->prov->reg_mr(c->recv[j], c->scratch, len, &c->scratch_mh[2 * j + 1]);
-        if (rc)
-            return lc_seterr(rc, "comm", "registering %zu bytes of scratch failed", len);
-    }
-    *buf = c->scratch;
-    return 0;
-}
-
-void *lc_comm_scratch_mh(struct lc_comm *c, int peer, int is_recv, const void *ptr)
-{
-    const char *p = ptr, *s = c->scratch;
-
-    if (!s || p < s || p >= s + c->scratch_len)
-        return NULL;
-    return c->scratch_mh[2 * peer + (is_recv ? 1 : 0)];
 }

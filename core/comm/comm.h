@@ -3,16 +3,25 @@
 #define LC_COMM_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "internal.h"
 
-/* Scratch buffer registered once with the provider for the comm's lifetime. */
+/*
+ * A scratch buffer of the collectives, registered with every peer connection
+ * once and kept for the comm's lifetime: a collective in flight holds one, so
+ * that several can run at once, and the next collective of a shape that ran
+ * before allocates and registers nothing.
+ */
 typedef struct lc_scratch {
     void *buf;
     size_t len;
-    void **mh;      /* one registration per peer comm (send and recv), or shared */
+    void **mh;      /* per peer: [2*j] on send[j], [2*j+1] on recv[j] */
+    int busy;       /* held by a collective in flight */
 } lc_scratch_t;
+
+struct lc_request;
 
 struct lc_comm {
     int rank;
@@ -22,7 +31,7 @@ struct lc_comm {
     int busy;               /* a thread is inside a collective (atomic: lc_comm_enter) */
     uint64_t job_id;
     uint64_t seq;           /* collectives started, for the argument check */
-    int check_args;         /* exchange a descriptor before each collective */
+    int check_args;         /* send a descriptor ahead of each collective's data */
     size_t segment;         /* elements per pipelined vote segment */
     int vote_depth;         /* vote segments in flight */
 
@@ -34,9 +43,13 @@ struct lc_comm {
     void **send;            /* send[j]: connection to rank j (NULL for j == rank) */
     void **recv;            /* recv[j]: connection from rank j */
 
-    void *scratch;          /* collective scratch, grown on demand */
-    size_t scratch_len;
-    void **scratch_mh;      /* per peer: [2*j] on send[j], [2*j+1] on recv[j] */
+    lc_scratch_t **scratch; /* scratch buffers, grown on demand (entries never move) */
+    int nscratch;
+
+    pthread_mutex_t lock;   /* the request queue and the engine (core/coll/request.c) */
+    struct lc_request *reqs;          /* collectives issued and not yet freed, in issue order */
+    struct lc_request *req_free[3];   /* finished ones kept per kind, with their buffers */
+    struct lc_progress_thread *progress; /* LC_PROGRESS_THREAD, or NULL */
 
     lc_comm_stats_t stats;
 };
@@ -62,10 +75,19 @@ LC_HIDDEN int lc_comm_connect_all(struct lc_comm *comm, const uint8_t *handles);
 /* Close every provider connection (also used to abort after a failure). */
 LC_HIDDEN void lc_comm_close_all(struct lc_comm *comm);
 
-/* Scratch of at least len bytes, registered with every peer connection. */
-LC_HIDDEN int lc_comm_scratch(struct lc_comm *comm, size_t len, void **buf);
+/* Hold a scratch buffer of at least len bytes, registered with every peer connection. */
+LC_HIDDEN int lc_comm_scratch_get(struct lc_comm *comm, size_t len, lc_scratch_t **s);
 
-/* The registration of the scratch buffer for a send to / receive from peer. */
+/* Give a held scratch buffer back (NULL is fine). */
+LC_HIDDEN void lc_comm_scratch_put(lc_scratch_t *s);
+
+/* Drop every scratch registration (before the connections close). */
+LC_HIDDEN void lc_comm_scratch_dereg_all(struct lc_comm *comm);
+
+/* Free every scratch buffer (at destroy, connections closed). */
+LC_HIDDEN void lc_comm_scratch_free(struct lc_comm *comm);
+
+/* The registration of the scratch buffer holding ptr for a send to / receive from peer. */
 LC_HIDDEN void *lc_comm_scratch_mh(struct lc_comm *comm, int peer, int is_recv,
                                    const void *ptr);
 

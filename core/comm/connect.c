@@ -131,14 +131,9 @@ out:
 
 void lc_comm_close_all(struct lc_comm *c)
 {
+    if (c->send && c->recv)
+        lc_comm_scratch_dereg_all(c);
     for (int j = 0; j < c->nranks; j++) {
-        if (c->scratch_mh) {
-            if (c->send && c->send[j] && c->scratch_mh[2 * j])
-                c->prov->dereg_mr(c->send[j], c->scratch_mh[2 * j]);
-            if (c->recv && c->recv[j] && c->scratch_mh[2 * j + 1])
-                c->prov->dereg_mr(c->recv[j], c->scratch_mh[2 * j + 1]);
-            c->scratch_mh[2 * j] = c->scratch_mh[2 * j + 1] = NULL;
-        }
         if (c->send && c->send[j]) {
             c->prov->close_send(c->send[j]);
             c->send[j] = NULL;

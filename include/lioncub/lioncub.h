@@ -412,14 +412,64 @@ typedef struct lc_comm_stats {
 LC_API int lc_comm_get_stats(const lc_comm_t *comm, lc_comm_stats_t *stats);
 
 /* ------------------------------------------------------------------ */
-/* Collectives (blocking; every rank must call them in the same order) */
+/* Collectives (every rank must issue them in the same order)          */
 /* ------------------------------------------------------------------ */
 /*
- * A communicator runs one collective at a time: a collective called while
- * another thread is inside one on the same communicator returns -EBUSY at
- * once and changes nothing (the other one goes on). Use one communicator per
- * thread that communicates.
+ * Each collective has a blocking form (lc_vote) and a non-blocking one
+ * (lc_ivote) that returns a request at once; lc_test, lc_wait and
+ * lc_waitall complete requests. The blocking form is the non-blocking one
+ * followed by lc_wait, and both give the same result bit for bit.
+ *
+ * Order: every rank must issue the collectives of a communicator, blocking
+ * or not, in the same order (as MPI requires); any number may be in flight.
+ * They may complete in any order; their messages never mix.
+ *
+ * Buffers: a collective in flight owns its input and output buffers until
+ * its request completes; the caller must not touch (or free) them before.
+ *
+ * Progress: a collective moves when the thread calls lioncub on its
+ * communicator (lc_test, lc_wait, issuing another). With LC_PROGRESS_THREAD=1
+ * a thread of the library also moves it while the caller computes.
+ *
+ * Threads: a communicator and its requests are used by one thread at a time:
+ * a call made while another thread is inside a call on the same
+ * communicator returns -EBUSY at once and changes nothing (the other call
+ * goes on). Use one communicator per thread that communicates. Different
+ * communicators are independent.
+ *
+ * Failure: a collective that fails after it started fails the communicator
+ * (every later call returns LC_ERR_PEER) and every request in flight on it;
+ * peers fail within LC_TIMEOUT. Arguments that differ between ranks give
+ * LC_ERR_MISMATCH on every rank (with LC_CHECK_ARGS, the default). A request
+ * that completed is freed: lc_test and lc_wait set the caller's pointer to
+ * NULL, and NULL requests count as complete. lc_comm_destroy cancels and
+ * frees the requests still in flight.
  */
+
+/** A collective in flight (lc_ivote, lc_iallreduce, lc_iallgather, lc_ibcast). */
+typedef struct lc_request lc_request_t;
+
+/**
+ * @brief Complete *req if it is done, else make progress and return.
+ * @param[in,out] req the request; set to NULL once complete (NULL: done at once).
+ * @param[out] done 1 when the request completed (its result is returned).
+ * @return the collective's result once done (0 or a negative code); 0
+ *         while not done; -EINVAL for a bad request.
+ */
+LC_API int lc_test(lc_request_t **req, int *done);
+
+/**
+ * @brief Wait until *req completes, then free it and set *req to NULL.
+ * @return the collective's result: 0 or a negative code.
+ */
+LC_API int lc_wait(lc_request_t **req);
+
+/**
+ * @brief lc_wait on each of n requests (they may belong to different
+ *        communicators); every one is completed and set to NULL.
+ * @return 0, or the first error among them (its message in lc_last_error).
+ */
+LC_API int lc_waitall(lc_request_t **reqs, int n);
 
 typedef enum lc_vote_mode {
     LC_VOTE_MAJORITY = 0, /**< sign of the sum of signs (1 bit each way) */
@@ -434,6 +484,9 @@ typedef struct lc_vote_opts {
     uint64_t tie_salt;    /**< tie rule salt (the Lion step passes its step number) */
     unsigned levels;      /**< LC_VOTE_L1: levels per side s, 1..LC_MAX_LEVELS; 0: from
                                level_bits. Levels travel in lc_levels_bits(s) bits. */
+    uint64_t first_index; /**< index of element 0 in the tie rule: a vote over part of a
+                               longer vector passes the part's offset, and breaks ties as
+                               a vote over the whole vector would */
 } lc_vote_opts_t;
 
 /**
@@ -458,6 +511,11 @@ typedef struct lc_vote_opts {
 LC_API int lc_vote(lc_comm_t *comm, const void *in, lc_dtype_t in_type, void *out,
                    lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts);
 
+/** @brief lc_vote, non-blocking: *req completes with lc_test or lc_wait. */
+LC_API int lc_ivote(lc_comm_t *comm, const void *in, lc_dtype_t in_type, void *out,
+                    lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts,
+                    lc_request_t **req);
+
 typedef enum lc_op { LC_SUM = 0, LC_AVG = 1 } lc_op_t;
 
 /**
@@ -469,17 +527,28 @@ typedef enum lc_op { LC_SUM = 0, LC_AVG = 1 } lc_op_t;
 LC_API int lc_allreduce(lc_comm_t *comm, const void *in, void *out, size_t count,
                         lc_dtype_t dtype, lc_op_t op);
 
+/** @brief lc_allreduce, non-blocking: *req completes with lc_test or lc_wait. */
+LC_API int lc_iallreduce(lc_comm_t *comm, const void *in, void *out, size_t count,
+                         lc_dtype_t dtype, lc_op_t op, lc_request_t **req);
+
 /**
  * @brief All-gather: out holds nranks blocks of `bytes`, block r from rank r.
  * @return 0, or a negative code.
  */
 LC_API int lc_allgather(lc_comm_t *comm, const void *in, void *out, size_t bytes);
 
+/** @brief lc_allgather, non-blocking: *req completes with lc_test or lc_wait. */
+LC_API int lc_iallgather(lc_comm_t *comm, const void *in, void *out, size_t bytes,
+                         lc_request_t **req);
+
 /**
  * @brief Broadcast `bytes` of buf from rank root to all ranks.
  * @return 0, or a negative code.
  */
 LC_API int lc_bcast(lc_comm_t *comm, void *buf, size_t bytes, int root);
+
+/** @brief lc_bcast, non-blocking: *req completes with lc_test or lc_wait. */
+LC_API int lc_ibcast(lc_comm_t *comm, void *buf, size_t bytes, int root, lc_request_t **req);
 
 /**
  * @brief Barrier: returns when every rank has entered it.

@@ -2,7 +2,7 @@
  * test_collectives.c - lc_allreduce, lc_allgather, lc_bcast and lc_barrier over
  * real connections (threads as ranks), p = 1..16, against references from all
  * ranks' inputs; mismatched arguments give LC_ERR_MISMATCH on every rank and
- * leave the communicator usable; bad arguments give -EINVAL; a second thread's
+ * then fail the communicator (LC_ERR_PEER); bad arguments give -EINVAL; a second thread's
  * collective on a busy communicator gives -EBUSY and leaves the first intact.
  */
 #include <stdarg.h>
@@ -155,15 +155,24 @@ static void misc_rank(lc_comm_t *c, int r, int p, void *arg)
     st->rc[r][2] = lc_barrier(c);
     /* mismatched count on the last rank: every rank must see LC_ERR_MISMATCH */
     st->rc[r][3] = lc_vote(c, x, LC_FP32, bits, LC_BITS, r == p - 1 ? 100 : 99, NULL);
-    /* and the communicator still works */
+    /* and the communicator is failed: its messages may be in flight */
     st->rc[r][4] = lc_vote(c, x, LC_FP32, bits, LC_BITS, 100, NULL);
-    /* mismatched collective: allreduce on rank 0, vote elsewhere */
+    free(in);
+}
+
+/* A mismatched collective: allreduce on rank 0, vote elsewhere. */
+static void other_coll_rank(lc_comm_t *c, int r, int p, void *arg)
+{
+    struct misc_state *st = arg;
+    float x[100] = {0};
+    uint64_t bits[2];
+
+    (void)p;
     if (r == 0)
         st->rc[r][5] = lc_allreduce(c, x, x, 100, LC_FP32, LC_SUM);
     else
         st->rc[r][5] = lc_vote(c, x, LC_FP32, bits, LC_BITS, 100, NULL);
     st->rc[r][6] = lc_barrier(c);
-    free(in);
 }
 
 static void test_gather_bcast_mismatch(void **state)
@@ -178,6 +187,7 @@ static void test_gather_bcast_mismatch(void **state)
             st->bc[r] = malloc(BC_BYTES);
         }
         assert_int_equal(lc_test_ranks(p, misc_rank, st), 0);
+        assert_int_equal(lc_test_ranks(p, other_coll_rank, st), 0);
         for (int r = 0; r < p; r++) {
             assert_int_equal(st->rc[r][0], 0);
             for (int j = 0; j < p; j++)
@@ -189,9 +199,9 @@ static void test_gather_bcast_mismatch(void **state)
                 assert_int_equal(st->bc[r][i], (uint8_t)(i * 7));
             assert_int_equal(st->rc[r][2], 0);
             assert_int_equal(st->rc[r][3], LC_ERR_MISMATCH);
-            assert_int_equal(st->rc[r][4], 0);
+            assert_int_equal(st->rc[r][4], LC_ERR_PEER);
             assert_int_equal(st->rc[r][5], LC_ERR_MISMATCH);
-            assert_int_equal(st->rc[r][6], 0);
+            assert_int_equal(st->rc[r][6], LC_ERR_PEER);
             free(st->ag_out[r]);
             free(st->bc[r]);
         }
