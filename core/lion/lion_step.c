@@ -1,15 +1,12 @@
-/* lion_step.c - one Lion step over all groups: local math, the mode's collective, the update. */
+/*
+ * lion_step.c - one Lion step over all groups (lc_lion_step): each group's local
+ * math, the mode's collective over the fused buffers, each group's update; and
+ * those pieces for the split step of lion_split.c.
+ */
 #include <math.h>
 #include <stddef.h>
 
-#include "kernels/kern.h"
 #include "lion_internal.h"
-
-/* Per-step scalars shared by the loops; lr, wd and decay are per group. */
-struct lion_coef {
-    lc_kern_betas_t bt; /* the momentum kernel's b1, a1, b2, a2 (a = 1 - b) */
-    float lr, wd, decay; /* decay = 1 - lr*wd */
-};
 
 /* Whether opts (checked) carries `field`: callers of an older, smaller struct do not. */
 #define LION_OPTS_HAS(opts, field)                                                               \
@@ -72,52 +69,6 @@ static void lion_global_update(struct lion_group *g, const void *gbuf, lc_dtype_
         lion_global_loop(g->params, LC_BF16, g->m, gbuf, LC_BF16, g->count, *k);
 }
 
-/* Global modes: gather the gradients, one average over all groups, then each group's update. */
-static int lion_step_global(lc_lion_t *lion, const void *const *grads,
-                            const lc_lion_step_opts_t *opts, struct lion_coef *k, double *comm_s)
-{
-    lc_dtype_t wdt = lion->mode == LC_LION_GLOBAL_FP32 ? LC_FP32 : LC_BF16;
-    double t;
-    int rc;
-
-    for (size_t j = 0; j < lion->ngroups; j++) {
-        const struct lion_group *g = &lion->groups[j];
-        const void *grad = grads[j];
-
-        if (g->count == 0)
-            continue;
-        if (g->dtype == wdt)
-            memcpy(wdt == LC_FP32 ? (void *)(lion->work + g->off) : (void *)(lion->wire + g->off),
-                   grad, g->count * lc_dtype_size(wdt));
-        else if (wdt == LC_FP32)
-            for (size_t i = 0; i < g->count; i++)
-                lion->work[g->off + i] = lion_bf16_to_f32(((const uint16_t *)grad)[i]);
-        else
-            for (size_t i = 0; i < g->count; i++)
-                lion->wire[g->off + i] = lion_f32_to_bf16(((const float *)grad)[i]);
-    }
-    t = lc_now();
-    if (wdt == LC_FP32)
-        rc = lc_allreduce(lion->comm, lion->work, lion->work, lion->total, LC_FP32, LC_AVG);
-    else
-        rc = lc_allreduce(lion->comm, lion->wire, lion->wire, lion->total, LC_BF16, LC_AVG);
-    *comm_s += lc_now() - t;
-    if (rc)
-        return rc;
-    for (size_t j = 0; j < lion->ngroups; j++) {
-        struct lion_group *g = &lion->groups[j];
-
-        if (g->count == 0)
-            continue;
-        lion_coef_group(lion, opts, j, k);
-        if (wdt == LC_FP32)
-            lion_global_update(g, lion->work + g->off, LC_FP32, k);
-        else
-            lion_global_update(g, lion->wire + g->off, LC_BF16, k);
-    }
-    return 0;
-}
-
 /*
  * The local part of one group, by the momentum kernel (kern.h): c from the
  * local gradient and the momentum update, with c's sign bits into the fused
@@ -139,65 +90,100 @@ static int lion_vote_local(lc_lion_t *lion, struct lion_group *g, const void *gr
                                       lion->levels_q + g->off);
 }
 
-/* Vote modes: every group's local votes, one vote over all groups, then each group's update. */
-static int lion_step_vote(lc_lion_t *lion, const void *const *grads,
-                          const lc_lion_step_opts_t *opts, struct lion_coef *k, uint64_t step,
-                          double *comm_s)
+int lion_is_global(const lc_lion_t *lion)
 {
-    uint64_t *decoded = lion->bits + LC_BITS_WORDS(lion->total);
-    lc_vote_opts_t vo = {.size = sizeof(vo), .tie_salt = step};
-    double t;
-    int rc;
-
-    for (size_t j = 0; j < lion->ngroups; j++)
-        if (lion->groups[j].count && (rc = lion_vote_local(lion, &lion->groups[j], grads[j], k)))
-            return rc;
-    t = lc_now();
-    switch (lion->mode) {
-    case LC_LION_VOTE:
-        vo.mode = LC_VOTE_MAJORITY;
-        rc = lc_vote(lion->comm, lion->bits, LC_BITS, decoded, LC_BITS, lion->total, &vo);
-        break;
-    case LC_LION_VOTE_AVG:
-        vo.mode = LC_VOTE_AVERAGE;
-        rc = lc_vote(lion->comm, lion->bits, LC_BITS, lion->work, LC_FP32, lion->total, &vo);
-        break;
-    default: /* into values: a tie is 0 and abstains */
-        vo.mode = LC_VOTE_L1;
-        vo.levels = lion->levels;
-        rc = lc_vote(lion->comm, lion->levels_q, LC_INT8, lion->work, LC_FP32, lion->total, &vo);
-        break;
-    }
-    *comm_s += lc_now() - t;
-    for (size_t j = 0; rc == 0 && j < lion->ngroups; j++) {
-        struct lion_group *g = &lion->groups[j];
-
-        if (g->count == 0)
-            continue;
-        lion_coef_group(lion, opts, j, k);
-        if (lion->mode != LC_LION_VOTE)
-            rc = lc_apply_update(g->params, g->dtype, lion->work + g->off, g->count, k->lr, k->wd);
-        else
-            rc = lc_apply_signs(g->params, g->dtype, decoded + g->off / 64, g->count, k->lr,
-                                k->wd);
-    }
-    return rc;
+    return lion->mode == LC_LION_GLOBAL_FP32 || lion->mode == LC_LION_GLOBAL_BF16;
 }
 
-/* Check the step's arguments before touching any state. */
-static int lion_step_check(const lc_lion_t *lion, const void *const *grads,
-                           const lc_lion_step_opts_t *opts, const lc_lion_step_info_t *info)
+/* Global modes: group g's gradient into the fused buffer of the average's dtype. */
+static void lion_global_local(lc_lion_t *lion, const struct lion_group *g, const void *grad)
 {
-    if (!lion)
-        return LC_EINVAL("lion", "lion is NULL");
+    lc_dtype_t wdt = lion->mode == LC_LION_GLOBAL_FP32 ? LC_FP32 : LC_BF16;
+
+    if (g->dtype == wdt)
+        memcpy(wdt == LC_FP32 ? (void *)(lion->work + g->off) : (void *)(lion->wire + g->off), grad,
+               g->count * lc_dtype_size(wdt));
+    else if (wdt == LC_FP32)
+        for (size_t i = 0; i < g->count; i++)
+            lion->work[g->off + i] = lion_bf16_to_f32(((const uint16_t *)grad)[i]);
+    else
+        for (size_t i = 0; i < g->count; i++)
+            lion->wire[g->off + i] = lion_f32_to_bf16(((const float *)grad)[i]);
+}
+
+int lion_group_local(lc_lion_t *lion, size_t j, const void *grad)
+{
+    struct lion_group *g = &lion->groups[j];
+
+    if (g->count == 0)
+        return 0;
+    if (lion_is_global(lion)) {
+        lion_global_local(lion, g, grad);
+        return 0;
+    }
+    return lion_vote_local(lion, g, grad, &lion->st.k);
+}
+
+int lion_allreduce_args(lc_lion_t *lion, void **buf, lc_dtype_t *dt)
+{
+    *dt = lion->mode == LC_LION_GLOBAL_FP32 ? LC_FP32 : LC_BF16;
+    *buf = *dt == LC_FP32 ? (void *)lion->work : (void *)lion->wire;
+    return 0;
+}
+
+void lion_vote_args(lc_lion_t *lion, size_t off, size_t count, const void **in,
+                    lc_dtype_t *in_type, void **out, lc_dtype_t *out_type, lc_vote_opts_t *vo)
+{
+    *vo = (lc_vote_opts_t){.size = sizeof(*vo), .tie_salt = lion->st.step, .first_index = off};
+    switch (lion->mode) {
+    case LC_LION_VOTE:
+        vo->mode = LC_VOTE_MAJORITY;
+        *in = lion->bits + off / 64, *in_type = LC_BITS;
+        *out = lion->bits + LC_BITS_WORDS(lion->total) + off / 64, *out_type = LC_BITS;
+        break;
+    case LC_LION_VOTE_AVG:
+        vo->mode = LC_VOTE_AVERAGE;
+        *in = lion->bits + off / 64, *in_type = LC_BITS;
+        *out = lion->work + off, *out_type = LC_FP32;
+        break;
+    default: /* into values: a tie is 0 and abstains */
+        vo->mode = LC_VOTE_L1;
+        vo->levels = lion->levels;
+        *in = lion->levels_q + off, *in_type = LC_INT8;
+        *out = lion->work + off, *out_type = LC_FP32;
+        break;
+    }
+}
+
+int lion_group_apply(lc_lion_t *lion, size_t j)
+{
+    struct lion_group *g = &lion->groups[j];
+    struct lion_coef *k = &lion->st.k;
+
+    if (g->count == 0)
+        return 0;
+    lion_coef_group(lion, &lion->st.opts, j, k);
+    if (lion->mode == LC_LION_GLOBAL_FP32)
+        lion_global_update(g, lion->work + g->off, LC_FP32, k);
+    else if (lion->mode == LC_LION_GLOBAL_BF16)
+        lion_global_update(g, lion->wire + g->off, LC_BF16, k);
+    else if (lion->mode != LC_LION_VOTE)
+        return lc_apply_update(g->params, g->dtype, lion->work + g->off, g->count, k->lr, k->wd);
+    else
+        return lc_apply_signs(g->params, g->dtype,
+                              lion->bits + LC_BITS_WORDS(lion->total) + g->off / 64, g->count,
+                              k->lr, k->wd);
+    return 0;
+}
+
+/* Check the step's options before touching any state. */
+static int lion_step_check(const lc_lion_t *lion, const lc_lion_step_opts_t *opts)
+{
     if (lion->ngroups == 0)
         return LC_EINVAL("lion", "no parameter groups registered");
-    if (!grads)
-        return LC_EINVAL("lion", "grads is NULL");
-    for (size_t i = 0; i < lion->ngroups; i++)
-        if (!grads[i] && lion->groups[i].count)
-            return LC_EINVAL("lion", "gradient of group %zu ('%s') is NULL", i,
-                             lion->groups[i].name);
+    if (lion->st.open)
+        return LC_EINVAL("lion", "step %llu is open: lc_lion_step_end it first",
+                         (unsigned long long)lion->st.step);
     if (opts) {
         if (opts->size < offsetof(lc_lion_step_opts_t, group_lr))
             return LC_EINVAL("lion", "opts->size %zu < %zu", opts->size,
@@ -214,64 +200,130 @@ static int lion_step_check(const lc_lion_t *lion, const void *const *grads,
                                  lion->groups[i].name);
         }
     }
-    if (info && info->size < sizeof(*info))
-        return LC_EINVAL("lion", "info->size %zu < %zu", info->size, sizeof(*info));
     return 0;
 }
 
-int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_opts_t *opts,
-                 lc_lion_step_info_t *info)
+int lion_step_open(lc_lion_t *lion, const lc_lion_step_opts_t *opts)
 {
-    lc_comm_stats_t s0 = {.size = sizeof(s0)}, s1 = {.size = sizeof(s1)};
-    int global, synced = 0, rc;
-    double t0 = lc_now(), comm_s = 0.0, t;
-    struct lion_coef k;
-    uint64_t step;
+    struct lion_step *st = &lion->st;
+    double t;
+    int rc;
 
-    rc = lion_step_check(lion, grads, opts, info);
-    if (rc)
+    if ((rc = lion_step_check(lion, opts)))
         return rc;
-    if (info && (rc = lc_comm_get_stats(lion->comm, &s0)))
+    st->t0 = lc_now();
+    st->s0 = (lc_comm_stats_t){.size = sizeof(st->s0)};
+    if ((rc = lc_comm_get_stats(lion->comm, &st->s0)))
         return rc;
     t = lc_now();
     rc = lion_check_layout(lion);
-    comm_s += lc_now() - t;
+    st->comm_s = lc_now() - t;
     if (rc)
         return rc;
-    global = lion->mode == LC_LION_GLOBAL_FP32 || lion->mode == LC_LION_GLOBAL_BF16;
-    step = lion->step + 1;
-    k.bt.b1 = lion->beta1;
-    k.bt.a1 = 1.0f - lion->beta1;
-    k.bt.b2 = lion->beta2;
-    k.bt.a2 = 1.0f - lion->beta2;
-    k.bt.zpat = LC_KERN_TIEPAT(0, step + (uint64_t)lc_comm_rank(lion->comm));
-    if (lion->total == 0)
-        rc = 0; /* only empty groups: nothing to do on any rank */
-    else if (global)
-        rc = lion_step_global(lion, grads, opts, &k, &comm_s);
-    else
-        rc = lion_step_vote(lion, grads, opts, &k, step, &comm_s);
-    for (size_t i = 0; rc == 0 && !global && i < lion->ngroups; i++) {
+    st->opts = (lc_lion_step_opts_t){.size = sizeof(st->opts), .lr = -1.0f, .weight_decay = -1.0f};
+    if (opts)
+        memcpy(&st->opts, opts, opts->size < sizeof(st->opts) ? opts->size : sizeof(st->opts));
+    st->opts.size = sizeof(st->opts);
+    st->step = lion->step + 1;
+    st->k.bt.b1 = lion->beta1;
+    st->k.bt.a1 = 1.0f - lion->beta1;
+    st->k.bt.b2 = lion->beta2;
+    st->k.bt.a2 = 1.0f - lion->beta2;
+    st->k.bt.zpat = LC_KERN_TIEPAT(0, st->step + (uint64_t)lc_comm_rank(lion->comm));
+    st->given = 0;
+    st->global_req = NULL;
+    for (size_t j = 0; j < lion->ngroups; j++) {
+        lion->groups[j].given = 0;
+        lion->groups[j].req = NULL;
+    }
+    st->open = 1;
+    return 0;
+}
+
+int lion_step_close(lc_lion_t *lion, lc_lion_step_info_t *info)
+{
+    struct lion_step *st = &lion->st;
+    lc_comm_stats_t s1 = {.size = sizeof(s1)};
+    int synced = 0, rc = 0;
+
+    st->open = 0;
+    for (size_t i = 0; rc == 0 && !lion_is_global(lion) && i < lion->ngroups; i++) {
         struct lion_group *g = &lion->groups[i];
 
-        if (g->count && lion_msync_due_group(g, step)) {
-            t = lc_now();
+        if (g->count && lion_msync_due_group(g, st->step)) {
+            double t = lc_now();
+
             rc = lion_msync_run(lion, g);
-            comm_s += lc_now() - t;
+            st->comm_s += lc_now() - t;
             synced++;
         }
     }
     if (rc)
         return rc;
-    lion->step = step;
+    lion->step = st->step;
     if (info) {
         if ((rc = lc_comm_get_stats(lion->comm, &s1)))
             return rc;
-        info->step = step;
-        info->bytes_sent = s1.bytes_sent - s0.bytes_sent;
-        info->comm_seconds = comm_s;
-        info->total_seconds = lc_now() - t0;
+        info->step = st->step;
+        info->bytes_sent = s1.bytes_sent - st->s0.bytes_sent;
+        info->comm_seconds = st->comm_s;
+        info->total_seconds = lc_now() - st->t0;
         info->momentum_synced = synced;
     }
     return 0;
+}
+
+/* The collective of the whole step over the fused buffers (every group given). */
+static int lion_step_collective(lc_lion_t *lion)
+{
+    double t = lc_now();
+    int rc;
+
+    if (lion_is_global(lion)) {
+        lc_dtype_t dt;
+        void *buf;
+
+        lion_allreduce_args(lion, &buf, &dt);
+        rc = lc_allreduce(lion->comm, buf, buf, lion->total, dt, LC_AVG);
+    } else {
+        const void *in;
+        void *out;
+        lc_dtype_t it, ot;
+        lc_vote_opts_t vo;
+
+        lion_vote_args(lion, 0, lion->total, &in, &it, &out, &ot, &vo);
+        rc = lc_vote(lion->comm, in, it, out, ot, lion->total, &vo);
+    }
+    lion->st.comm_s += lc_now() - t;
+    return rc;
+}
+
+int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_opts_t *opts,
+                 lc_lion_step_info_t *info)
+{
+    int rc;
+
+    if (!lion)
+        return LC_EINVAL("lion", "lion is NULL");
+    if (!grads)
+        return LC_EINVAL("lion", "grads is NULL");
+    for (size_t i = 0; i < lion->ngroups; i++)
+        if (!grads[i] && lion->groups[i].count)
+            return LC_EINVAL("lion", "gradient of group %zu ('%s') is NULL", i,
+                             lion->groups[i].name);
+    if (info && info->size < sizeof(*info))
+        return LC_EINVAL("lion", "info->size %zu < %zu", info->size, sizeof(*info));
+    if ((rc = lion_step_open(lion, opts)))
+        return rc;
+    for (size_t j = 0; rc == 0 && j < lion->ngroups; j++)
+        rc = lion_group_local(lion, j, grads[j]);
+    if (rc == 0 && lion->total) /* only empty groups: nothing to do on any rank */
+        rc = lion_step_collective(lion);
+    for (size_t j = 0; rc == 0 && lion->total && j < lion->ngroups; j++)
+        rc = lion_group_apply(lion, j);
+    if (rc) {
+        lion->st.open = 0;
+        return rc;
+    }
+    return lion_step_close(lion, info);
 }

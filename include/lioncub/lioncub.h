@@ -732,6 +732,37 @@ typedef struct lc_lion_step_info {
 LC_API int lc_lion_step(lc_lion_t *lion, const void *const *grads,
                         const lc_lion_step_opts_t *opts, lc_lion_step_info_t *info);
 
+/*
+ * The step split, to overlap it with backward: lc_lion_step_begin opens a
+ * step; lc_lion_step_group takes group `group`'s gradient as soon as backward
+ * produced it, does its local math and, in the vote modes, starts its vote
+ * (non-blocking: it moves while backward goes on); lc_lion_step_end completes
+ * the votes and updates every group. The result equals lc_lion_step's bit for
+ * bit. Every group is given exactly once per step, and every rank gives them
+ * in the same order (the votes are collectives). The global modes average all
+ * gradients in one allreduce, started when the last group is given. A group's
+ * gradient may be reused once lc_lion_step_group returns; its parameters
+ * change in lc_lion_step_end. opts (and the arrays it points to) is read
+ * until lc_lion_step_end. lc_lion_step is refused while a split step is open.
+ */
+
+/** @brief Open a step (see above). @return 0, or -EINVAL (a step is open, bad opts). */
+LC_API int lc_lion_step_begin(lc_lion_t *lion, const lc_lion_step_opts_t *opts);
+
+/**
+ * @brief Give group `group`'s gradient (the group's dtype and count).
+ * @return 0, -EINVAL (no open step, bad group, given twice, NULL gradient),
+ *         or a collective's error.
+ */
+LC_API int lc_lion_step_group(lc_lion_t *lion, int group, const void *grad);
+
+/**
+ * @brief Complete the step: wait for its collectives, update every group.
+ * @param info NULL, or receives the step's figures (info->size set by caller).
+ * @return 0, -EINVAL (no open step, a group not given), or a collective's error.
+ */
+LC_API int lc_lion_step_end(lc_lion_t *lion, lc_lion_step_info_t *info);
+
 /**
  * @brief Whether the momentum policy syncs at a step (1-based), for planning
  *        and tests.

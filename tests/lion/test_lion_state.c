@@ -1,5 +1,8 @@
 /*
  * test_lion_state.c - the optimizer's state and per-group hyper-parameters:
+ *  - the split step (lc_lion_step_begin, lc_lion_step_group with the groups
+ *    given in reverse order as backward produces them, lc_lion_step_end)
+ *    equals lc_lion_step bit for bit: the same 40 steps below, every mode;
  *  - checkpoint and resume: 3 ranks (threads) run 40 steps of every mode with
  *    momentum sync (EVERY and EXP), an lr that changes every step and a
  *    weight decay per group; a second run stops at step 20, copies out its
@@ -44,6 +47,7 @@ struct rank_state {
 
 struct run {
     lc_lion_mode_t mode;
+    int split_step;     /* step with lc_lion_step_begin/_group/_end */
     lc_unique_id_t id[2];
     struct rank_state st[P];
     int rc[P];
@@ -71,8 +75,18 @@ static int open_rank(struct run *r, int rank, int which, lc_comm_t **comm, lc_li
     return 0;
 }
 
+/* One step split: groups given last to first, as backward produces them. */
+static int split_step(lc_lion_t *lion, void *const *g, const lc_lion_step_opts_t *o)
+{
+    int rc = lc_lion_step_begin(lion, o);
+
+    for (int k = NGROUPS - 1; rc == 0 && k >= 0; k--)
+        rc = lc_lion_step_group(lion, k, g[k]);
+    return rc ? rc : lc_lion_step_end(lion, NULL);
+}
+
 /* Steps from..to of one rank: gradients from (rank, step, group), lr from the step. */
-static int run_steps(lc_lion_t *lion, int rank, uint64_t from, uint64_t to)
+static int run_steps(lc_lion_t *lion, int rank, uint64_t from, uint64_t to, int split)
 {
     void *g[NGROUPS];
     int rc = 0;
@@ -89,7 +103,7 @@ static int run_steps(lc_lion_t *lion, int rank, uint64_t from, uint64_t to)
 
         for (int k = 0; k < NGROUPS; k++)
             ref_fill(g[k], group_n[k], group_dt[k], 500 + (uint64_t)rank, s, (uint64_t)k);
-        rc = lc_lion_step(lion, (const void *const *)g, &o, NULL);
+        rc = split ? split_step(lion, g, &o) : lc_lion_step(lion, (const void *const *)g, &o, NULL);
     }
     for (int k = 0; k < NGROUPS; k++)
         free(g[k]);
@@ -116,7 +130,7 @@ static void *rank_thread(void *arg)
     }
     rc = open_rank(a->r, a->rank, 0, &comm, &lion);
     if (!rc)
-        rc = run_steps(lion, a->rank, 1, a->split ? SPLIT : STEPS);
+        rc = run_steps(lion, a->rank, 1, a->split ? SPLIT : STEPS, a->r->split_step);
     if (!rc && a->split) {
         /* checkpoint, then everything anew */
         for (int k = 0; !rc && k < NGROUPS; k++)
@@ -137,7 +151,7 @@ static void *rank_thread(void *arg)
         if (!rc)
             rc = lc_lion_set_step(lion, st->step);
         if (!rc)
-            rc = run_steps(lion, a->rank, SPLIT + 1, STEPS);
+            rc = run_steps(lion, a->rank, SPLIT + 1, STEPS, a->r->split_step);
     }
     for (int k = 0; !rc && k < NGROUPS; k++)
         rc = lc_lion_get_momentum(lion, k, st->m[k], group_n[k]);
@@ -151,13 +165,14 @@ static void *rank_thread(void *arg)
     return NULL;
 }
 
-static struct run *run_all(lc_lion_mode_t mode, int split)
+static struct run *run_all(lc_lion_mode_t mode, int split, int split_step)
 {
     struct run *r = calloc(1, sizeof(*r));
     struct rank_arg args[P];
     pthread_t th[P];
 
     r->mode = mode;
+    r->split_step = split_step;
     assert_int_equal(lc_get_unique_id(&r->id[0]), 0);
     if (split)
         assert_int_equal(lc_get_unique_id(&r->id[1]), 0);
@@ -184,28 +199,46 @@ static void free_run(struct run *r)
     free(r);
 }
 
+/* Runs a and b ended with the same parameters and momenta on every rank, which agree. */
+static void assert_runs_equal(const struct run *a, const struct run *b, const char *what)
+{
+    for (int i = 0; i < P; i++) {
+        assert_int_equal(b->st[i].step, STEPS);
+        for (int k = 0; k < NGROUPS; k++) {
+            size_t n = group_n[k];
+
+            if (memcmp(a->st[i].params[k], b->st[i].params[k], n * lc_dtype_size(group_dt[k])) ||
+                memcmp(a->st[i].m[k], b->st[i].m[k], n * sizeof(float)))
+                fail_msg("%s rank %d group %d: the %s run differs", lc_lion_mode_name(a->mode), i,
+                         k, what);
+            /* the replicas agree */
+            assert_memory_equal(a->st[i].params[k], a->st[0].params[k],
+                                n * lc_dtype_size(group_dt[k]));
+        }
+    }
+}
+
 static void test_resume(void **state)
 {
     for (int m = 0; m < LC_LION_MODE_COUNT; m++) {
-        struct run *whole = run_all((lc_lion_mode_t)m, 0), *resumed = run_all((lc_lion_mode_t)m, 1);
+        struct run *whole = run_all((lc_lion_mode_t)m, 0, 0);
+        struct run *resumed = run_all((lc_lion_mode_t)m, 1, 0);
 
-        for (int i = 0; i < P; i++) {
-            assert_int_equal(resumed->st[i].step, STEPS);
-            for (int k = 0; k < NGROUPS; k++) {
-                size_t n = group_n[k];
-
-                if (memcmp(whole->st[i].params[k], resumed->st[i].params[k],
-                           n * lc_dtype_size(group_dt[k])) ||
-                    memcmp(whole->st[i].m[k], resumed->st[i].m[k], n * sizeof(float)))
-                    fail_msg("%s rank %d group %d: the resumed run differs",
-                             lc_lion_mode_name((lc_lion_mode_t)m), i, k);
-                /* the replicas agree, and the run did move the parameters */
-                assert_memory_equal(whole->st[i].params[k], whole->st[0].params[k],
-                                    n * lc_dtype_size(group_dt[k]));
-            }
-        }
+        assert_runs_equal(whole, resumed, "resumed");
         free_run(whole);
         free_run(resumed);
+    }
+}
+
+static void test_split_step(void **state)
+{
+    for (int m = 0; m < LC_LION_MODE_COUNT; m++) {
+        struct run *whole = run_all((lc_lion_mode_t)m, 0, 0);
+        struct run *split = run_all((lc_lion_mode_t)m, 0, 1);
+
+        assert_runs_equal(whole, split, "split-step");
+        free_run(whole);
+        free_run(split);
     }
 }
 
@@ -328,9 +361,29 @@ static void test_state_args(void **state)
 
     o.group_lr = bad_lr;
     assert_int_equal(lc_lion_step(lion, grads, &o, NULL), -EINVAL);
+    assert_int_equal(lc_lion_step_begin(lion, &o), -EINVAL);
     o.group_lr = NULL;
     o.group_weight_decay = bad_wd;
     assert_int_equal(lc_lion_step(lion, grads, &o, NULL), -EINVAL);
+    o.group_weight_decay = NULL;
+
+    /* the split step's order of calls */
+    assert_int_equal(lc_lion_step_group(lion, 0, g), -EINVAL); /* no step open */
+    assert_int_equal(lc_lion_step_end(lion, NULL), -EINVAL);
+    assert_int_equal(lc_lion_step_begin(NULL, NULL), -EINVAL);
+    assert_int_equal(lc_lion_step_begin(lion, NULL), 0);
+    assert_int_equal(lc_lion_step_begin(lion, NULL), -EINVAL);  /* already open */
+    assert_int_equal(lc_lion_step(lion, grads, NULL, NULL), -EINVAL);
+    assert_int_equal(lc_lion_step_group(lion, 2, g), -EINVAL);  /* no such group */
+    assert_int_equal(lc_lion_step_group(lion, 0, NULL), -EINVAL);
+    assert_int_equal(lc_lion_step_group(lion, 0, g), 0);
+    assert_int_equal(lc_lion_step_group(lion, 0, g), -EINVAL);  /* given twice */
+    assert_int_equal(lc_lion_step_end(lion, NULL), -EINVAL);    /* group 1 not given */
+    assert_int_equal(lc_lion_step_group(lion, 1, NULL), 0);     /* empty: NULL is fine */
+    assert_int_equal(lc_lion_step_end(lion, NULL), 0);
+    assert_int_equal(lc_lion_get_step(lion, &step), 0);
+    assert_int_equal(step, 1);
+    assert_int_equal(lc_lion_set_step(lion, 0), 0);
 
     /* the failed calls changed nothing; set and get round-trip */
     assert_int_equal(lc_lion_get_momentum(lion, 0, out, 5), 0);
@@ -350,6 +403,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_split_step),
         cmocka_unit_test_setup_teardown(test_group_hparams, ref_one_rank_setup, ref_one_rank_teardown),
         cmocka_unit_test_setup_teardown(test_old_opts_size, ref_one_rank_setup, ref_one_rank_teardown),
         cmocka_unit_test_setup_teardown(test_state_args, ref_one_rank_setup, ref_one_rank_teardown),
