@@ -407,13 +407,6 @@ static void lc_vote_free(struct lc_vote *v)
     free(v->levels_owned);
 }
 
-/* opts->levels, or 0 for a caller of the first, smaller lc_vote_opts_t. */
-static unsigned lc_vote_opts_levels(const lc_vote_opts_t *opts)
-{
-    return opts->size >= offsetof(lc_vote_opts_t, levels) + sizeof(opts->levels) ? opts->levels
-                                                                                : 0;
-}
-
 static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out,
                          lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts)
 {
@@ -422,8 +415,6 @@ static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
 
     if (!c)
         return LC_EINVAL("vote", "lc_vote: NULL communicator");
-    if (opts && opts->size < offsetof(lc_vote_opts_t, levels))
-        return LC_EINVAL("vote", "lc_vote: opts->size %zu is too small", opts->size);
     if (count && (!in || !out))
         return LC_EINVAL("vote", "lc_vote: NULL buffer for %zu elements", count);
     if ((unsigned)mode > LC_VOTE_L1)
@@ -431,9 +422,8 @@ static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
     if (mode == LC_VOTE_L1 && opts->level_bits &&
         (opts->level_bits < 2 || opts->level_bits > 8))
         return LC_EINVAL("vote", "lc_vote: level_bits %u not in 2..8", opts->level_bits);
-    if (mode == LC_VOTE_L1 && lc_vote_opts_levels(opts) > LC_MAX_LEVELS)
-        return LC_EINVAL("vote", "lc_vote: levels %u not in 1..%d", lc_vote_opts_levels(opts),
-                         LC_MAX_LEVELS);
+    if (mode == LC_VOTE_L1 && opts->levels > LC_MAX_LEVELS)
+        return LC_EINVAL("vote", "lc_vote: levels %u not in 1..%d", opts->levels, LC_MAX_LEVELS);
     in_ok = in_type == LC_FP32 || in_type == LC_BF16 ||
             (in_type == LC_FP16 && mode != LC_VOTE_L1) ||
             (in_type == LC_BITS && mode != LC_VOTE_L1) || (in_type == LC_INT8 && mode == LC_VOTE_L1);
@@ -480,10 +470,14 @@ static int lc_vote_in(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *ou
                       lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts)
 {
     struct lc_vote v = {0};
+    lc_vote_opts_t o; /* the caller's opts at this build's size */
     uint64_t desc[7];
     double t0;
     int rc;
 
+    if (opts && (rc = lc_struct_in(opts, &o, sizeof(o), "lc_vote_opts_t")))
+        return rc;
+    opts = opts ? &o : NULL;
     rc = lc_vote_check(c, in, in_type, out, out_type, count, opts);
     if (rc)
         return rc;
@@ -499,7 +493,7 @@ static int lc_vote_in(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *ou
     if (v.mode == LC_VOTE_L1) {
         unsigned b = opts->level_bits ? opts->level_bits : LC_VOTE_DEFAULT_LEVEL_BITS;
 
-        v.nlevels = lc_vote_opts_levels(opts) ? lc_vote_opts_levels(opts) : (1u << (b - 1)) - 1;
+        v.nlevels = opts->levels ? opts->levels : (1u << (b - 1)) - 1;
         v.b1 = (unsigned)lc_levels_bits(v.nlevels);
     }
     v.planes = (unsigned)lc_count_planes((size_t)c->nranks);

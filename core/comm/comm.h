@@ -27,16 +27,16 @@ struct lc_comm {
     int vote_depth;         /* vote segments in flight */
 
     const lc_provider_t *prov;
-    void *ctx;
+    lc_prov_ctx_t *ctx;
     int dev;
     int reg_is_global;
-    void *listen;
-    void **send;            /* send[j]: connection to rank j (NULL for j == rank) */
-    void **recv;            /* recv[j]: connection from rank j */
+    lc_prov_comm_t *listen;
+    lc_prov_comm_t **send;     /* send[j]: connection to rank j (NULL for j == rank) */
+    lc_prov_comm_t **recv;     /* recv[j]: connection from rank j */
 
     void *scratch;          /* collective scratch, grown on demand */
     size_t scratch_len;
-    void **scratch_mh;      /* per peer: [2*j] on send[j], [2*j+1] on recv[j] */
+    lc_prov_mr_t **scratch_mh; /* per peer: [2*j] on send[j], [2*j+1] on recv[j] */
 
     lc_comm_stats_t stats;
 };

@@ -11,19 +11,15 @@ struct lion_coef {
     float lr, wd, decay; /* decay = 1 - lr*wd */
 };
 
-/* Whether opts (checked) carries `field`: callers of an older, smaller struct do not. */
-#define LION_OPTS_HAS(opts, field)                                                               \
-    ((opts) && (opts)->size >= offsetof(lc_lion_step_opts_t, field) + sizeof((opts)->field))
-
 /* Group j's lr and weight decay at this step (lc_lion_step_opts_t's rule) into k. */
 static void lion_coef_group(const lc_lion_t *lion, const lc_lion_step_opts_t *opts, size_t j,
                             struct lion_coef *k)
 {
     k->lr = opts && opts->lr >= 0.0f ? opts->lr : lion->lr;
     k->wd = opts && opts->weight_decay >= 0.0f ? opts->weight_decay : lion->wd;
-    if (LION_OPTS_HAS(opts, group_lr) && opts->group_lr && opts->group_lr[j] >= 0.0f)
+    if (opts && opts->group_lr && opts->group_lr[j] >= 0.0f)
         k->lr = opts->group_lr[j];
-    if (LION_OPTS_HAS(opts, group_weight_decay) && opts->group_weight_decay &&
+    if (opts && opts->group_weight_decay &&
         opts->group_weight_decay[j] >= 0.0f)
         k->wd = opts->group_weight_decay[j];
     k->decay = 1.0f - k->lr * k->wd;
@@ -199,23 +195,19 @@ static int lion_step_check(const lc_lion_t *lion, const void *const *grads,
             return LC_EINVAL("lion", "gradient of group %zu ('%s') is NULL", i,
                              lion->groups[i].name);
     if (opts) {
-        if (opts->size < offsetof(lc_lion_step_opts_t, group_lr))
-            return LC_EINVAL("lion", "opts->size %zu < %zu", opts->size,
-                             offsetof(lc_lion_step_opts_t, group_lr));
         if (!isfinite(opts->lr) || !isfinite(opts->weight_decay))
             return LC_EINVAL("lion", "step lr/weight_decay must be finite");
         for (size_t i = 0; i < lion->ngroups; i++) {
-            if (LION_OPTS_HAS(opts, group_lr) && opts->group_lr && !isfinite(opts->group_lr[i]))
+            if (opts->group_lr && !isfinite(opts->group_lr[i]))
                 return LC_EINVAL("lion", "group_lr[%zu] (group '%s') is not finite", i,
                                  lion->groups[i].name);
-            if (LION_OPTS_HAS(opts, group_weight_decay) && opts->group_weight_decay &&
-                !isfinite(opts->group_weight_decay[i]))
+            if (opts->group_weight_decay && !isfinite(opts->group_weight_decay[i]))
                 return LC_EINVAL("lion", "group_weight_decay[%zu] (group '%s') is not finite", i,
                                  lion->groups[i].name);
         }
     }
-    if (info && info->size < sizeof(*info))
-        return LC_EINVAL("lion", "info->size %zu < %zu", info->size, sizeof(*info));
+    if (info && info->size < sizeof(size_t))
+        return LC_EINVAL("lion", "lc_lion_step_info_t: size %zu is not set", info->size);
     return 0;
 }
 
@@ -223,11 +215,16 @@ int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_o
                  lc_lion_step_info_t *info)
 {
     lc_comm_stats_t s0 = {.size = sizeof(s0)}, s1 = {.size = sizeof(s1)};
+    lc_lion_step_opts_t o; /* the caller's opts at this build's size */
+    lc_lion_step_info_t inf = {.size = sizeof(inf)};
     int global, synced = 0, rc;
     double t0 = lc_now(), comm_s = 0.0, t;
     struct lion_coef k;
     uint64_t step;
 
+    if (opts && (rc = lc_struct_in(opts, &o, sizeof(o), "lc_lion_step_opts_t")))
+        return rc;
+    opts = opts ? &o : NULL;
     rc = lion_step_check(lion, grads, opts, info);
     if (rc)
         return rc;
@@ -267,11 +264,12 @@ int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_o
     if (info) {
         if ((rc = lc_comm_get_stats(lion->comm, &s1)))
             return rc;
-        info->step = step;
-        info->bytes_sent = s1.bytes_sent - s0.bytes_sent;
-        info->comm_seconds = comm_s;
-        info->total_seconds = lc_now() - t0;
-        info->momentum_synced = synced;
+        inf.step = step;
+        inf.bytes_sent = s1.bytes_sent - s0.bytes_sent;
+        inf.comm_seconds = comm_s;
+        inf.total_seconds = lc_now() - t0;
+        inf.momentum_synced = synced;
+        return lc_struct_out(info, &inf, sizeof(inf), "lc_lion_step_info_t");
     }
     return 0;
 }
