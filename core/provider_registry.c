@@ -7,10 +7,12 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -171,6 +173,34 @@ static void lc_reg_scan_dir(const char *dir, char (*seen)[PATH_MAX], int *nseen)
 }
 
 /*
+ * The absolute path of the object holding this code: liblioncub.so, or the
+ * program itself when linked with the static library (whose name dladdr
+ * would give as argv[0]). 1, or 0 when unknown.
+ */
+static int lc_reg_self(char *path, size_t len)
+{
+    struct link_map *lm = NULL;
+    Dl_info dl;
+    ssize_t n;
+
+    if (!dladdr1((void *)lc_reg_self, &dl, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+        return 0;
+    if (lm->l_name && lm->l_name[0]) {
+        char real[PATH_MAX];
+
+        if (!realpath(lm->l_name, real) || strlen(real) >= len)
+            return 0;
+        memcpy(path, real, strlen(real) + 1);
+        return 1;
+    }
+    n = readlink("/proc/self/exe", path, len - 1);
+    if (n <= 0)
+        return 0;
+    path[n] = 0;
+    return path[0] == '/';
+}
+
+/*
  * On first use: the built-in providers, then the modules of LC_MODULE_PATH's
  * folders and of the library's own module folder: lioncub/ next to the
  * object holding this code (liblioncub.so), or, in a program linked with the
@@ -179,9 +209,8 @@ static void lc_reg_scan_dir(const char *dir, char (*seen)[PATH_MAX], int *nseen)
  */
 static void lc_reg_scan(const char *path)
 {
-    char seen[8][PATH_MAX], dir[PATH_MAX];
+    char seen[8][PATH_MAX], dir[PATH_MAX], self[PATH_MAX];
     int nseen = 0;
-    Dl_info dl;
 
     if (lc_reg.scanned)
         return;
@@ -200,13 +229,13 @@ static void lc_reg_scan(const char *path)
         }
         p += n + (p[n] == ':');
     }
-    if (dladdr((void *)lc_reg_scan, &dl) && dl.dli_fname && strchr(dl.dli_fname, '/')) {
+    if (lc_reg_self(self, sizeof(self))) {
         static const char *const subdirs[] = {"lioncub", "../lib/lioncub",
                                               "../" LC_INSTALL_LIBDIR "/lioncub"};
-        int len = (int)(strrchr(dl.dli_fname, '/') - dl.dli_fname);
+        int len = (int)(strrchr(self, '/') - self);
 
         for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-            snprintf(dir, sizeof(dir), "%.*s/%s", len, dl.dli_fname, subdirs[i]);
+            snprintf(dir, sizeof(dir), "%.*s/%s", len, self, subdirs[i]);
             lc_reg_scan_dir(dir, seen, &nseen);
         }
     }
