@@ -1,23 +1,47 @@
 # Helpers shared by the sub-builds: providers, programs, tests.
 
-# lc_add_provider(NAME SOURCES a.c b.c [LIBS lib...] [INCLUDES dir...])
-# Adds a provider's sources to the library and defines LC_HAVE_PROV_<NAME>
-# so the provider registry lists it.
+# lc_add_provider(NAME SOURCES a.c b.c)
+# A provider built into the library (tcp): its sources join the library and
+# LC_HAVE_PROV_<NAME> makes the registry list it.
 function(lc_add_provider name)
-  cmake_parse_arguments(P "" "" "SOURCES;LIBS;INCLUDES" ${ARGN})
+  cmake_parse_arguments(P "" "" "SOURCES" ${ARGN})
   list(TRANSFORM P_SOURCES PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/)
   target_sources(lioncub_obj PRIVATE ${P_SOURCES})
   lc_simd_flags(lioncub_obj "${P_SOURCES}")
-  if(P_LIBS)
-    target_link_libraries(lioncub_obj PUBLIC ${P_LIBS})
-  endif()
-  if(P_INCLUDES)
-    target_include_directories(lioncub_obj PRIVATE ${P_INCLUDES})
-  endif()
   string(TOUPPER ${name} up)
   target_compile_definitions(lioncub_obj PRIVATE LC_HAVE_PROV_${up}=1)
   set_property(GLOBAL APPEND PROPERTY LC_PROVIDERS ${name})
-  message(STATUS "lioncub: provider ${name} enabled")
+  message(STATUS "lioncub: provider ${name} built in")
+endfunction()
+
+# lc_add_provider_module(NAME SOURCES a.c ... ENTRY entry.c [LIBS lib...] [INCLUDES dir...])
+# A provider built as a loadable module, build/lib/lioncub/liblioncub-NAME.so
+# (installed in LIBDIR/lioncub): its sources form the object library
+# lc_prov_NAME (tests of its internals link it with lioncub_static); ENTRY is
+# the one file that includes provider_module.h, linked into the module only.
+# The module links its dependencies, never liblioncub, and exports only its
+# entry point (cmake/lc_module.map).
+function(lc_add_provider_module name)
+  cmake_parse_arguments(P "" "ENTRY" "SOURCES;LIBS;INCLUDES" ${ARGN})
+  set(obj lc_prov_${name})
+  add_library(${obj} OBJECT ${P_SOURCES})
+  target_include_directories(${obj} PUBLIC ${PROJECT_SOURCE_DIR}/include ${P_INCLUDES})
+  target_compile_options(${obj} PRIVATE -fvisibility=hidden)
+  target_compile_definitions(${obj} PRIVATE _GNU_SOURCE)
+  target_link_libraries(${obj} PUBLIC Threads::Threads ${P_LIBS})
+  lc_simd_flags(${obj} "${P_SOURCES}")
+  add_library(lioncub-${name} MODULE ${P_ENTRY})
+  target_link_libraries(lioncub-${name} PRIVATE ${obj})
+  target_compile_options(lioncub-${name} PRIVATE -fvisibility=hidden)
+  set_target_properties(lioncub-${name} PROPERTIES PREFIX "lib"
+    LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/lib/lioncub
+    LINK_DEPENDS ${PROJECT_SOURCE_DIR}/cmake/lc_module.map)
+  target_link_options(lioncub-${name} PRIVATE
+    -Wl,--version-script=${PROJECT_SOURCE_DIR}/cmake/lc_module.map -Wl,--no-undefined)
+  install(TARGETS lioncub-${name} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/lioncub)
+  set_property(GLOBAL APPEND PROPERTY LC_PROVIDERS ${name})
+  set_property(GLOBAL APPEND PROPERTY LC_MODULES lioncub-${name})
+  message(STATUS "lioncub: provider ${name} as a module")
 endfunction()
 
 # lc_add_program(NAME SOURCES a.c ... [LIBS ...]) - a tool, bench or example,

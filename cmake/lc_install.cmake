@@ -45,11 +45,13 @@ lc_tool_page(lc_ping "latency and bandwidth between two ranks")
 lc_tool_page(lc_coll "lioncub's collectives timed and checked in nccl-tests' conventions")
 lc_tool_page(lc_train "data-parallel training of a small network with the Lion Cub optimizer")
 
+# lioncub(7) lists the parameters of the provider modules too: they are built first.
 set(lc_env_page ${LC_MAN_DIR}/man7/lioncub.7)
+get_property(lc_modules GLOBAL PROPERTY LC_MODULES)
 add_custom_command(OUTPUT ${lc_env_page}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${LC_MAN_DIR}/man7
   COMMAND lc_mangen env ${lc_env_page}
-  DEPENDS lc_mangen VERBATIM)
+  DEPENDS lc_mangen ${lc_modules} VERBATIM)
 install(FILES ${lc_env_page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man7)
 get_property(lc_pages GLOBAL PROPERTY LC_MAN_PAGES)
 add_custom_target(lc_man_pages ALL DEPENDS ${lc_pages} ${lc_env_page})

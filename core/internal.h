@@ -8,13 +8,7 @@
 #include <time.h>
 
 #include "lioncub/lioncub.h"
-#include "lioncub/provider.h"
-
-/* Symbols used across the library's files but not exported. */
-#define LC_HIDDEN __attribute__((visibility("hidden")))
-
-/* Record an invalid-argument error naming the function and return -EINVAL. */
-#define LC_EINVAL(subsys, ...) lc_seterr(-EINVAL, subsys, __VA_ARGS__)
+#include "lioncub/provider_sdk.h" /* LC_HIDDEN, LC_EINVAL, lc_now, lc_struct_in/out */
 
 /*
  * The rule a registered value follows, beside its entry in the registry
@@ -69,14 +63,6 @@ LC_HIDDEN void lc_restore_error(const char *msg);
 /* Largest buffer a collective accepts, in bytes (16 TiB): a larger size is a
  * caller's overflow, refused before any address is computed from it. */
 #define LC_MAX_BUFFER ((size_t)1 << 44)
-
-/* Monotonic time in seconds. */
-static inline double lc_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /*
  * Words between the rows (one per rank) that lc_vote counts together: a row's

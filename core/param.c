@@ -27,6 +27,10 @@ static const lc_param_def_t lc_core_params[] = {
      {.check = lc_param_check_providers,
       .form = "provider names (lc_info lists those built in) separated by commas, or ^ and "
               "the names to exclude"}},
+    {{"LC_MODULE_PATH", LC_PARAM_STR, NULL,
+      "Folders (colon separated) searched for provider modules (liblioncub-NAME.so) before the "
+      "library's own, LIBDIR/lioncub next to liblioncub.so; lc_info lists what was found"},
+     {.form = "folders separated by colons"}},
     {{"LC_RANK", LC_PARAM_INT, NULL,
       "This process's rank (else OMPI_COMM_WORLD_RANK, PMI_RANK, SLURM_PROCID or RANK)"},
      LC_ANY_INT(0)},

@@ -1,8 +1,8 @@
 /*
  * lc_info.c - what this lioncub build and machine offer: version, SIMD levels,
- * the providers and their devices, every network interface that is up with
- * its speed and the providers that would use it, and whether the LC_*
- * variables set are valid; `lc_info -e` lists every LC_* variable with its
+ * the provider modules found (loaded, or why not), the providers and their
+ * devices, every network interface that is up with its speed and the
+ * providers that would use it, and whether the LC_* variables set are valid; `lc_info -e` lists every LC_* variable with its
  * default, current value, help and accepted form.
  */
 #include <dirent.h>
@@ -65,6 +65,20 @@ static void lci_ifname(const char *dev, char *ifname)
     closedir(d);
 }
 
+/* The provider modules found, in search order: loaded, or why not. */
+static void lci_modules(void)
+{
+    static const char *const states[] = {"found", "loaded", "not loaded", "shadowed"};
+    lc_module_info_t m = {.size = sizeof(m)};
+    int i;
+
+    for (i = 0; lc_provider_module_at(i, &m) == 0; i++)
+        printf("  %-7s %-10s %s%s%s\n", m.name, states[m.state], m.path, m.reason[0] ? ": " : "",
+               m.reason);
+    if (i == 0)
+        printf("  (none found; LC_MODULE_PATH adds folders)\n");
+}
+
 static int lci_providers(struct lci_use *use)
 {
     lc_prov_init_opts_t opts = {.size = sizeof(opts), .rank = -1};
@@ -72,9 +86,11 @@ static int lci_providers(struct lci_use *use)
     int n, nuse = 0;
 
     provs = lc_provider_list(&n);
-    printf("providers built in: %d\n", n);
+    printf("provider modules:\n");
+    lci_modules();
+    printf("providers usable: %d\n", n);
     for (int i = 0; i < n; i++) {
-        void *ctx = NULL;
+        lc_prov_ctx_t *ctx = NULL;
         int ndev = 0, rc = provs[i]->init(&opts, &ctx);
 
         if (!rc)

@@ -186,8 +186,12 @@ int lc_req_post(struct lc_request *r, lc_xfer_t *x)
     return lc_xfer_post(r->c, x);
 }
 
-/* Post this rank's descriptors and compare the peers' as they arrive. */
-static int lc_req_check_pass(struct lc_request *r, int *progress)
+/*
+ * Post this rank's descriptors and compare the peers' as they arrive. With
+ * tolerant set (the collective failed already), a descriptor transfer that
+ * fails is given up and the others go on: only a mismatch is of interest.
+ */
+static int lc_req_check_pass(struct lc_request *r, int *progress, int tolerant)
 {
     struct lc_comm *c = r->c;
     int rc;
@@ -196,10 +200,20 @@ static int lc_req_check_pass(struct lc_request *r, int *progress)
         lc_xfer_t *s = &r->desc_x[2 * j], *x = &r->desc_x[2 * j + 1];
         int got = 0;
 
-        if ((rc = lc_req_post(r, s)) || (rc = lc_xfer_test(c, s, progress)))
-            return rc;
-        if ((rc = lc_req_post(r, x)) || (rc = lc_xfer_test(c, x, &got)))
-            return rc;
+        if ((rc = lc_req_post(r, s)) || (rc = lc_xfer_test(c, s, progress))) {
+            if (!tolerant)
+                return rc;
+            s->state = LC_XFER_DONE;
+        }
+        if (x->state == LC_XFER_DONE)
+            continue;
+        if ((rc = lc_req_post(r, x)) || (rc = lc_xfer_test(c, x, &got))) {
+            if (!tolerant)
+                return rc;
+            x->state = LC_XFER_DONE;
+            r->desc_left--;
+            continue;
+        }
         if (!got)
             continue;
         *progress = 1;
@@ -237,12 +251,10 @@ static int lc_req_explain(struct lc_request *r, int rc)
 
     snprintf(msg, sizeof(msg), "%s", lc_last_error());
     while (r->desc_left && lc_now() < until) {
-        int progress = 0, crc = lc_req_check_pass(r, &progress);
+        int progress = 0;
 
-        if (crc == LC_ERR_MISMATCH)
-            return crc;
-        if (crc < 0)
-            break;
+        if (lc_req_check_pass(r, &progress, 1) == LC_ERR_MISMATCH)
+            return LC_ERR_MISMATCH;
         if (!progress)
             lc_idle(r->c, 1);
     }
@@ -256,7 +268,7 @@ static int lc_req_pass(struct lc_request *r, int *progress)
     int rc;
 
     if (r->desc_x && (r->desc_left || !lc_req_desc_sent(r)) &&
-        (rc = lc_req_check_pass(r, progress)))
+        (rc = lc_req_check_pass(r, progress, 0)))
         return rc == LC_ERR_MISMATCH || !r->desc_left ? rc : lc_req_explain(r, rc);
     if (r->local_rc) /* the peers learn of it from the descriptor */
         return r->desc_x && (r->desc_left || !lc_req_desc_sent(r)) ? 0 : r->local_rc;

@@ -437,13 +437,6 @@ static int lc_vote_setup(struct lc_vote *v)
     return 0;
 }
 
-/* opts->levels, or 0 for a caller of the first, smaller lc_vote_opts_t. */
-static unsigned lc_vote_opts_levels(const lc_vote_opts_t *opts)
-{
-    return opts->size >= offsetof(lc_vote_opts_t, levels) + sizeof(opts->levels) ? opts->levels
-                                                                                : 0;
-}
-
 static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out,
                          lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts)
 {
@@ -452,8 +445,6 @@ static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
 
     if (!c)
         return LC_EINVAL("vote", "lc_vote: NULL communicator");
-    if (opts && opts->size < offsetof(lc_vote_opts_t, levels))
-        return LC_EINVAL("vote", "lc_vote: opts->size %zu is too small", opts->size);
     if (count && (!in || !out))
         return LC_EINVAL("vote", "lc_vote: NULL buffer for %zu elements", count);
     if ((unsigned)mode > LC_VOTE_L1)
@@ -461,9 +452,8 @@ static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
     if (mode == LC_VOTE_L1 && opts->level_bits &&
         (opts->level_bits < 2 || opts->level_bits > 8))
         return LC_EINVAL("vote", "lc_vote: level_bits %u not in 2..8", opts->level_bits);
-    if (mode == LC_VOTE_L1 && lc_vote_opts_levels(opts) > LC_MAX_LEVELS)
-        return LC_EINVAL("vote", "lc_vote: levels %u not in 1..%d", lc_vote_opts_levels(opts),
-                         LC_MAX_LEVELS);
+    if (mode == LC_VOTE_L1 && opts->levels > LC_MAX_LEVELS)
+        return LC_EINVAL("vote", "lc_vote: levels %u not in 1..%d", opts->levels, LC_MAX_LEVELS);
     in_ok = in_type == LC_FP32 || in_type == LC_BF16 ||
             (in_type == LC_FP16 && mode != LC_VOTE_L1) ||
             (in_type == LC_BITS && mode != LC_VOTE_L1) || (in_type == LC_INT8 && mode == LC_VOTE_L1);
@@ -511,14 +501,6 @@ static int lc_vote_levels(struct lc_vote *v)
     return lc_quantize_l1_levels(v->in, v->in_type, v->n, v->nlevels, q);
 }
 
-/* opts->first_index, or 0 for a caller of an older, smaller lc_vote_opts_t. */
-static uint64_t lc_vote_opts_first(const lc_vote_opts_t *opts)
-{
-    return opts && opts->size >= offsetof(lc_vote_opts_t, first_index) + sizeof(opts->first_index)
-               ? opts->first_index
-               : 0;
-}
-
 /* Set up a vote and queue it; caller holds c->lock. */
 static int lc_vote_issue(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out,
                          lc_dtype_t out_type, size_t count, const lc_vote_opts_t *opts,
@@ -526,18 +508,23 @@ static int lc_vote_issue(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
 {
     struct lc_request *r;
     struct lc_vote *v;
-    lc_vote_mode_t mode = opts ? opts->mode : LC_VOTE_MAJORITY;
+    lc_vote_opts_t o; /* the caller's opts at this build's size */
+    lc_vote_mode_t mode;
     unsigned b1 = 1, nlevels = 0, p2planes;
     uint64_t desc[8];
     int rc;
 
+    if (opts && (rc = lc_struct_in(opts, &o, sizeof(o), "lc_vote_opts_t")))
+        return rc;
+    opts = opts ? &o : NULL;
+    mode = opts ? opts->mode : LC_VOTE_MAJORITY;
     rc = lc_vote_check(c, in, in_type, out, out_type, count, opts);
     if (rc)
         return rc;
     if (mode == LC_VOTE_L1) {
         unsigned b = opts->level_bits ? opts->level_bits : LC_VOTE_DEFAULT_LEVEL_BITS;
 
-        nlevels = lc_vote_opts_levels(opts) ? lc_vote_opts_levels(opts) : (1u << (b - 1)) - 1;
+        nlevels = opts->levels ? opts->levels : (1u << (b - 1)) - 1;
         b1 = (unsigned)lc_levels_bits(nlevels);
     }
     p2planes = mode == LC_VOTE_AVERAGE                        ? (unsigned)lc_count_planes((size_t)c->nranks)
@@ -549,7 +536,7 @@ static int lc_vote_issue(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
     desc[3] = b1 | (uint64_t)nlevels << 8;
     desc[4] = opts ? opts->tie_salt : 0;
     desc[5] = c->segment * 16 + (uint64_t)c->vote_depth;
-    desc[6] = lc_vote_opts_first(opts);
+    desc[6] = opts ? opts->first_index : 0;
     desc[7] = 0;
     rc = lc_req_get(c, &lc_vote_kind, "lc_vote", desc, 8, &r);
     if (rc)

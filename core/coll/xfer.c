@@ -6,7 +6,7 @@
 
 int lc_xfer_post(struct lc_comm *c, lc_xfer_t *x)
 {
-    void *mh;
+    lc_prov_mr_t *mh;
     int rc;
 
     if (x->state != LC_XFER_IDLE)

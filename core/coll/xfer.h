@@ -11,7 +11,7 @@ enum { LC_XFER_IDLE = 0, LC_XFER_POSTED = 1, LC_XFER_DONE = 2 };
 typedef struct lc_xfer {
     void *buf;
     size_t len;       /* exact message size: a different size is a mismatch */
-    void *req;
+    lc_prov_req_t *req;
     int peer;
     int is_recv;
     int state;

@@ -158,6 +158,7 @@ static int lc_comm_open_provider(struct lc_comm *c, const char *list, void *hand
 
 int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
 {
+    lc_comm_config_t cfg_full; /* the caller's cfg at this build's size */
     struct lc_comm *c;
     lc_boot_info_t self = {0};
     uint8_t *handles = NULL;
@@ -168,8 +169,9 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     if (!out)
         return LC_EINVAL("comm", "lc_comm_init: NULL output");
     *out = NULL;
-    if (cfg && cfg->size < sizeof(lc_comm_config_t))
-        return LC_EINVAL("comm", "lc_comm_init: cfg->size %zu is too small", cfg->size);
+    if (cfg && (rc = lc_struct_in(cfg, &cfg_full, sizeof(cfg_full), "lc_comm_config_t")))
+        return rc;
+    cfg = cfg ? &cfg_full : NULL;
     /* every LC_* value against the registry's rules, and the kernels' level */
     rc = lc_params_check();
     if (!rc && (rc = lc_simd_active()) >= 0)
@@ -198,8 +200,8 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
         goto fail;
     progress_thread = v != 0;
 
-    c->send = calloc((size_t)c->nranks, sizeof(void *));
-    c->recv = calloc((size_t)c->nranks, sizeof(void *));
+    c->send = calloc((size_t)c->nranks, sizeof(*c->send));
+    c->recv = calloc((size_t)c->nranks, sizeof(*c->recv));
     handles = calloc((size_t)c->nranks, LC_PROV_HANDLE_MAX);
     if (!c->send || !c->recv || !handles) {
         rc = -ENOMEM;
@@ -284,12 +286,7 @@ const char *lc_comm_provider(const lc_comm_t *c)
 
 int lc_comm_get_stats(const lc_comm_t *c, lc_comm_stats_t *stats)
 {
-    size_t n;
-
-    if (!c || !stats || stats->size < sizeof(size_t))
-        return LC_EINVAL("comm", "lc_comm_get_stats: NULL argument or size not set");
-    n = stats->size < sizeof(c->stats) ? stats->size : sizeof(c->stats);
-    memcpy((char *)stats + sizeof(size_t), (const char *)&c->stats + sizeof(size_t),
-           n - sizeof(size_t));
-    return 0;
+    if (!c || !stats)
+        return LC_EINVAL("comm", "lc_comm_get_stats: NULL argument");
+    return lc_struct_out(stats, &c->stats, sizeof(c->stats), "lc_comm_stats_t");
 }

@@ -17,7 +17,7 @@
 typedef struct lc_scratch {
     void *buf;
     size_t len;
-    void **mh;      /* per peer: [2*j] on send[j], [2*j+1] on recv[j] */
+    lc_prov_mr_t **mh; /* per peer: [2*j] on send[j], [2*j+1] on recv[j] */
     int busy;       /* held by a collective in flight */
 } lc_scratch_t;
 
@@ -36,12 +36,12 @@ struct lc_comm {
     int vote_depth;         /* vote segments in flight */
 
     const lc_provider_t *prov;
-    void *ctx;
+    lc_prov_ctx_t *ctx;
     int dev;
     int reg_is_global;
-    void *listen;
-    void **send;            /* send[j]: connection to rank j (NULL for j == rank) */
-    void **recv;            /* recv[j]: connection from rank j */
+    lc_prov_comm_t *listen;
+    lc_prov_comm_t **send;     /* send[j]: connection to rank j (NULL for j == rank) */
+    lc_prov_comm_t **recv;     /* recv[j]: connection from rank j */
 
     lc_scratch_t **scratch; /* scratch buffers, grown on demand (entries never move) */
     int nscratch;
@@ -88,7 +88,7 @@ LC_HIDDEN void lc_comm_scratch_dereg_all(struct lc_comm *comm);
 LC_HIDDEN void lc_comm_scratch_free(struct lc_comm *comm);
 
 /* The registration of the scratch buffer holding ptr for a send to / receive from peer. */
-LC_HIDDEN void *lc_comm_scratch_mh(struct lc_comm *comm, int peer, int is_recv,
+LC_HIDDEN lc_prov_mr_t *lc_comm_scratch_mh(struct lc_comm *comm, int peer, int is_recv,
                                    const void *ptr);
 
 #endif

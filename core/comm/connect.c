@@ -15,7 +15,7 @@ struct lc_hello_msg {
 };
 
 /* Post, then test until done, one small message; 0 or a negative code. */
-static int lc_small_wait(struct lc_comm *c, void **reqs, int n, double deadline)
+static int lc_small_wait(struct lc_comm *c, lc_prov_req_t **reqs, int n, double deadline)
 {
     int left = n;
 
@@ -43,8 +43,8 @@ int lc_comm_connect_all(struct lc_comm *c, const uint8_t *handles)
 {
     double deadline = lc_now() + c->timeout_ms / 1000.0;
     int p = c->nranks, r = c->rank, nacc = 0, nconn = 0, rc = 0;
-    void **acc = calloc((size_t)p, sizeof(void *));
-    void **reqs = calloc(2 * (size_t)p, sizeof(void *));
+    lc_prov_comm_t **acc = calloc((size_t)p, sizeof(*acc));
+    lc_prov_req_t **reqs = calloc(2 * (size_t)p, sizeof(*reqs));
     struct lc_hello_msg *msgs = calloc((size_t)p, sizeof(*msgs));
     struct lc_hello_msg mine = {.rank = r, .job_id = c->job_id};
 

@@ -55,7 +55,7 @@ static lc_scratch_t *lc_scratch_add(struct lc_comm *c)
         return NULL;
     c->scratch = list;
     s = calloc(1, sizeof(*s));
-    if (s && !(s->mh = calloc(2 * (size_t)c->nranks, sizeof(void *)))) {
+    if (s && !(s->mh = calloc(2 * (size_t)c->nranks, sizeof(*s->mh)))) {
         free(s);
         s = NULL;
     }
@@ -118,7 +118,7 @@ void lc_comm_scratch_free(struct lc_comm *c)
     c->nscratch = 0;
 }
 
-void *lc_comm_scratch_mh(struct lc_comm *c, int peer, int is_recv, const void *ptr)
+lc_prov_mr_t *lc_comm_scratch_mh(struct lc_comm *c, int peer, int is_recv, const void *ptr)
 {
     const char *p = ptr;
 

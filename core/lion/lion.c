@@ -40,12 +40,9 @@ static int lion_check_range(const char *what, float v, float lo, float hi)
     return 0;
 }
 
-/* cfg->field, or 0 for a caller of an older, smaller lc_lion_config_t. */
-#define LION_CFG_FIELD(cfg, field)                                                               \
-    ((cfg)->size >= offsetof(lc_lion_config_t, field) + sizeof((cfg)->field) ? (cfg)->field : 0)
-
 int lc_lion_create(lc_comm_t *comm, const lc_lion_config_t *cfg, lc_lion_t **lion)
 {
+    lc_lion_config_t cfg_full; /* the caller's cfg at this build's size */
     unsigned levels, exact;
     lc_lion_t *l;
     int rc;
@@ -55,19 +52,19 @@ int lc_lion_create(lc_comm_t *comm, const lc_lion_config_t *cfg, lc_lion_t **lio
     *lion = NULL;
     if (!comm || !cfg)
         return LC_EINVAL("lion", "%s is NULL", comm ? "cfg" : "comm");
-    if (cfg->size < offsetof(lc_lion_config_t, levels))
-        return LC_EINVAL("lion", "cfg->size %zu < %zu", cfg->size,
-                         offsetof(lc_lion_config_t, levels));
+    if ((rc = lc_struct_in(cfg, &cfg_full, sizeof(cfg_full), "lc_lion_config_t")))
+        return rc;
+    cfg = &cfg_full;
     if ((unsigned)cfg->mode >= LC_LION_MODE_COUNT)
         return LC_EINVAL("lion", "unknown mode %d", (int)cfg->mode);
     if (cfg->level_bits != 0 && (cfg->level_bits < 2 || cfg->level_bits > 8))
         return LC_EINVAL("lion", "level_bits %u is not 2..8 (or 0)", cfg->level_bits);
-    levels = LION_CFG_FIELD(cfg, levels);
+    levels = cfg->levels;
     if (levels > LC_MAX_LEVELS)
         return LC_EINVAL("lion", "levels %u is not 1..%d (or 0)", levels, LC_MAX_LEVELS);
-    if (LION_CFG_FIELD(cfg, flags) & ~LC_LION_EXACT_BETAS)
-        return LC_EINVAL("lion", "unknown flags 0x%x", LION_CFG_FIELD(cfg, flags));
-    exact = LION_CFG_FIELD(cfg, flags) & LC_LION_EXACT_BETAS;
+    if (cfg->flags & ~LC_LION_EXACT_BETAS)
+        return LC_EINVAL("lion", "unknown flags 0x%x", cfg->flags);
+    exact = cfg->flags & LC_LION_EXACT_BETAS;
     l = calloc(1, sizeof(*l));
     if (!l)
         return lc_seterr(-ENOMEM, "lion", "out of memory");
@@ -163,7 +160,7 @@ int lc_lion_add_group(lc_lion_t *lion, void *params, size_t count, lc_dtype_t dt
         return LC_EINVAL("lion", "group of %zu elements is too large", count);
     if (lion->ngroups >= (size_t)INT32_MAX)
         return LC_EINVAL("lion", "too many groups");
-    if (msync && (rc = lion_msync_check(msync)))
+    if (msync && (rc = lion_msync_check(msync, &g.msync)))
         return rc;
     if (lion->ngroups == lion->cap) {
         size_t cap = lion->cap ? 2 * lion->cap : 8;
@@ -177,11 +174,8 @@ int lc_lion_add_group(lc_lion_t *lion, void *params, size_t count, lc_dtype_t dt
     g.params = params;
     g.count = count;
     g.dtype = dtype;
-    if (msync)
-        g.msync = *msync;
-    else
+    if (!msync)
         g.msync = (lc_msync_t){.size = sizeof(lc_msync_t), .kind = LC_MSYNC_NEVER};
-    g.msync.size = sizeof(lc_msync_t);
     g.exp_t = g.msync.every;
     snprintf(defname, sizeof(defname), "group%zu", lion->ngroups);
     g.name = strdup(name ? name : defname);

@@ -112,8 +112,9 @@ LC_HIDDEN int lion_step_close(lc_lion_t *lion, lc_lion_step_info_t *info);
 /* Check once (after each add_group) that every rank has the same configuration and groups. */
 LC_HIDDEN int lion_check_layout(lc_lion_t *lion);
 
-/* Check a momentum policy; 0 or -EINVAL (with lc_seterr). */
-LC_HIDDEN int lion_msync_check(const lc_msync_t *msync);
+/* Check a caller's momentum policy `in` (any size, lc_struct_in) and copy it into
+ * msync at this build's size; 0 or -EINVAL (with lc_seterr). */
+LC_HIDDEN int lion_msync_check(const lc_msync_t *in, lc_msync_t *msync);
 
 /* Whether group g's policy syncs at `step`, advancing its EXP cursor; steps must not decrease. */
 LC_HIDDEN int lion_msync_due_group(struct lion_group *g, uint64_t step);

@@ -3,12 +3,14 @@
 
 #include "lion_internal.h"
 
-int lion_msync_check(const lc_msync_t *msync)
+int lion_msync_check(const lc_msync_t *in, lc_msync_t *msync)
 {
-    if (!msync)
+    int rc;
+
+    if (!in)
         return LC_EINVAL("lion", "msync is NULL");
-    if (msync->size < sizeof(*msync))
-        return LC_EINVAL("lion", "msync->size %zu < %zu", msync->size, sizeof(*msync));
+    if ((rc = lc_struct_in(in, msync, sizeof(*msync), "lc_msync_t")))
+        return rc;
     switch (msync->kind) {
     case LC_MSYNC_NEVER:
         return 0;
@@ -66,17 +68,18 @@ static int lion_due(const lc_msync_t *ms, uint64_t *j, uint64_t *t, uint64_t ste
     }
 }
 
-int lc_msync_due(const lc_msync_t *msync, uint64_t step)
+int lc_msync_due(const lc_msync_t *in, uint64_t step)
 {
     uint64_t j = 0, t;
-    int rc = lion_msync_check(msync);
+    lc_msync_t msync;
+    int rc = lion_msync_check(in, &msync);
 
     if (rc)
         return rc;
     if (step == 0)
         return LC_EINVAL("lion", "steps are numbered from 1");
-    t = msync->every;
-    return lion_due(msync, &j, &t, step);
+    t = msync.every;
+    return lion_due(&msync, &j, &t, step);
 }
 
 int lion_msync_due_group(struct lion_group *g, uint64_t step)

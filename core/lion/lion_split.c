@@ -91,8 +91,8 @@ int lc_lion_step_end(lc_lion_t *lion, lc_lion_step_info_t *info)
         return LC_EINVAL("lion", "lion is NULL");
     if (!lion->st.open)
         return LC_EINVAL("lion", "lc_lion_step_end without lc_lion_step_begin");
-    if (info && info->size < sizeof(*info))
-        return LC_EINVAL("lion", "info->size %zu < %zu", info->size, sizeof(*info));
+    if (info && info->size < sizeof(size_t))
+        return LC_EINVAL("lion", "lc_lion_step_info_t: size %zu is not set", info->size);
     for (size_t j = 0; j < lion->ngroups; j++)
         if (!lion->groups[j].given)
             return LC_EINVAL("lion", "step %llu: group %zu ('%s') was not given",

@@ -8,20 +8,15 @@
 
 #include "lion_internal.h"
 
-/* Whether opts (checked) carries `field`: callers of an older, smaller struct do not. */
-#define LION_OPTS_HAS(opts, field)                                                               \
-    ((opts) && (opts)->size >= offsetof(lc_lion_step_opts_t, field) + sizeof((opts)->field))
-
 /* Group j's lr and weight decay at this step (lc_lion_step_opts_t's rule) into k. */
 static void lion_coef_group(const lc_lion_t *lion, const lc_lion_step_opts_t *opts, size_t j,
                             struct lion_coef *k)
 {
     k->lr = opts && opts->lr >= 0.0f ? opts->lr : lion->lr;
     k->wd = opts && opts->weight_decay >= 0.0f ? opts->weight_decay : lion->wd;
-    if (LION_OPTS_HAS(opts, group_lr) && opts->group_lr && opts->group_lr[j] >= 0.0f)
+    if (opts && opts->group_lr && opts->group_lr[j] >= 0.0f)
         k->lr = opts->group_lr[j];
-    if (LION_OPTS_HAS(opts, group_weight_decay) && opts->group_weight_decay &&
-        opts->group_weight_decay[j] >= 0.0f)
+    if (opts && opts->group_weight_decay && opts->group_weight_decay[j] >= 0.0f)
         k->wd = opts->group_weight_decay[j];
     k->decay = 1.0f - k->lr * k->wd;
 }
@@ -185,17 +180,13 @@ static int lion_step_check(const lc_lion_t *lion, const lc_lion_step_opts_t *opt
         return LC_EINVAL("lion", "step %llu is open: lc_lion_step_end it first",
                          (unsigned long long)lion->st.step);
     if (opts) {
-        if (opts->size < offsetof(lc_lion_step_opts_t, group_lr))
-            return LC_EINVAL("lion", "opts->size %zu < %zu", opts->size,
-                             offsetof(lc_lion_step_opts_t, group_lr));
         if (!isfinite(opts->lr) || !isfinite(opts->weight_decay))
             return LC_EINVAL("lion", "step lr/weight_decay must be finite");
         for (size_t i = 0; i < lion->ngroups; i++) {
-            if (LION_OPTS_HAS(opts, group_lr) && opts->group_lr && !isfinite(opts->group_lr[i]))
+            if (opts->group_lr && !isfinite(opts->group_lr[i]))
                 return LC_EINVAL("lion", "group_lr[%zu] (group '%s') is not finite", i,
                                  lion->groups[i].name);
-            if (LION_OPTS_HAS(opts, group_weight_decay) && opts->group_weight_decay &&
-                !isfinite(opts->group_weight_decay[i]))
+            if (opts->group_weight_decay && !isfinite(opts->group_weight_decay[i]))
                 return LC_EINVAL("lion", "group_weight_decay[%zu] (group '%s') is not finite", i,
                                  lion->groups[i].name);
         }
@@ -206,9 +197,13 @@ static int lion_step_check(const lc_lion_t *lion, const lc_lion_step_opts_t *opt
 int lion_step_open(lc_lion_t *lion, const lc_lion_step_opts_t *opts)
 {
     struct lion_step *st = &lion->st;
+    lc_lion_step_opts_t o; /* the caller's opts at this build's size */
     double t;
     int rc;
 
+    if (opts && (rc = lc_struct_in(opts, &o, sizeof(o), "lc_lion_step_opts_t")))
+        return rc;
+    opts = opts ? &o : NULL;
     if ((rc = lion_step_check(lion, opts)))
         return rc;
     st->t0 = lc_now();
@@ -220,10 +215,8 @@ int lion_step_open(lc_lion_t *lion, const lc_lion_step_opts_t *opts)
     st->comm_s = lc_now() - t;
     if (rc)
         return rc;
-    st->opts = (lc_lion_step_opts_t){.size = sizeof(st->opts), .lr = -1.0f, .weight_decay = -1.0f};
-    if (opts)
-        memcpy(&st->opts, opts, opts->size < sizeof(st->opts) ? opts->size : sizeof(st->opts));
-    st->opts.size = sizeof(st->opts);
+    st->opts = opts ? o
+                    : (lc_lion_step_opts_t){.size = sizeof(o), .lr = -1.0f, .weight_decay = -1.0f};
     st->step = lion->step + 1;
     st->k.bt.b1 = lion->beta1;
     st->k.bt.a1 = 1.0f - lion->beta1;
@@ -244,6 +237,7 @@ int lion_step_close(lc_lion_t *lion, lc_lion_step_info_t *info)
 {
     struct lion_step *st = &lion->st;
     lc_comm_stats_t s1 = {.size = sizeof(s1)};
+    lc_lion_step_info_t inf = {.size = sizeof(inf)};
     int synced = 0, rc = 0;
 
     st->open = 0;
@@ -264,11 +258,12 @@ int lion_step_close(lc_lion_t *lion, lc_lion_step_info_t *info)
     if (info) {
         if ((rc = lc_comm_get_stats(lion->comm, &s1)))
             return rc;
-        info->step = st->step;
-        info->bytes_sent = s1.bytes_sent - st->s0.bytes_sent;
-        info->comm_seconds = st->comm_s;
-        info->total_seconds = lc_now() - st->t0;
-        info->momentum_synced = synced;
+        inf.step = st->step;
+        inf.bytes_sent = s1.bytes_sent - st->s0.bytes_sent;
+        inf.comm_seconds = st->comm_s;
+        inf.total_seconds = lc_now() - st->t0;
+        inf.momentum_synced = synced;
+        return lc_struct_out(info, &inf, sizeof(inf), "lc_lion_step_info_t");
     }
     return 0;
 }
@@ -311,8 +306,8 @@ int lc_lion_step(lc_lion_t *lion, const void *const *grads, const lc_lion_step_o
         if (!grads[i] && lion->groups[i].count)
             return LC_EINVAL("lion", "gradient of group %zu ('%s') is NULL", i,
                              lion->groups[i].name);
-    if (info && info->size < sizeof(*info))
-        return LC_EINVAL("lion", "info->size %zu < %zu", info->size, sizeof(*info));
+    if (info && info->size < sizeof(size_t))
+        return LC_EINVAL("lion", "lc_lion_step_info_t: size %zu is not set", info->size);
     if ((rc = lion_step_open(lion, opts)))
         return rc;
     for (size_t j = 0; rc == 0 && j < lion->ngroups; j++)

@@ -27,7 +27,7 @@
 /* One NCCL device: a device of one provider context. */
 struct lcn_dev {
     const lc_provider_t *prov;
-    void *ctx;
+    lc_prov_ctx_t *ctx;
     int local; /* the device index inside the provider */
     lc_prov_props_t props;
 };
@@ -38,12 +38,12 @@ enum { LCN_K_LISTEN = 0x4c31, LCN_K_SEND, LCN_K_RECV, LCN_K_SREQ, LCN_K_RREQ };
 struct lcn_comm {
     int kind;
     struct lcn_dev *dev;
-    void *pc; /* the provider's comm */
+    lc_prov_comm_t *pc; /* the provider's comm */
 };
 
 /* A registration handed to NCCL as mhandle. */
 struct lcn_mr {
-    void *pmh; /* the provider's handle, NULL if it has none */
+    lc_prov_mr_t *pmh; /* the provider's handle, NULL if it has none */
 };
 
 /* lcn_net.c: setup, devices, connections, registration. */
@@ -66,13 +66,13 @@ lcn_res_t lcn_iflush(void *recv_comm, int n, void **data, int *sizes, void **mhs
 lcn_res_t lcn_res(int rc);
 
 /* lcn_send.c: send comms. */
-int lcn_send_open(struct lcn_dev *dev, void *pc, void **send_comm);
+int lcn_send_open(struct lcn_dev *dev, lc_prov_comm_t *pc, void **send_comm);
 lcn_res_t lcn_isend(void *send_comm, void *data, size_t size, int tag, void *mh, void **req);
 lcn_res_t lcn_send_test(void *req, int *done, int *sizes);
 lcn_res_t lcn_close_send(void *send_comm);
 
 /* lcn_recv.c: receive comms, tag matching, grouped receives. */
-int lcn_recv_open(struct lcn_dev *dev, void *pc, void **recv_comm);
+int lcn_recv_open(struct lcn_dev *dev, lc_prov_comm_t *pc, void **recv_comm);
 lcn_res_t lcn_irecv(void *recv_comm, int n, void **data, const size_t *sizes, const int *tags,
                     void **mhs, void **req);
 lcn_res_t lcn_recv_test(void *req, int *done, int *sizes);

@@ -14,7 +14,7 @@
 static struct {
     int ready;
     int nprov;
-    void *ctx[LCN_MAX_PROVS];
+    lc_prov_ctx_t *ctx[LCN_MAX_PROVS];
     const lc_provider_t *prov[LCN_MAX_PROVS];
     int ndev;
     struct lcn_dev dev[LCN_MAX_DEVS];
@@ -77,7 +77,7 @@ static void lcn_close_all(void)
 static void lcn_open_provider(const lc_provider_t *prov)
 {
     lc_prov_init_opts_t opts = {.size = sizeof(opts), .job_id = 0, .rank = -1};
-    void *ctx = NULL;
+    lc_prov_ctx_t *ctx = NULL;
     int ndev = 0, rc;
 
     rc = prov->init(&opts, &ctx);
@@ -248,7 +248,7 @@ lcn_res_t lcn_listen(int dev, void *handle, void **listen_comm)
 lcn_res_t lcn_connect(int dev, void *handle, void **send_comm)
 {
     struct lcn_dev *d = lcn_dev(dev);
-    void *pc = NULL;
+    lc_prov_comm_t *pc = NULL;
     int rc;
 
     *send_comm = NULL;
@@ -271,7 +271,7 @@ lcn_res_t lcn_accept(void *listen_comm, void **recv_comm)
 {
     struct lcn_listen *l = listen_comm;
     struct lcn_dev *d = l->base.dev;
-    void *pc = NULL;
+    lc_prov_comm_t *pc = NULL;
     int rc;
 
     *recv_comm = NULL;

@@ -42,7 +42,7 @@ struct lcn_slot {
     void *buf;
     size_t cap;
     size_t got;
-    void *pmh;
+    lc_prov_mr_t *pmh;
     int tag;
     int state;
 };
@@ -64,7 +64,7 @@ struct lcn_msg {
     struct lcn_msg *next;
     int tag;
     size_t size;
-    void *preq;             /* payload receive in flight, or NULL */
+    lc_prov_req_t *preq;    /* payload receive in flight, or NULL */
     void *bounce;           /* unexpected or drained payload */
     struct lcn_rreq *owner; /* matched receive (NULL: unexpected) */
     struct lcn_slot *slot;
@@ -76,7 +76,7 @@ struct lcn_recv {
     struct lcn_comm base;
     int err;                 /* sticky: the stream is broken */
     int open;                /* posted buffers still waiting for a header */
-    void *hreq;              /* provider receive of the next header */
+    lc_prov_req_t *hreq;     /* provider receive of the next header */
     struct lcn_msg *stalled; /* header seen, payload receive not accepted yet */
     struct lcn_rreq *posted, *posted_tail;
     struct lcn_msg *msgs, *msgs_tail;
@@ -84,7 +84,7 @@ struct lcn_recv {
     struct lcn_rreq reqs[LCN_MAX_REQS];
 };
 
-int lcn_recv_open(struct lcn_dev *dev, void *pc, void **recv_comm)
+int lcn_recv_open(struct lcn_dev *dev, lc_prov_comm_t *pc, void **recv_comm)
 {
     struct lcn_recv *c = calloc(1, sizeof(*c));
 
@@ -194,7 +194,7 @@ static void lcn_msg_arrived(struct lcn_recv *c, struct lcn_msg *m)
 static int lcn_post_payload(struct lcn_recv *c, struct lcn_msg *m)
 {
     void *buf = m->owner && !m->bounce ? m->slot->buf : m->bounce;
-    void *pmh = m->owner && !m->bounce ? m->slot->pmh : NULL;
+    lc_prov_mr_t *pmh = m->owner && !m->bounce ? m->slot->pmh : NULL;
     int rc = c->base.dev->prov->irecv(c->base.pc, buf, m->size, pmh, &m->preq);
 
     if (rc < 0)

@@ -14,12 +14,12 @@ struct lcn_sreq {
     int kind;
     int used;
     struct lcn_send *comm;
-    void *hreq;      /* provider request of the header */
-    void *preq;      /* provider request of the payload */
+    lc_prov_req_t *hreq; /* provider request of the header */
+    lc_prov_req_t *preq; /* provider request of the payload */
     int payload_due; /* payload still to be posted */
     const void *buf;
     size_t size;
-    void *pmh;
+    lc_prov_mr_t *pmh;
     unsigned char hdr[LCN_HDR_SIZE + LCN_EAGER_MAX];
 };
 
@@ -30,7 +30,7 @@ struct lcn_send {
     struct lcn_sreq reqs[LCN_MAX_REQS];
 };
 
-int lcn_send_open(struct lcn_dev *dev, void *pc, void **send_comm)
+int lcn_send_open(struct lcn_dev *dev, lc_prov_comm_t *pc, void **send_comm)
 {
     struct lcn_send *c = calloc(1, sizeof(*c));
 
@@ -114,7 +114,7 @@ lcn_res_t lcn_isend(void *send_comm, void *data, size_t size, int tag, void *mh,
 }
 
 /* Test one provider request; clears *preq when it completed. */
-static int lcn_send_poll(const lc_provider_t *prov, void **preq)
+static int lcn_send_poll(const lc_provider_t *prov, lc_prov_req_t **preq)
 {
     int done = 0, rc;
 

@@ -17,7 +17,9 @@
 #include <rdma/fi_errno.h>
 #include <rdma/fi_tagged.h>
 
-#include "internal.h"
+#include "lioncub/provider_sdk.h"
+
+LC_HIDDEN extern const lc_provider_t lc_prov_ofi;
 
 #define LCOFI_SUBSYS   "ofi"
 #define LCOFI_MAGIC    0x4c434f46u /* "LCOF" */
@@ -63,6 +65,7 @@ typedef struct lcofi_op {
 
 /* A registration: one cache entry, refcounted; the mhandle of reg_mr. */
 typedef struct lcofi_mr {
+    lc_prov_mr_t base;
     struct lcofi_mr *next;
     uintptr_t start, end; /* [start, end) */
     int refs;
@@ -111,7 +114,8 @@ typedef struct lcofi_ctx lcofi_ctx_t;
 
 /* Receiving end of a connection (created when a handshake arrives). */
 typedef struct lcofi_recv_comm {
-    lcofi_ctx_t *ctx;             /* first in every comm: reg_mr finds it there */
+    lc_prov_comm_t base;
+    lcofi_ctx_t *ctx;             /* second in every comm, after base: reg_mr finds it there */
     struct lcofi_recv_comm *next; /* in the listener's accept queue */
     uint32_t id;
     uint32_t seq;
@@ -126,6 +130,7 @@ typedef struct lcofi_recv_comm {
 
 /* Listening end: one posted handshake receive and a queue of new connections. */
 typedef struct lcofi_listen_comm {
+    lc_prov_comm_t base;
     lcofi_ctx_t *ctx;
     struct lcofi_listen_comm *next; /* in the context's list */
     uint32_t id;
@@ -138,6 +143,7 @@ typedef struct lcofi_listen_comm {
 
 /* Sending end of a connection. */
 typedef struct lcofi_send_comm {
+    lc_prov_comm_t base;
     lcofi_ctx_t *ctx;
     struct lcofi_send_comm *next; /* in the context's pending-connect list */
     lcofi_handle_t handle;        /* what we connect to (the pending key) */
@@ -156,6 +162,7 @@ typedef struct lcofi_send_comm {
 
 /* A request: one message, cut into chunks of at most ctx chunk bytes. */
 typedef struct lcofi_req {
+    lc_prov_req_t base;
     lcofi_ctx_t *ctx;
     struct lcofi_req *next, *prev; /* the context's live requests */
     int is_send;
@@ -175,6 +182,7 @@ typedef struct lcofi_req {
 } lcofi_req_t;
 
 struct lcofi_ctx {
+    lc_prov_ctx_t base;
     pthread_mutex_t lock;
     struct fi_info *info;
     struct fid_fabric *fabric;
@@ -212,10 +220,10 @@ LC_HIDDEN int lcofi_info_select(struct fi_info **out);
 LC_HIDDEN void lcofi_req_abandon(lcofi_ctx_t *ctx, int64_t comm_id, int is_send, fi_addr_t peer);
 
 /* lcofi_ctx.c */
-LC_HIDDEN int lcofi_init(const lc_prov_init_opts_t *opts, void **ctx);
-LC_HIDDEN void lcofi_fini(void *ctx);
-LC_HIDDEN int lcofi_devices(void *ctx, int *ndev);
-LC_HIDDEN int lcofi_get_props(void *ctx, int dev, lc_prov_props_t *props);
+LC_HIDDEN int lcofi_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **ctx);
+LC_HIDDEN void lcofi_fini(lc_prov_ctx_t *ctx);
+LC_HIDDEN int lcofi_devices(lc_prov_ctx_t *ctx, int *ndev);
+LC_HIDDEN int lcofi_get_props(lc_prov_ctx_t *ctx, int dev, lc_prov_props_t *props);
 LC_HIDDEN int lcofi_fierr(int ret, const char *what);
 
 /* lcofi_mr.c: the registration cache (ctx lock held). */
@@ -224,8 +232,8 @@ LC_HIDDEN void lcofi_mr_release(lcofi_ctx_t *ctx, lcofi_mr_t *mr);
 LC_HIDDEN int lcofi_mr_local(lcofi_ctx_t *ctx, const void *buf, size_t len, lcofi_mr_t **tmp,
                              void **desc);
 LC_HIDDEN void lcofi_mr_stats(void *ctx, lcofi_mr_stats_t *stats);
-LC_HIDDEN int lcofi_reg_mr(void *comm, void *buf, size_t len, void **mhandle);
-LC_HIDDEN int lcofi_dereg_mr(void *comm, void *mhandle);
+LC_HIDDEN int lcofi_reg_mr(lc_prov_comm_t *comm, void *buf, size_t len, lc_prov_mr_t **mhandle);
+LC_HIDDEN int lcofi_dereg_mr(lc_prov_comm_t *comm, lc_prov_mr_t *mhandle);
 
 /* lcofi_av.c */
 LC_HIDDEN int lcofi_av_insert(lcofi_ctx_t *ctx, const void *addr, size_t len, fi_addr_t *fa);
@@ -233,28 +241,32 @@ LC_HIDDEN int lcofi_av_insert(lcofi_ctx_t *ctx, const void *addr, size_t len, fi
 /* lcofi_progress.c (ctx lock held) */
 LC_HIDDEN int lcofi_progress(lcofi_ctx_t *ctx);
 /* The provider's wait op (takes the lock). */
-LC_HIDDEN int lcofi_wait(void *ctx, int timeout_us);
+LC_HIDDEN int lcofi_wait(lc_prov_ctx_t *ctx, int timeout_us);
 LC_HIDDEN int lcofi_wait_op(lcofi_ctx_t *ctx, lcofi_op_t *op);
 
 /* lcofi_listen.c */
-LC_HIDDEN int lcofi_listen(void *ctx, int dev, void *handle, void **listen_comm);
-LC_HIDDEN int lcofi_accept(void *listen_comm, void **recv_comm);
-LC_HIDDEN int lcofi_close_listen(void *listen_comm);
-LC_HIDDEN int lcofi_close_recv(void *recv_comm);
+LC_HIDDEN int lcofi_listen(lc_prov_ctx_t *ctx, int dev, void *handle,
+                           lc_prov_comm_t **listen_comm);
+LC_HIDDEN int lcofi_accept(lc_prov_comm_t *listen_comm, lc_prov_comm_t **recv_comm);
+LC_HIDDEN int lcofi_close_listen(lc_prov_comm_t *listen_comm);
+LC_HIDDEN int lcofi_close_recv(lc_prov_comm_t *recv_comm);
 LC_HIDDEN void lcofi_listen_on_hs(lcofi_listen_comm_t *lc, int err);
 LC_HIDDEN void lcofi_listen_retry(lcofi_ctx_t *ctx);
 
 /* lcofi_connect.c */
-LC_HIDDEN int lcofi_connect(void *ctx, int dev, const void *handle, void **send_comm);
-LC_HIDDEN int lcofi_close_send(void *send_comm);
+LC_HIDDEN int lcofi_connect(lc_prov_ctx_t *ctx, int dev, const void *handle,
+                            lc_prov_comm_t **send_comm);
+LC_HIDDEN int lcofi_close_send(lc_prov_comm_t *send_comm);
 LC_HIDDEN void lcofi_connect_on_ack(lcofi_send_comm_t *sc, int err);
 /* Drop the connection attempts nobody completed (at fini). */
 LC_HIDDEN void lcofi_connect_abandon(lcofi_ctx_t *ctx);
 
 /* lcofi_req.c */
-LC_HIDDEN int lcofi_isend(void *send_comm, const void *buf, size_t len, void *mhandle, void **req);
-LC_HIDDEN int lcofi_irecv(void *recv_comm, void *buf, size_t len, void *mhandle, void **req);
-LC_HIDDEN int lcofi_test(void *req, int *done, size_t *size);
+LC_HIDDEN int lcofi_isend(lc_prov_comm_t *send_comm, const void *buf, size_t len,
+                          lc_prov_mr_t *mhandle, lc_prov_req_t **req);
+LC_HIDDEN int lcofi_irecv(lc_prov_comm_t *recv_comm, void *buf, size_t len, lc_prov_mr_t *mhandle,
+                          lc_prov_req_t **req);
+LC_HIDDEN int lcofi_test(lc_prov_req_t *req, int *done, size_t *size);
 LC_HIDDEN void lcofi_req_on_op(lcofi_op_t *op, size_t len, uint64_t tag, int err, const char *msg);
 
 #endif

@@ -50,6 +50,9 @@ static void lcofi_send_free(lcofi_send_comm_t *sc)
 static int lcofi_connect_start(lcofi_ctx_t *ctx, const lcofi_handle_t *h, lcofi_send_comm_t **out)
 {
     lcofi_send_comm_t *sc = calloc(1, sizeof(*sc));
+
+    if (sc)
+        lc_prov_obj_init(&sc->base.obj, &lc_prov_ofi, LC_PROV_SEND);
     void *desc;
     ssize_t ret;
 
@@ -102,9 +105,9 @@ void lcofi_connect_on_ack(lcofi_send_comm_t *sc, int err)
     }
 }
 
-int lcofi_connect(void *arg, int dev, const void *handle, void **send_comm)
+int lcofi_connect(lc_prov_ctx_t *arg, int dev, const void *handle, lc_prov_comm_t **send_comm)
 {
-    lcofi_ctx_t *ctx = arg;
+    lcofi_ctx_t *ctx = (lcofi_ctx_t *)arg;
     const lcofi_handle_t *h = handle;
     lcofi_send_comm_t *sc, **pp;
     int ret;
@@ -137,7 +140,7 @@ int lcofi_connect(void *arg, int dev, const void *handle, void **send_comm)
         *pp = sc->next;
         sc->next = NULL;
         if (sc->state == 1 && !ret) {
-            *send_comm = sc;
+            *send_comm = &sc->base;
         } else {
             ret = ret ? ret : sc->state;
             lcofi_send_free(sc);
@@ -157,9 +160,9 @@ void lcofi_connect_abandon(lcofi_ctx_t *ctx)
     }
 }
 
-int lcofi_close_send(void *arg)
+int lcofi_close_send(lc_prov_comm_t *arg)
 {
-    lcofi_send_comm_t *sc = arg;
+    lcofi_send_comm_t *sc = (lcofi_send_comm_t *)arg;
     lcofi_ctx_t *ctx;
 
     if (!sc)

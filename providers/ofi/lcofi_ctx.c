@@ -100,7 +100,7 @@ static void lcofi_close(lcofi_ctx_t *ctx)
     fi_freeinfo(ctx->info);
 }
 
-int lcofi_init(const lc_prov_init_opts_t *opts, void **out)
+int lcofi_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **out)
 {
     lcofi_ctx_t *ctx;
     int64_t cap = 0, force_local = 0;
@@ -117,6 +117,7 @@ int lcofi_init(const lc_prov_init_opts_t *opts, void **out)
         return lc_seterr(LC_ERR_CONFIG, LCOFI_SUBSYS, "LC_OFI_MAX_MSG must be positive");
     if (!(ctx = calloc(1, sizeof(*ctx))))
         return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "init: out of memory");
+    lc_prov_obj_init(&ctx->base.obj, &lc_prov_ofi, LC_PROV_CTX);
     pthread_mutex_init(&ctx->lock, NULL);
     if ((ret = lcofi_info_select(&ctx->info)) || (ret = lcofi_open(ctx)))
         goto fail;
@@ -129,7 +130,7 @@ int lcofi_init(const lc_prov_init_opts_t *opts, void **out)
     LC_INFO(LCOFI_SUBSYS, "opened %s domain %s fabric %s, mr_mode 0x%x, chunk %zu",
             ctx->info->fabric_attr->prov_name, ctx->info->domain_attr->name,
             ctx->info->fabric_attr->name, ctx->info->domain_attr->mr_mode, ctx->chunk);
-    *out = ctx;
+    *out = &ctx->base;
     return 0;
 fail:
     lcofi_close(ctx);
@@ -138,9 +139,9 @@ fail:
     return ret;
 }
 
-void lcofi_fini(void *arg)
+void lcofi_fini(lc_prov_ctx_t *arg)
 {
-    lcofi_ctx_t *ctx = arg;
+    lcofi_ctx_t *ctx = (lcofi_ctx_t *)arg;
 
     if (!ctx)
         return;
@@ -152,7 +153,7 @@ void lcofi_fini(void *arg)
     free(ctx);
 }
 
-int lcofi_devices(void *ctx, int *ndev)
+int lcofi_devices(lc_prov_ctx_t *ctx, int *ndev)
 {
     if (!ctx || !ndev)
         return LC_EINVAL(LCOFI_SUBSYS, "devices: NULL argument");
@@ -168,9 +169,9 @@ static uint64_t lcofi_hash(uint64_t h, const char *s)
     return h;
 }
 
-int lcofi_get_props(void *arg, int dev, lc_prov_props_t *props)
+int lcofi_get_props(lc_prov_ctx_t *arg, int dev, lc_prov_props_t *props)
 {
-    lcofi_ctx_t *ctx = arg;
+    lcofi_ctx_t *ctx = (lcofi_ctx_t *)arg;
     struct fi_info *info;
     struct fid_nic *nic;
 

@@ -73,6 +73,7 @@ void lcofi_listen_on_hs(lcofi_listen_comm_t *lc, int err)
     }
     if (!(rc = calloc(1, sizeof(*rc))))
         goto repost;
+    lc_prov_obj_init(&rc->base.obj, &lc_prov_ofi, LC_PROV_RECV);
     rc->ctx = ctx;
     rc->id = ctx->next_id++ & LCOFI_COMM_MASK;
     rc->cookie = lc->hs.cookie;
@@ -104,9 +105,9 @@ void lcofi_listen_retry(lcofi_ctx_t *ctx)
     }
 }
 
-int lcofi_listen(void *arg, int dev, void *handle, void **listen_comm)
+int lcofi_listen(lc_prov_ctx_t *arg, int dev, void *handle, lc_prov_comm_t **listen_comm)
 {
-    lcofi_ctx_t *ctx = arg;
+    lcofi_ctx_t *ctx = (lcofi_ctx_t *)arg;
     lcofi_listen_comm_t *lc;
     lcofi_handle_t *h = handle;
     void *desc;
@@ -120,6 +121,7 @@ int lcofi_listen(void *arg, int dev, void *handle, void **listen_comm)
         return LC_EINVAL(LCOFI_SUBSYS, "listen: device %d does not exist (1 device)", dev);
     if (!(lc = calloc(1, sizeof(*lc))))
         return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "listen: out of memory");
+    lc_prov_obj_init(&lc->base.obj, &lc_prov_ofi, LC_PROV_LISTEN);
     pthread_mutex_lock(&ctx->lock);
     lc->ctx = ctx;
     lc->id = ctx->next_id++;
@@ -139,13 +141,13 @@ int lcofi_listen(void *arg, int dev, void *handle, void **listen_comm)
     h->listen_id = lc->id;
     h->addrlen = (uint16_t)ctx->addrlen;
     memcpy(h->addr, ctx->addr, ctx->addrlen);
-    *listen_comm = lc;
+    *listen_comm = &lc->base;
     return 0;
 }
 
-int lcofi_accept(void *arg, void **recv_comm)
+int lcofi_accept(lc_prov_comm_t *arg, lc_prov_comm_t **recv_comm)
 {
-    lcofi_listen_comm_t *lc = arg;
+    lcofi_listen_comm_t *lc = (lcofi_listen_comm_t *)arg;
     lcofi_recv_comm_t *rc;
     int ret;
 
@@ -163,16 +165,16 @@ int lcofi_accept(void *arg, void **recv_comm)
             ret = rc->ack_state;
             lcofi_recv_free(rc);
         } else {
-            *recv_comm = rc;
+            *recv_comm = &rc->base;
         }
     }
     pthread_mutex_unlock(&lc->ctx->lock);
     return ret;
 }
 
-int lcofi_close_recv(void *arg)
+int lcofi_close_recv(lc_prov_comm_t *arg)
 {
-    lcofi_recv_comm_t *rc = arg;
+    lcofi_recv_comm_t *rc = (lcofi_recv_comm_t *)arg;
     lcofi_ctx_t *ctx;
 
     if (!rc)
@@ -185,9 +187,9 @@ int lcofi_close_recv(void *arg)
     return 0;
 }
 
-int lcofi_close_listen(void *arg)
+int lcofi_close_listen(lc_prov_comm_t *arg)
 {
-    lcofi_listen_comm_t *lc = arg, **pp;
+    lcofi_listen_comm_t *lc = (lcofi_listen_comm_t *)arg, **pp;
     lcofi_ctx_t *ctx;
     int ret = 0;
 

@@ -60,6 +60,7 @@ int lcofi_mr_acquire(lcofi_ctx_t *ctx, const void *buf, size_t len, lcofi_mr_t *
     ctx->stats.misses++;
     if (!(e = calloc(1, sizeof(*e))))
         return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "reg_mr: out of memory");
+    lc_prov_obj_init(&e->base.obj, &lc_prov_ofi, LC_PROV_MR);
     e->start = start;
     e->end = end;
     if ((ret = lcofi_mr_register(ctx, e))) {
@@ -111,7 +112,7 @@ void lcofi_mr_stats(void *arg, lcofi_mr_stats_t *stats)
     pthread_mutex_unlock(&ctx->lock);
 }
 
-int lcofi_reg_mr(void *comm, void *buf, size_t len, void **mhandle)
+int lcofi_reg_mr(lc_prov_comm_t *comm, void *buf, size_t len, lc_prov_mr_t **mhandle)
 {
     lcofi_ctx_t *ctx;
     lcofi_mr_t *e = NULL;
@@ -119,23 +120,23 @@ int lcofi_reg_mr(void *comm, void *buf, size_t len, void **mhandle)
 
     if (!comm || !buf || !mhandle)
         return LC_EINVAL(LCOFI_SUBSYS, "reg_mr: NULL argument");
-    ctx = *(lcofi_ctx_t **)comm;
+    ctx = ((lcofi_recv_comm_t *)comm)->ctx;
     pthread_mutex_lock(&ctx->lock);
     ret = lcofi_mr_acquire(ctx, buf, len, &e);
     pthread_mutex_unlock(&ctx->lock);
-    *mhandle = ret ? NULL : e;
+    *mhandle = ret ? NULL : &e->base;
     return ret;
 }
 
-int lcofi_dereg_mr(void *comm, void *mhandle)
+int lcofi_dereg_mr(lc_prov_comm_t *comm, lc_prov_mr_t *mhandle)
 {
     lcofi_ctx_t *ctx;
 
     if (!comm || !mhandle)
         return LC_EINVAL(LCOFI_SUBSYS, "dereg_mr: NULL argument");
-    ctx = *(lcofi_ctx_t **)comm;
+    ctx = ((lcofi_recv_comm_t *)comm)->ctx;
     pthread_mutex_lock(&ctx->lock);
-    lcofi_mr_release(ctx, mhandle);
+    lcofi_mr_release(ctx, (lcofi_mr_t *)mhandle);
     pthread_mutex_unlock(&ctx->lock);
     return 0;
 }

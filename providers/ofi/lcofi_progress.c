@@ -113,9 +113,9 @@ int lcofi_wait_op(lcofi_ctx_t *ctx, lcofi_op_t *op)
  *        fi_trywait() says when progress is still pending (then it returns at
  *        once); a queue without a wait fd only yields the CPU.
  */
-int lcofi_wait(void *vctx, int timeout_us)
+int lcofi_wait(lc_prov_ctx_t *vctx, int timeout_us)
 {
-    lcofi_ctx_t *ctx = vctx;
+    lcofi_ctx_t *ctx = (lcofi_ctx_t *)vctx;
     struct fid *fids[1];
     struct pollfd pfd;
 

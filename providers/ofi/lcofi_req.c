@@ -260,6 +260,7 @@ static int lcofi_req_start(lcofi_ctx_t *ctx, int is_send, const void *buf, size_
     }
     if (!(req = calloc(1, sizeof(*req) + nops * sizeof(req->ops[0]))))
         return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "out of memory for a request");
+    lc_prov_obj_init(&req->base.obj, &lc_prov_ofi, LC_PROV_REQ);
     req->ctx = ctx;
     req->is_send = is_send;
     req->buf = (char *)buf;
@@ -304,9 +305,10 @@ static uint64_t lcofi_tag(uint32_t comm_id, uint32_t seq)
            ((uint64_t)(seq & LCOFI_SEQ_MASK) << LCOFI_SEQ_SHIFT);
 }
 
-int lcofi_isend(void *comm, const void *buf, size_t len, void *mhandle, void **out)
+int lcofi_isend(lc_prov_comm_t *comm, const void *buf, size_t len, lc_prov_mr_t *mhandle,
+                lc_prov_req_t **out)
 {
-    lcofi_send_comm_t *sc = comm;
+    lcofi_send_comm_t *sc = (lcofi_send_comm_t *)comm;
     lcofi_req_t *req;
     int ret;
 
@@ -317,18 +319,19 @@ int lcofi_isend(void *comm, const void *buf, size_t len, void *mhandle, void **o
         return LC_EINVAL(LCOFI_SUBSYS, "isend: not a connected send comm");
     pthread_mutex_lock(&sc->ctx->lock);
     ret = lcofi_req_start(sc->ctx, 1, buf, len, sc->chunk, lcofi_tag(sc->remote_id, sc->seq),
-                          sc->peer, mhandle, &req);
+                          sc->peer, (lcofi_mr_t *)mhandle, &req);
     if (!ret && req) {
         sc->seq++;
-        *out = req;
+        *out = &req->base;
     }
     pthread_mutex_unlock(&sc->ctx->lock);
     return ret;
 }
 
-int lcofi_irecv(void *comm, void *buf, size_t len, void *mhandle, void **out)
+int lcofi_irecv(lc_prov_comm_t *comm, void *buf, size_t len, lc_prov_mr_t *mhandle,
+                lc_prov_req_t **out)
 {
-    lcofi_recv_comm_t *rc = comm;
+    lcofi_recv_comm_t *rc = (lcofi_recv_comm_t *)comm;
     lcofi_req_t *req;
     int ret;
 
@@ -337,18 +340,18 @@ int lcofi_irecv(void *comm, void *buf, size_t len, void *mhandle, void **out)
     *out = NULL;
     pthread_mutex_lock(&rc->ctx->lock);
     ret = lcofi_req_start(rc->ctx, 0, buf, len, rc->chunk, lcofi_tag(rc->id, rc->seq),
-                          FI_ADDR_UNSPEC, mhandle, &req);
+                          FI_ADDR_UNSPEC, (lcofi_mr_t *)mhandle, &req);
     if (!ret && req) {
         rc->seq++;
-        *out = req;
+        *out = &req->base;
     }
     pthread_mutex_unlock(&rc->ctx->lock);
     return ret;
 }
 
-int lcofi_test(void *arg, int *done, size_t *size)
+int lcofi_test(lc_prov_req_t *arg, int *done, size_t *size)
 {
-    lcofi_req_t *req = arg;
+    lcofi_req_t *req = (lcofi_req_t *)arg;
     lcofi_ctx_t *ctx;
     int ret;
 

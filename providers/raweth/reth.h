@@ -8,12 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "lioncub/provider_sdk.h"
 #include "reth_counters.h"
 #include "reth_dp.h"
 #include "reth_fault.h"
 #include "reth_frame.h"
 #include "reth_window.h"
+
+LC_HIDDEN extern const lc_provider_t lc_prov_raweth;
 
 #define RETH_HANDLE_MAGIC 0x4552434Cu /* "LCRE" */
 #define RETH_MAX_CONNS 65535
@@ -38,6 +40,7 @@ enum reth_kind { RETH_K_LISTEN, RETH_K_SEND, RETH_K_RECV };
 enum reth_state { RETH_S_CONNECTING, RETH_S_OPEN, RETH_S_FAILED };
 
 struct reth_req {
+    lc_prov_req_t base;
     reth_conn_t *conn;
     reth_req_t *next;
     uint8_t *buf;
@@ -51,6 +54,7 @@ struct reth_req {
 };
 
 struct reth_conn {
+    lc_prov_comm_t base;          /* its kind follows kind */
     reth_ctx_t *ctx;
     int kind, state, err;
     uint32_t id;                  /* our connection id (index | generation << 16) */
@@ -77,6 +81,8 @@ struct reth_conn {
 };
 
 struct reth_ctx {
+    lc_prov_ctx_t base;
+    lc_prov_mr_t mr;     /* the one registration: both datapaths copy, nothing to pin */
     reth_iface_t ifc;
     const reth_dp_ops_t *dpo;
     reth_dp_t *dp;
@@ -94,26 +100,27 @@ struct reth_ctx {
 };
 
 /* reth_ctx.c */
-LC_HIDDEN int reth_init(const lc_prov_init_opts_t *opts, void **ctx);
-LC_HIDDEN void reth_fini(void *ctx);
+LC_HIDDEN int reth_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **ctx);
+LC_HIDDEN void reth_fini(lc_prov_ctx_t *ctx);
 LC_HIDDEN int reth_conn_new(reth_ctx_t *ctx, int kind, reth_conn_t **out);
 LC_HIDDEN void reth_conn_free(reth_conn_t *c);
 LC_HIDDEN reth_conn_t *reth_conn_lookup(reth_ctx_t *ctx, uint32_t id);
 /* Receive, then send what is due on every connection. */
 LC_HIDDEN void reth_progress(reth_ctx_t *ctx);
 /* The wait op: sleep until a frame arrives, the ring drains, or a timer may be due. */
-LC_HIDDEN int reth_wait(void *ctx, int timeout_us);
+LC_HIDDEN int reth_wait(lc_prov_ctx_t *ctx, int timeout_us);
 /* Encode and queue one frame to c's peer; -EAGAIN while the ring is full. */
 LC_HIDDEN int reth_send_frame(reth_ctx_t *ctx, reth_conn_t *c, reth_hdr_t *h, const void *payload,
                               size_t len);
 
 /* reth_conn.c: connection set-up and teardown */
-LC_HIDDEN int reth_listen(void *ctx, int dev, void *handle, void **listen_comm);
-LC_HIDDEN int reth_connect(void *ctx, int dev, const void *handle, void **send_comm);
-LC_HIDDEN int reth_accept(void *listen_comm, void **recv_comm);
-LC_HIDDEN int reth_close_send(void *send_comm);
-LC_HIDDEN int reth_close_recv(void *recv_comm);
-LC_HIDDEN int reth_close_listen(void *listen_comm);
+LC_HIDDEN int reth_listen(lc_prov_ctx_t *ctx, int dev, void *handle, lc_prov_comm_t **listen_comm);
+LC_HIDDEN int reth_connect(lc_prov_ctx_t *ctx, int dev, const void *handle,
+                           lc_prov_comm_t **send_comm);
+LC_HIDDEN int reth_accept(lc_prov_comm_t *listen_comm, lc_prov_comm_t **recv_comm);
+LC_HIDDEN int reth_close_send(lc_prov_comm_t *send_comm);
+LC_HIDDEN int reth_close_recv(lc_prov_comm_t *recv_comm);
+LC_HIDDEN int reth_close_listen(lc_prov_comm_t *listen_comm);
 /* A SYN, SYNACK or FIN arrived (after the job and endpoint checks). */
 LC_HIDDEN void reth_conn_control(reth_ctx_t *ctx, const reth_hdr_t *h);
 /* Connecting: resend the SYN when due; give up after the timeout. */
@@ -122,9 +129,11 @@ LC_HIDDEN void reth_conn_tick(reth_conn_t *c, double now);
 LC_HIDDEN void reth_conn_fail(reth_conn_t *c, int err);
 
 /* reth_xfer.c: messages */
-LC_HIDDEN int reth_isend(void *send_comm, const void *buf, size_t len, void *mh, void **req);
-LC_HIDDEN int reth_irecv(void *recv_comm, void *buf, size_t len, void *mh, void **req);
-LC_HIDDEN int reth_test(void *req, int *done, size_t *size);
+LC_HIDDEN int reth_isend(lc_prov_comm_t *send_comm, const void *buf, size_t len, lc_prov_mr_t *mh,
+                         lc_prov_req_t **req);
+LC_HIDDEN int reth_irecv(lc_prov_comm_t *recv_comm, void *buf, size_t len, lc_prov_mr_t *mh,
+                         lc_prov_req_t **req);
+LC_HIDDEN int reth_test(lc_prov_req_t *req, int *done, size_t *size);
 /* A DATA, ACK or PING frame for an open connection. */
 LC_HIDDEN void reth_xfer_frame(reth_conn_t *c, const reth_hdr_t *h, const uint8_t *payload);
 /* Send new and retransmitted frames, acks and keepalives; check timeouts. */

@@ -9,9 +9,9 @@
 
 #include "reth.h"
 
-int reth_listen(void *p, int dev, void *handle, void **listen_comm)
+int reth_listen(lc_prov_ctx_t *p, int dev, void *handle, lc_prov_comm_t **listen_comm)
 {
-    reth_ctx_t *ctx = p;
+    reth_ctx_t *ctx = (reth_ctx_t *)p;
     reth_handle_t h;
     reth_conn_t *c;
     int rc;
@@ -30,7 +30,7 @@ int reth_listen(void *p, int dev, void *handle, void **listen_comm)
     h.listen_id = c->id;
     h.job_id = ctx->job_id;
     memcpy(handle, &h, sizeof(h));
-    *listen_comm = c;
+    *listen_comm = &c->base;
     return 0;
 }
 
@@ -45,9 +45,9 @@ static int reth_send_syn(reth_conn_t *c, double now)
     return reth_send_frame(c->ctx, c, &h, NULL, 0);
 }
 
-int reth_connect(void *p, int dev, const void *handle, void **send_comm)
+int reth_connect(lc_prov_ctx_t *p, int dev, const void *handle, lc_prov_comm_t **send_comm)
 {
-    reth_ctx_t *ctx = p;
+    reth_ctx_t *ctx = (reth_ctx_t *)p;
     reth_conn_t *c = NULL;
     reth_handle_t h;
     int rc;
@@ -87,14 +87,14 @@ int reth_connect(void *p, int dev, const void *handle, void **send_comm)
     }
     if (c->state == RETH_S_OPEN) {
         c->handed_out = 1;
-        *send_comm = c;
+        *send_comm = &c->base;
     }
     return 0;
 }
 
-int reth_accept(void *listen_comm, void **recv_comm)
+int reth_accept(lc_prov_comm_t *listen_comm, lc_prov_comm_t **recv_comm)
 {
-    reth_conn_t *l = listen_comm, *c;
+    reth_conn_t *l = (reth_conn_t *)listen_comm, *c;
 
     if (!l || !recv_comm || l->kind != RETH_K_LISTEN)
         return LC_EINVAL("raweth", "accept: bad listen comm or output");
@@ -107,7 +107,7 @@ int reth_accept(void *listen_comm, void **recv_comm)
             l->acc_tail = NULL;
         c->acc_next = NULL;
         c->handed_out = 1;
-        *recv_comm = c;
+        *recv_comm = &c->base;
     }
     return 0;
 }
@@ -215,9 +215,9 @@ void reth_conn_fail(reth_conn_t *c, int err)
 }
 
 /* Requests still queued at close are freed with their connection. */
-int reth_close_send(void *send_comm)
+int reth_close_send(lc_prov_comm_t *send_comm)
 {
-    reth_conn_t *c = send_comm;
+    reth_conn_t *c = (reth_conn_t *)send_comm;
 
     if (!c || c->kind != RETH_K_SEND)
         return LC_EINVAL("raweth", "close_send: not a send comm");
@@ -236,9 +236,9 @@ int reth_close_send(void *send_comm)
  * until its FIN comes (or the timeout), the connection stays in the table
  * and keeps acknowledging, without requests.
  */
-int reth_close_recv(void *recv_comm)
+int reth_close_recv(lc_prov_comm_t *recv_comm)
 {
-    reth_conn_t *c = recv_comm;
+    reth_conn_t *c = (reth_conn_t *)recv_comm;
 
     if (!c || c->kind != RETH_K_RECV || c->closing)
         return LC_EINVAL("raweth", "close_recv: not an open recv comm");
@@ -256,9 +256,9 @@ int reth_close_recv(void *recv_comm)
     return 0;
 }
 
-int reth_close_listen(void *listen_comm)
+int reth_close_listen(lc_prov_comm_t *listen_comm)
 {
-    reth_conn_t *l = listen_comm;
+    reth_conn_t *l = (reth_conn_t *)listen_comm;
 
     if (!l || l->kind != RETH_K_LISTEN)
         return LC_EINVAL("raweth", "close_listen: not a listen comm");

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "internal.h"
+#include "lioncub/provider_sdk.h"
 
 typedef struct reth_counters {
     uint64_t sent;            /* frames handed to the datapath */

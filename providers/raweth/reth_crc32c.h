@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "lioncub/provider_sdk.h"
 
 /*
  * CRC32C of buf, continuing from crc (0 to start): the usual reflected CRC

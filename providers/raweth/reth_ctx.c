@@ -51,7 +51,7 @@ static int reth_ctx_params(reth_ctx_t *ctx, reth_dp_conf_t *conf)
     return 0;
 }
 
-int reth_init(const lc_prov_init_opts_t *opts, void **out)
+int reth_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **out)
 {
     const char *mode = lc_param_str("LC_RAWETH_MODE");
     reth_dp_conf_t conf;
@@ -65,6 +65,8 @@ int reth_init(const lc_prov_init_opts_t *opts, void **out)
     ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return lc_seterr(-ENOMEM, "raweth", "out of memory");
+    lc_prov_obj_init(&ctx->base.obj, &lc_prov_raweth, LC_PROV_CTX);
+    lc_prov_obj_init(&ctx->mr.obj, &lc_prov_raweth, LC_PROV_MR);
     ctx->job_id = opts ? opts->job_id : 0;
     ctx->rank = opts ? opts->rank : -1;
     ctx->dpo = reth_pick_mode(mode);
@@ -95,7 +97,7 @@ int reth_init(const lc_prov_init_opts_t *opts, void **out)
             "window %u frames%s", ctx->dpo->name, ctx->ifc.name, ctx->ifc.mtu, ctx->ifc.mac[0],
             ctx->ifc.mac[1], ctx->ifc.mac[2], ctx->ifc.mac[3], ctx->ifc.mac[4], ctx->ifc.mac[5],
             ctx->maxpay, ctx->window, ctx->fault ? ", LC_RAWETH_FAULT impairments on" : "");
-    *out = ctx;
+    *out = &ctx->base;
     return 0;
 fail:
     reth_fault_free(ctx->fault);
@@ -114,9 +116,9 @@ static void reth_log_counters(const reth_ctx_t *ctx)
             c->dups);
 }
 
-void reth_fini(void *p)
+void reth_fini(lc_prov_ctx_t *p)
 {
-    reth_ctx_t *ctx = p;
+    reth_ctx_t *ctx = (reth_ctx_t *)p;
 
     if (!ctx)
         return;
@@ -170,6 +172,10 @@ int reth_conn_new(reth_ctx_t *ctx, int kind, reth_conn_t **out)
         return lc_seterr(-ENOMEM, "raweth", "out of memory");
     if (++ctx->gen == 0)
         ctx->gen = 1;
+    lc_prov_obj_init(&c->base.obj, &lc_prov_raweth,
+                     kind == RETH_K_LISTEN ? LC_PROV_LISTEN
+                     : kind == RETH_K_SEND ? LC_PROV_SEND
+                                           : LC_PROV_RECV);
     c->ctx = ctx;
     c->kind = kind;
     c->id = idx | ((uint32_t)ctx->gen << 16);
@@ -304,9 +310,9 @@ void reth_progress(reth_ctx_t *ctx)
     ctx->dpo->tx_flush(ctx->dp);
 }
 
-int reth_wait(void *p, int timeout_us)
+int reth_wait(lc_prov_ctx_t *p, int timeout_us)
 {
-    reth_ctx_t *ctx = p;
+    reth_ctx_t *ctx = (reth_ctx_t *)p;
     struct timespec ts;
     struct pollfd pfd;
 

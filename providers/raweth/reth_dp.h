@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "lioncub/provider_sdk.h"
 
 /* The Ethernet interface a context uses. */
 typedef struct reth_iface {

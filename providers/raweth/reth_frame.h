@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "lioncub/provider_sdk.h"
 
 #define RETH_ETHERTYPE 0x88B5 /* IEEE 802 local experimental EtherType 1 */
 #define RETH_VERSION 1

@@ -6,7 +6,7 @@
 
 #include "reth.h"
 
-static int reth_devices(void *ctx, int *ndev)
+static int reth_devices(lc_prov_ctx_t *ctx, int *ndev)
 {
     if (!ctx || !ndev)
         return LC_EINVAL("raweth", "devices: NULL argument");
@@ -14,15 +14,14 @@ static int reth_devices(void *ctx, int *ndev)
     return 0;
 }
 
-static int reth_get_props(void *p, int dev, lc_prov_props_t *props)
+static int reth_get_props(lc_prov_ctx_t *p, int dev, lc_prov_props_t *out)
 {
-    reth_ctx_t *ctx = p;
+    reth_ctx_t *ctx = (reth_ctx_t *)p;
     char link[128], path[PATH_MAX];
+    lc_prov_props_t pr = {.size = sizeof(pr)}, *props = &pr;
 
-    if (!ctx || !props || dev != 0)
+    if (!ctx || !out || dev != 0)
         return LC_EINVAL("raweth", "get_props: bad context, device %d or props", dev);
-    memset(props, 0, sizeof(*props));
-    props->size = sizeof(*props);
     snprintf(props->name, sizeof(props->name), "%s", ctx->ifc.name);
     snprintf(link, sizeof(link), "/sys/class/net/%s/device", ctx->ifc.name);
     if (realpath(link, path) && strlen(path) < sizeof(props->pci_path))
@@ -35,19 +34,19 @@ static int reth_get_props(void *p, int dev, lc_prov_props_t *props)
     props->max_recvs = 1;
     props->reg_is_global = 1;
     props->max_msg_size = UINT32_MAX;
-    return 0;
+    return lc_struct_out(out, &pr, sizeof(pr), "lc_prov_props_t");
 }
 
-static int reth_reg_mr(void *comm, void *buf, size_t len, void **mh)
+static int reth_reg_mr(lc_prov_comm_t *comm, void *buf, size_t len, lc_prov_mr_t **mh)
 {
     if (!comm || !mh || (!buf && len))
         return LC_EINVAL("raweth", "reg_mr: bad arguments");
     /* Both datapaths copy each payload once into their ring or UMEM: nothing to pin. */
-    *mh = buf ? buf : (void *)mh;
+    *mh = &((reth_conn_t *)comm)->ctx->mr;
     return 0;
 }
 
-static int reth_dereg_mr(void *comm, void *mh)
+static int reth_dereg_mr(lc_prov_comm_t *comm, lc_prov_mr_t *mh)
 {
     return comm ? 0 : LC_EINVAL("raweth", "dereg_mr: NULL comm");
 }

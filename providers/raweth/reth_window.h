@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "lioncub/provider_sdk.h"
 
 static inline int reth_seq_lt(uint32_t a, uint32_t b)
 {

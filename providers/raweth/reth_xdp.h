@@ -2,7 +2,7 @@
 #ifndef RETH_XDP_H
 #define RETH_XDP_H
 
-#include "internal.h"
+#include "lioncub/provider_sdk.h"
 
 /* The BPF ELF object built from reth_xdp_kern.c: [reth_xdp_obj, reth_xdp_obj_end). */
 LC_HIDDEN extern const unsigned char reth_xdp_obj[];

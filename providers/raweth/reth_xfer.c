@@ -17,6 +17,7 @@ static reth_req_t *reth_req_new(reth_conn_t *c, void *buf, size_t len)
 
     if (!r)
         return NULL;
+    lc_prov_obj_init(&r->base.obj, &lc_prov_raweth, LC_PROV_REQ);
     r->conn = c;
     r->buf = buf;
     r->len = len;
@@ -87,9 +88,10 @@ static int reth_send_ctl(reth_conn_t *c, int type)
     return reth_send_frame(c->ctx, c, &h, NULL, 0);
 }
 
-int reth_isend(void *send_comm, const void *buf, size_t len, void *mh, void **req)
+int reth_isend(lc_prov_comm_t *send_comm, const void *buf, size_t len, lc_prov_mr_t *mh,
+               lc_prov_req_t **req)
 {
-    reth_conn_t *c = send_comm;
+    reth_conn_t *c = (reth_conn_t *)send_comm;
     reth_req_t *r;
 
     if (!c || !req || c->kind != RETH_K_SEND || (!buf && len))
@@ -107,7 +109,7 @@ int reth_isend(void *send_comm, const void *buf, size_t len, void *mh, void **re
         c->q_frame = r;
     reth_pump(c, lc_now());
     c->ctx->dpo->tx_flush(c->ctx->dp);
-    *req = r;
+    *req = &r->base;
     return 0;
 }
 
@@ -162,9 +164,10 @@ static void reth_rx_drain(reth_conn_t *c)
         c->ack_due++; /* the window opened */
 }
 
-int reth_irecv(void *recv_comm, void *buf, size_t len, void *mh, void **req)
+int reth_irecv(lc_prov_comm_t *recv_comm, void *buf, size_t len, lc_prov_mr_t *mh,
+               lc_prov_req_t **req)
 {
-    reth_conn_t *c = recv_comm;
+    reth_conn_t *c = (reth_conn_t *)recv_comm;
     reth_req_t *r;
 
     if (!c || !req || c->kind != RETH_K_RECV || (!buf && len))
@@ -176,13 +179,13 @@ int reth_irecv(void *recv_comm, void *buf, size_t len, void *mh, void **req)
     if (!r)
         return 0;
     reth_rx_drain(c);
-    *req = r;
+    *req = &r->base;
     return 0;
 }
 
-int reth_test(void *req, int *done, size_t *size)
+int reth_test(lc_prov_req_t *req, int *done, size_t *size)
 {
-    reth_req_t *r = req;
+    reth_req_t *r = (reth_req_t *)req;
     int err;
 
     if (!r || !done)

@@ -35,7 +35,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "internal.h"
+#include "lioncub/provider_sdk.h"
 
 #define TCP_SUBSYS "tcp"
 #define TCP_MAGIC 0x4c435450u  /* "LCTP" */
@@ -108,6 +108,7 @@ typedef struct tcp_sock {
 
 /** A send or receive comm: one connection. */
 struct tcp_comm {
+    lc_prov_comm_t base;       /* kind LC_PROV_SEND or LC_PROV_RECV */
     tcp_ctx_t *ctx;
     int is_send;
     int err;                   /* first error; the comm is dead once set */
@@ -125,9 +126,9 @@ struct tcp_comm {
 
 /** A request: one posted message. */
 struct tcp_req {
+    lc_prov_req_t base;        /* live while owned by the caller */
     tcp_ctx_t *ctx;
     tcp_comm_t *comm;          /* NULL once detached by a close */
-    uint32_t magic;            /* TCP_REQ_LIVE while owned by the caller */
     int done;
     int status;                /* 0 or the error the request fails with */
     int hdr_done;
@@ -140,18 +141,17 @@ struct tcp_req {
     tcp_msg_hdr_t hdr;
     tcp_req_t *next_free;
 };
-#define TCP_REQ_LIVE 0x52514c56u
 
 /** A memory registration: only a record, TCP needs none. */
 typedef struct tcp_mr {
-    uint32_t magic;            /* TCP_MR_LIVE until deregistered */
+    lc_prov_mr_t base;         /* live until deregistered */
     const char *buf;
     size_t len;
 } tcp_mr_t;
-#define TCP_MR_LIVE 0x524d4c56u
 
 /** A provider context. */
 struct tcp_ctx {
+    lc_prov_ctx_t base;
     pthread_mutex_t lock;      /* every op holds it: contexts may be shared by threads */
     int epfd;
     uint64_t idle_poll_ns;     /* when epoll_wait last found nothing */
@@ -169,6 +169,8 @@ struct tcp_ctx {
     char scratch[65536];       /* sink for payload of truncated receives */
 };
 
+LC_HIDDEN extern const lc_provider_t lc_prov_tcp;
+
 /* tcp_dev.c */
 LC_HIDDEN int tcp_dev_discover(tcp_dev_t *devs, int max);
 LC_HIDDEN int tcp_dev_props(const tcp_dev_t *dev, lc_prov_props_t *props);
@@ -185,35 +187,39 @@ LC_HIDDEN tcp_comm_t *tcp_comm_new(tcp_ctx_t *ctx, int is_send, int nsocks, size
 LC_HIDDEN int tcp_comm_activate(tcp_comm_t *comm);
 LC_HIDDEN void tcp_comm_free(tcp_comm_t *comm);
 LC_HIDDEN void tcp_comm_fail(tcp_comm_t *comm, int err);
-LC_HIDDEN int tcp_connect(void *ctx, int dev, const void *handle, void **send_comm);
-LC_HIDDEN int tcp_close_send(void *send_comm);
-LC_HIDDEN int tcp_close_recv(void *recv_comm);
+LC_HIDDEN int tcp_connect(lc_prov_ctx_t *ctx, int dev, const void *handle,
+                          lc_prov_comm_t **send_comm);
+LC_HIDDEN int tcp_close_send(lc_prov_comm_t *send_comm);
+LC_HIDDEN int tcp_close_recv(lc_prov_comm_t *recv_comm);
 
 /* tcp_listen.c */
-LC_HIDDEN int tcp_listen(void *ctx, int dev, void *handle, void **listen_comm);
-LC_HIDDEN int tcp_accept(void *listen_comm, void **recv_comm);
-LC_HIDDEN int tcp_close_listen(void *listen_comm);
+LC_HIDDEN int tcp_listen(lc_prov_ctx_t *ctx, int dev, void *handle,
+                         lc_prov_comm_t **listen_comm);
+LC_HIDDEN int tcp_accept(lc_prov_comm_t *listen_comm, lc_prov_comm_t **recv_comm);
+LC_HIDDEN int tcp_close_listen(lc_prov_comm_t *listen_comm);
 
 /* tcp_progress.c */
 LC_HIDDEN void tcp_progress(tcp_ctx_t *ctx);
-LC_HIDDEN int tcp_wait(void *ctx, int timeout_us);
+LC_HIDDEN int tcp_wait(lc_prov_ctx_t *ctx, int timeout_us);
 LC_HIDDEN void tcp_req_complete(tcp_req_t *req);
 
 /* tcp_req.c */
 LC_HIDDEN void tcp_req_pool_free(tcp_ctx_t *ctx);
-LC_HIDDEN int tcp_isend(void *send_comm, const void *buf, size_t len, void *mhandle, void **req);
-LC_HIDDEN int tcp_irecv(void *recv_comm, void *buf, size_t len, void *mhandle, void **req);
-LC_HIDDEN int tcp_test(void *req, int *done, size_t *size);
+LC_HIDDEN int tcp_isend(lc_prov_comm_t *send_comm, const void *buf, size_t len,
+                        lc_prov_mr_t *mhandle, lc_prov_req_t **req);
+LC_HIDDEN int tcp_irecv(lc_prov_comm_t *recv_comm, void *buf, size_t len, lc_prov_mr_t *mhandle,
+                        lc_prov_req_t **req);
+LC_HIDDEN int tcp_test(lc_prov_req_t *req, int *done, size_t *size);
 
 /* tcp_mr.c */
-LC_HIDDEN int tcp_reg_mr(void *comm, void *buf, size_t len, void **mhandle);
-LC_HIDDEN int tcp_dereg_mr(void *comm, void *mhandle);
+LC_HIDDEN int tcp_reg_mr(lc_prov_comm_t *comm, void *buf, size_t len, lc_prov_mr_t **mhandle);
+LC_HIDDEN int tcp_dereg_mr(lc_prov_comm_t *comm, lc_prov_mr_t *mhandle);
 LC_HIDDEN int tcp_mr_check(const tcp_mr_t *mr, const void *buf, size_t len);
 
 /* tcp_ctx.c */
-LC_HIDDEN int tcp_init(const lc_prov_init_opts_t *opts, void **ctx);
-LC_HIDDEN void tcp_fini(void *ctx);
-LC_HIDDEN int tcp_devices(void *ctx, int *ndev);
-LC_HIDDEN int tcp_get_props(void *ctx, int dev, lc_prov_props_t *props);
+LC_HIDDEN int tcp_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **ctx);
+LC_HIDDEN void tcp_fini(lc_prov_ctx_t *ctx);
+LC_HIDDEN int tcp_devices(lc_prov_ctx_t *ctx, int *ndev);
+LC_HIDDEN int tcp_get_props(lc_prov_ctx_t *ctx, int dev, lc_prov_props_t *props);
 
 #endif

@@ -31,6 +31,7 @@ tcp_comm_t *tcp_comm_new(tcp_ctx_t *ctx, int is_send, int nsocks, size_t chunk)
         lc_seterr(-ENOMEM, TCP_SUBSYS, "out of memory for a comm");
         return NULL;
     }
+    lc_prov_obj_init(&comm->base.obj, &lc_prov_tcp, is_send ? LC_PROV_SEND : LC_PROV_RECV);
     comm->ctx = ctx;
     comm->is_send = is_send;
     comm->nsocks = nsocks;
@@ -121,6 +122,7 @@ void tcp_comm_free(tcp_comm_t *comm)
         if (comm->socks[i].fd >= 0)
             close(comm->socks[i].fd); /* also leaves the epoll set */
     free(comm->socks[0].stage);
+    lc_prov_obj_kill(&comm->base.obj);
     free(comm);
 }
 
@@ -229,9 +231,9 @@ static int tcp_handle_check(const tcp_handle_t *h)
  *        stays NULL until all sockets are connected and have sent their hello.
  * @return 0 or a negative code (the half-made connection is then dropped).
  */
-int tcp_connect(void *vctx, int dev, const void *handle, void **send_comm)
+int tcp_connect(lc_prov_ctx_t *vctx, int dev, const void *handle, lc_prov_comm_t **send_comm)
 {
-    tcp_ctx_t *ctx = vctx;
+    tcp_ctx_t *ctx = (tcp_ctx_t *)vctx;
     tcp_handle_t h;
     tcp_comm_t *comm;
     int rc;
@@ -274,7 +276,7 @@ int tcp_connect(void *vctx, int dev, const void *handle, void **send_comm)
         if ((rc = tcp_comm_activate(comm)))
             goto err_comm;
         LC_DEBUG(TCP_SUBSYS, "connected to %s with %d sockets", comm->peer, comm->nsocks);
-        *send_comm = comm;
+        *send_comm = &comm->base;
     }
     rc = 0;
 out:
@@ -287,15 +289,15 @@ err_comm:
 }
 
 /* Close a send or receive comm. */
-static int tcp_close_comm(tcp_comm_t *comm, int is_send)
+static int tcp_close_comm(lc_prov_comm_t *h, int is_send)
 {
+    tcp_comm_t *comm = (tcp_comm_t *)h;
     tcp_ctx_t *ctx;
+    int rc = lc_prov_check(h, is_send ? LC_PROV_SEND : LC_PROV_RECV, &lc_prov_tcp,
+                           is_send ? "tcp close_send" : "tcp close_recv");
 
-    if (!comm)
-        return LC_EINVAL(TCP_SUBSYS, "close: NULL comm");
-    if (comm->is_send != is_send)
-        return LC_EINVAL(TCP_SUBSYS, "close_%s: comm is a %s comm", is_send ? "send" : "recv",
-                         comm->is_send ? "send" : "recv");
+    if (rc)
+        return rc;
     ctx = comm->ctx;
     pthread_mutex_lock(&ctx->lock);
     tcp_comm_free(comm);
@@ -304,13 +306,13 @@ static int tcp_close_comm(tcp_comm_t *comm, int is_send)
 }
 
 /** @brief Close a send comm (requests in flight fail with -ECANCELED). */
-int tcp_close_send(void *send_comm)
+int tcp_close_send(lc_prov_comm_t *send_comm)
 {
     return tcp_close_comm(send_comm, 1);
 }
 
 /** @brief Close a receive comm (requests in flight fail with -ECANCELED). */
-int tcp_close_recv(void *recv_comm)
+int tcp_close_recv(lc_prov_comm_t *recv_comm)
 {
     return tcp_close_comm(recv_comm, 0);
 }

@@ -26,7 +26,7 @@ static int tcp_param_range(const char *name, int64_t lo, int64_t hi, int64_t *v)
  * @brief Create a context: read LC_TCP_*, find the devices, open the epoll set.
  * @return 0, -ENODEV, LC_ERR_CONFIG or -ENOMEM.
  */
-int tcp_init(const lc_prov_init_opts_t *opts, void **out)
+int tcp_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **out)
 {
     tcp_ctx_t *ctx;
     int64_t nsocks, chunk, sockbuf, timeout_ms = 60000;
@@ -47,6 +47,7 @@ int tcp_init(const lc_prov_init_opts_t *opts, void **out)
     ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return lc_seterr(-ENOMEM, TCP_SUBSYS, "init: out of memory");
+    lc_prov_obj_init(&ctx->base.obj, &lc_prov_tcp, LC_PROV_CTX);
     ctx->nsocks = (int)nsocks;
     ctx->chunk = (size_t)chunk;
     ctx->sndbuf = tcp_sockbuf_fit((int)sockbuf, 0);
@@ -67,7 +68,7 @@ int tcp_init(const lc_prov_init_opts_t *opts, void **out)
         LC_INFO(TCP_SUBSYS, "device %d: %s", i, ctx->devs[i].ifname);
     LC_INFO(TCP_SUBSYS, "nsocks %d, chunk %zu, sndbuf %d, rcvbuf %d", ctx->nsocks, ctx->chunk,
             ctx->sndbuf, ctx->rcvbuf);
-    *out = ctx;
+    *out = &ctx->base;
     return 0;
 
 err_free:
@@ -79,11 +80,11 @@ err_free:
  * @brief Destroy a context. Comms still open are closed (with a warning);
  *        requests never tested are freed.
  */
-void tcp_fini(void *vctx)
+void tcp_fini(lc_prov_ctx_t *vctx)
 {
-    tcp_ctx_t *ctx = vctx;
+    tcp_ctx_t *ctx = (tcp_ctx_t *)vctx;
 
-    if (!ctx)
+    if (lc_prov_check(vctx, LC_PROV_CTX, &lc_prov_tcp, "tcp fini"))
         return;
     if (ctx->comms || ctx->connecting)
         LC_WARN(TCP_SUBSYS, "fini: closing comms left open");
@@ -94,13 +95,14 @@ void tcp_fini(void *vctx)
     tcp_req_pool_free(ctx);
     close(ctx->epfd);
     pthread_mutex_destroy(&ctx->lock);
+    lc_prov_obj_kill(&ctx->base.obj);
     free(ctx);
 }
 
 /** @brief Number of devices of the context. */
-int tcp_devices(void *vctx, int *ndev)
+int tcp_devices(lc_prov_ctx_t *vctx, int *ndev)
 {
-    tcp_ctx_t *ctx = vctx;
+    tcp_ctx_t *ctx = (tcp_ctx_t *)vctx;
 
     if (!ctx || !ndev)
         return LC_EINVAL(TCP_SUBSYS, "devices: NULL argument");
@@ -109,21 +111,15 @@ int tcp_devices(void *vctx, int *ndev)
 }
 
 /** @brief Properties of device dev; fills at most props->size bytes. */
-int tcp_get_props(void *vctx, int dev, lc_prov_props_t *props)
+int tcp_get_props(lc_prov_ctx_t *vctx, int dev, lc_prov_props_t *props)
 {
-    tcp_ctx_t *ctx = vctx;
+    tcp_ctx_t *ctx = (tcp_ctx_t *)vctx;
     lc_prov_props_t p;
-    size_t n;
 
     if (!ctx || !props)
         return LC_EINVAL(TCP_SUBSYS, "get_props: NULL argument");
     if (dev < 0 || dev >= ctx->ndev)
         return LC_EINVAL(TCP_SUBSYS, "get_props: device %d out of range [0, %d)", dev, ctx->ndev);
-    if (props->size < sizeof(props->size))
-        return LC_EINVAL(TCP_SUBSYS, "get_props: props->size is not set");
     tcp_dev_props(&ctx->devs[dev], &p);
-    n = props->size < sizeof(p) ? props->size : sizeof(p);
-    memcpy((char *)props + sizeof(props->size), (char *)&p + sizeof(p.size),
-           n - sizeof(props->size));
-    return 0;
+    return lc_struct_out(props, &p, sizeof(p), "lc_prov_props_t");
 }

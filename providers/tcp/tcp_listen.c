@@ -34,6 +34,7 @@ typedef struct tcp_group {
 } tcp_group_t;
 
 typedef struct tcp_listen_comm {
+    lc_prov_comm_t base; /* kind LC_PROV_LISTEN */
     tcp_ctx_t *ctx;
     int fd;
     uint64_t nonce;
@@ -45,9 +46,9 @@ typedef struct tcp_listen_comm {
  * @brief Listen on device dev on an ephemeral port; fill the handle.
  * @return 0 or a negative errno.
  */
-int tcp_listen(void *vctx, int dev, void *handle, void **listen_comm)
+int tcp_listen(lc_prov_ctx_t *vctx, int dev, void *handle, lc_prov_comm_t **listen_comm)
 {
-    tcp_ctx_t *ctx = vctx;
+    tcp_ctx_t *ctx = (tcp_ctx_t *)vctx;
     tcp_listen_comm_t *lc;
     tcp_handle_t h = {0};
     struct sockaddr_storage sa;
@@ -62,6 +63,7 @@ int tcp_listen(void *vctx, int dev, void *handle, void **listen_comm)
     lc = calloc(1, sizeof(*lc));
     if (!lc)
         return lc_seterr(-ENOMEM, TCP_SUBSYS, "listen: out of memory");
+    lc_prov_obj_init(&lc->base.obj, &lc_prov_tcp, LC_PROV_LISTEN);
     lc->ctx = ctx;
     lc->nonce = tcp_random64();
     sa = ctx->devs[dev].addr;
@@ -94,7 +96,7 @@ int tcp_listen(void *vctx, int dev, void *handle, void **listen_comm)
     }
     h.nonce = htole64(lc->nonce);
     memcpy(handle, &h, sizeof(h));
-    *listen_comm = lc;
+    *listen_comm = &lc->base;
     return 0;
 
 err_close:
@@ -256,13 +258,15 @@ static void tcp_group_free(tcp_group_t *g)
  *        some connection have arrived.
  * @return 0, or a negative code (the listener stays usable).
  */
-int tcp_accept(void *listen_comm, void **recv_comm)
+int tcp_accept(lc_prov_comm_t *listen_comm, lc_prov_comm_t **recv_comm)
 {
-    tcp_listen_comm_t *lc = listen_comm;
+    tcp_listen_comm_t *lc = (tcp_listen_comm_t *)listen_comm;
     tcp_comm_t *comm = NULL;
-    int rc;
+    int rc = lc_prov_check(listen_comm, LC_PROV_LISTEN, &lc_prov_tcp, "tcp accept");
 
-    if (!lc || !recv_comm)
+    if (rc)
+        return rc;
+    if (!recv_comm)
         return LC_EINVAL(TCP_SUBSYS, "accept: NULL argument");
     *recv_comm = NULL;
     pthread_mutex_lock(&lc->ctx->lock);
@@ -279,17 +283,18 @@ int tcp_accept(void *listen_comm, void **recv_comm)
         break;
     }
     pthread_mutex_unlock(&lc->ctx->lock);
-    *recv_comm = comm;
+    *recv_comm = comm ? &comm->base : NULL;
     return rc;
 }
 
 /** @brief Close a listener and the connections it has not handed out yet. */
-int tcp_close_listen(void *listen_comm)
+int tcp_close_listen(lc_prov_comm_t *listen_comm)
 {
-    tcp_listen_comm_t *lc = listen_comm;
+    tcp_listen_comm_t *lc = (tcp_listen_comm_t *)listen_comm;
+    int rc = lc_prov_check(listen_comm, LC_PROV_LISTEN, &lc_prov_tcp, "tcp close_listen");
 
-    if (!lc)
-        return LC_EINVAL(TCP_SUBSYS, "close_listen: NULL comm");
+    if (rc)
+        return rc;
     close(lc->fd);
     while (lc->pending) {
         tcp_pending_t *p = lc->pending;
@@ -302,6 +307,7 @@ int tcp_close_listen(void *listen_comm)
         lc->groups = g->next;
         tcp_group_free(g);
     }
+    lc_prov_obj_kill(&lc->base.obj);
     free(lc);
     return 0;
 }

@@ -313,9 +313,9 @@ void tcp_progress(tcp_ctx_t *ctx)
  *        cores do not spin. Marks the reported sockets ready for the next
  *        tcp_progress().
  */
-int tcp_wait(void *vctx, int timeout_us)
+int tcp_wait(lc_prov_ctx_t *vctx, int timeout_us)
 {
-    tcp_ctx_t *ctx = vctx;
+    tcp_ctx_t *ctx = (tcp_ctx_t *)vctx;
     struct epoll_event ev[TCP_EPOLL_BATCH];
     struct timespec ts;
     int n;

@@ -43,7 +43,7 @@ static tcp_req_t *tcp_req_get(tcp_ctx_t *ctx)
     ctx->free_reqs = r->next_free;
     memset(r, 0, sizeof(*r));
     r->ctx = ctx;
-    r->magic = TCP_REQ_LIVE;
+    lc_prov_obj_init(&r->base.obj, &lc_prov_tcp, LC_PROV_REQ);
     return r;
 }
 
@@ -51,7 +51,7 @@ static void tcp_req_put(tcp_req_t *r)
 {
     tcp_ctx_t *ctx = r->ctx;
 
-    r->magic = 0;
+    lc_prov_obj_kill(&r->base.obj);
     r->next_free = ctx->free_reqs;
     ctx->free_reqs = r;
 }
@@ -68,24 +68,26 @@ void tcp_req_pool_free(tcp_ctx_t *ctx)
 }
 
 /* Check and post a request on comm; *req NULL when the comm's ring is full. */
-static int tcp_post(tcp_comm_t *comm, int is_send, void *buf, size_t len, void *mhandle,
-                    void **req)
+static int tcp_post(lc_prov_comm_t *h, int is_send, void *buf, size_t len, lc_prov_mr_t *mhandle,
+                    lc_prov_req_t **req)
 {
     const char *op = is_send ? "isend" : "irecv";
+    tcp_comm_t *comm = (tcp_comm_t *)h;
     tcp_ctx_t *ctx;
     tcp_req_t *r;
-    int rc = 0;
+    int rc;
 
-    if (!comm || !req)
+    if (!req)
         return LC_EINVAL(TCP_SUBSYS, "%s: NULL argument", op);
     *req = NULL;
-    if (comm->is_send != is_send)
-        return LC_EINVAL(TCP_SUBSYS, "%s: comm is a %s comm", op, comm->is_send ? "send" : "recv");
+    if ((rc = lc_prov_check(h, is_send ? LC_PROV_SEND : LC_PROV_RECV, &lc_prov_tcp,
+                            is_send ? "tcp isend" : "tcp irecv")))
+        return rc;
     if (!buf && len > 0)
         return LC_EINVAL(TCP_SUBSYS, "%s: NULL buffer of %zu bytes", op, len);
     if (is_send && len > TCP_MAX_MSG)
         return LC_EINVAL(TCP_SUBSYS, "isend: %zu bytes exceed max_msg_size", len);
-    if (mhandle && (rc = tcp_mr_check(mhandle, buf, len)))
+    if (mhandle && (rc = tcp_mr_check((tcp_mr_t *)mhandle, buf, len)))
         return rc;
     ctx = comm->ctx;
     pthread_mutex_lock(&ctx->lock);
@@ -113,20 +115,22 @@ static int tcp_post(tcp_comm_t *comm, int is_send, void *buf, size_t len, void *
     }
     comm->ring[comm->tail % TCP_MAX_REQS] = r;
     comm->tail++;
-    *req = r;
+    *req = &r->base;
 out:
     pthread_mutex_unlock(&ctx->lock);
     return rc;
 }
 
 /** @brief Post a send of len bytes (see provider.h). */
-int tcp_isend(void *send_comm, const void *buf, size_t len, void *mhandle, void **req)
+int tcp_isend(lc_prov_comm_t *send_comm, const void *buf, size_t len, lc_prov_mr_t *mhandle,
+              lc_prov_req_t **req)
 {
     return tcp_post(send_comm, 1, (void *)buf, len, mhandle, req);
 }
 
 /** @brief Post a receive of at most len bytes (see provider.h). */
-int tcp_irecv(void *recv_comm, void *buf, size_t len, void *mhandle, void **req)
+int tcp_irecv(lc_prov_comm_t *recv_comm, void *buf, size_t len, lc_prov_mr_t *mhandle,
+              lc_prov_req_t **req)
 {
     return tcp_post(recv_comm, 0, buf, len, mhandle, req);
 }
@@ -136,16 +140,16 @@ int tcp_irecv(void *recv_comm, void *buf, size_t len, void *mhandle, void **req)
  *        request (done or failed) is freed.
  * @return 0, or the error the request failed with (*done is then 1 too).
  */
-int tcp_test(void *vreq, int *done, size_t *size)
+int tcp_test(lc_prov_req_t *vreq, int *done, size_t *size)
 {
-    tcp_req_t *r = vreq;
+    tcp_req_t *r = (tcp_req_t *)vreq;
     tcp_ctx_t *ctx;
-    int rc = 0;
+    int rc = lc_prov_check(vreq, LC_PROV_REQ, &lc_prov_tcp, "tcp test");
 
-    if (!r || !done)
+    if (rc)
+        return rc;
+    if (!done)
         return LC_EINVAL(TCP_SUBSYS, "test: NULL argument");
-    if (r->magic != TCP_REQ_LIVE)
-        return LC_EINVAL(TCP_SUBSYS, "test: not a live request (already completed?)");
     ctx = r->ctx;
     pthread_mutex_lock(&ctx->lock);
     if (!r->done)

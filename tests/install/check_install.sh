@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # check_install.sh - install the build into a temporary prefix, then build and
 # run a small program against it twice: through CMake's find_package(lioncub)
-# and through pkg-config; run the installed tools (--version) and check their
-# man pages and lioncub(7) (rendered by man -l when man is there); then import
-# the installed Python package (when the build has one) and check that it
-# loads the installed library.
+# and through pkg-config (it loads the raweth module from LIBDIR/lioncub); run
+# the installed tools (--version), check that lc_info loads the modules from
+# the prefix, check their man pages and lioncub(7) (rendered by man -l when man
+# is there); then import the installed Python package (when the build has one)
+# and check that it loads the installed library.
 # usage: check_install.sh BUILD SRC [PYTHON PYTHON_INSTALL_DIR]
 set -euo pipefail
 build=$1 src=$2 py=${3:-} pydir=${4:-}
@@ -14,13 +15,17 @@ cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 cat >"$tmp/main.c" <<'C'
 #include <stdio.h>
 #include <lioncub/lioncub.h>
+#include <lioncub/provider.h>
 int main(void)
 {
     float x[3] = {1.0f, -2.0f, 0.0f};
     uint64_t bits = 0;
     int rc = lc_pack_signs(x, LC_FP32, 3, &bits);
-    printf("lioncub %s: pack rc %d bits %llx\n", lc_version(NULL), rc, (unsigned long long)bits);
-    return rc || bits != 2;
+    /* the raweth module, from LIBDIR/lioncub next to the installed library */
+    const lc_provider_t *reth = lc_provider_find("raweth");
+    printf("lioncub %s: pack rc %d bits %llx, raweth module %s\n", lc_version(NULL), rc,
+           (unsigned long long)bits, reth ? "loaded" : lc_last_error());
+    return rc || bits != 2 || !reth;
 }
 C
 cat >"$tmp/CMakeLists.txt" <<'CM'
@@ -60,6 +65,14 @@ if command -v man >/dev/null; then
     }
 fi
 echo "install: the tools run and their man pages are there: $(wc -l <<<"$pages") pages"
+# The provider modules sit in LIBDIR/lioncub, and the installed tools load them from there.
+mods=$("$tmp/prefix/bin/lc_info" | sed -n '/^provider modules:/,/^providers usable/p')
+grep -Eq "^  raweth +loaded +$tmp/prefix/[^ ]*/lioncub/liblioncub-raweth.so" <<<"$mods" || {
+    echo "install: lc_info does not load raweth from the prefix:"
+    echo "$mods"
+    exit 1
+}
+echo "install: lc_info loads the modules from the prefix:" $(grep -c loaded <<<"$mods")
 if [[ -n $py && -n $pydir ]]; then
     [[ $pydir = /* ]] && { echo "install: $pydir is absolute, not under the prefix: not checked"; exit 0; }
     PYTHONPATH=$tmp/prefix/$pydir "$py" - "$tmp/prefix" <<'PY'

@@ -175,7 +175,7 @@ static void test_create_args(void **state)
         assert_int_equal(lc_lion_create(comm, &c, &lion), -EINVAL);                              \
         assert_null(lion);                                                                       \
     } while (0)
-    BAD(size, offsetof(lc_lion_config_t, levels) - 1);
+    BAD(size, 4); /* size not set (any size >= 8 is a caller's struct: tests/abi) */
     BAD(levels, LC_MAX_LEVELS + 1);
     BAD(flags, 2);
     BAD(mode, LC_LION_MODE_COUNT);
@@ -217,7 +217,7 @@ static void test_group_and_step_args(void **state)
     grads[0] = NULL;
     assert_int_equal(lc_lion_step(lion, grads, NULL, NULL), -EINVAL);
     grads[0] = g0;
-    info.size = sizeof(info) - 1;
+    info.size = 4;
     assert_int_equal(lc_lion_step(lion, grads, NULL, &info), -EINVAL);
     info.size = sizeof(info);
     opts.size = 0;

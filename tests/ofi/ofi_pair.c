@@ -18,7 +18,7 @@ static double ofi_now(void)
 void ofi_env_or_skip(void)
 {
     const lc_provider_t *prov = lc_provider_find("ofi");
-    void *ctx = NULL;
+    lc_prov_ctx_t *ctx = NULL;
     int ret;
 
     setenv("LC_OFI_IFNAME", "lo", 1); /* tests send only over loopback */
@@ -36,7 +36,7 @@ void ofi_env_or_skip(void)
     prov->fini(ctx);
 }
 
-int ofi_pair_connect(ofi_pair_t *p, void **send, void **recv)
+int ofi_pair_connect(ofi_pair_t *p, lc_prov_comm_t **send, lc_prov_comm_t **recv)
 {
     double t0 = ofi_now();
     int ret;
@@ -80,7 +80,7 @@ void ofi_pair_close(ofi_pair_t *p)
     memset(p, 0, sizeof(*p));
 }
 
-int ofi_wait(const lc_provider_t *prov, void *req, size_t *size)
+int ofi_wait(const lc_provider_t *prov, lc_prov_req_t *req, size_t *size)
 {
     double t0 = ofi_now();
     int done = 0, ret;
@@ -94,10 +94,10 @@ int ofi_wait(const lc_provider_t *prov, void *req, size_t *size)
     return 0;
 }
 
-int ofi_xfer(ofi_pair_t *p, const void *sbuf, size_t slen, void *smh, void *rbuf, size_t rlen,
-             void *rmh, size_t *rsize)
+int ofi_xfer(ofi_pair_t *p, const void *sbuf, size_t slen, lc_prov_mr_t *smh, void *rbuf,
+             size_t rlen, lc_prov_mr_t *rmh, size_t *rsize)
 {
-    void *sreq = NULL, *rreq = NULL;
+    lc_prov_req_t *sreq = NULL, *rreq = NULL;
     int sdone = 0, rdone = 0, sret = 0, rret = 0, ret;
     size_t ssize = 0;
     double t0 = ofi_now();

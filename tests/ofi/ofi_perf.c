@@ -22,7 +22,8 @@
 #include "internal.h"
 
 typedef struct peer {
-    void *ctx, *listen, *send, *recv;
+    lc_prov_ctx_t *ctx;
+    lc_prov_comm_t *listen, *send, *recv;
     char handle[LC_PROV_HANDLE_MAX];
 } peer_t;
 
@@ -60,7 +61,7 @@ static void check(int ret, const char *what)
     }
 }
 
-static void wait_req(void *req, size_t *size)
+static void wait_req(lc_prov_req_t *req, size_t *size)
 {
     int done = 0;
 
@@ -68,9 +69,9 @@ static void wait_req(void *req, size_t *size)
         check(prov->test(req, &done, size), "test");
 }
 
-static void xfer(void *comm, int send, void *buf, size_t len, void *mh)
+static void xfer(lc_prov_comm_t *comm, int send, void *buf, size_t len, lc_prov_mr_t *mh)
 {
-    void *req = NULL;
+    lc_prov_req_t *req = NULL;
 
     while (!req)
         check(send ? prov->isend(comm, buf, len, mh, &req) : prov->irecv(comm, buf, len, mh, &req),
@@ -84,7 +85,8 @@ static void *rank_main(void *arg)
     peer_t *p = &peers[me];
     size_t slot = sbytes, got = 0, total = sbytes * (size_t)window;
     char *buf = malloc(total), small[8] = {0};
-    void *mh, **reqs = calloc((size_t)window, sizeof(void *));
+    lc_prov_mr_t *mh;
+    lc_prov_req_t **reqs = calloc((size_t)window, sizeof(*reqs));
     double t0;
 
     check(prov->init(NULL, &p->ctx), "init");
@@ -117,7 +119,7 @@ static void *rank_main(void *arg)
     t0 = now();
     for (int head = 0, tail = 0; tail < nmsg;) {
         if (head < nmsg && head - tail < window) {
-            void **r = &reqs[head % window];
+            lc_prov_req_t **r = &reqs[head % window];
 
             *r = NULL;
             if (!me)

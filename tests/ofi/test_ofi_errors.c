@@ -19,7 +19,7 @@ static const lc_provider_t *prov;
 
 static void test_bad_provider(void **state)
 {
-    void *ctx = (void *)1;
+    lc_prov_ctx_t *ctx = (void *)1;
     const char *msg;
 
     (void)state;
@@ -35,7 +35,7 @@ static void test_bad_provider(void **state)
 
 static void test_bad_interface_and_domain(void **state)
 {
-    void *ctx = NULL;
+    lc_prov_ctx_t *ctx = NULL;
 
     (void)state;
     setenv("LC_OFI_IFNAME", "nosuchif0", 1);
@@ -53,7 +53,7 @@ static void test_bad_interface_and_domain(void **state)
 
 static void test_bad_params(void **state)
 {
-    void *ctx = NULL;
+    lc_prov_ctx_t *ctx = NULL;
 
     (void)state;
     setenv("LC_OFI_MAX_MSG", "lots", 1);
@@ -78,7 +78,8 @@ static void test_bad_args(void **state)
     ofi_pair_t p;
     lc_prov_props_t props = {.size = 0};
     char handle[LC_PROV_HANDLE_MAX] = {0}, buf[8];
-    void *out = (void *)1;
+    lc_prov_comm_t *out = (void *)1;
+    lc_prov_req_t *rout = NULL;
     int done, n;
 
     (void)state;
@@ -97,11 +98,11 @@ static void test_bad_args(void **state)
     assert_int_equal(prov->connect(p.a, 0, handle, &out), LC_ERR_PROTO); /* not a handle */
     assert_int_equal(prov->connect(p.a, 1, p.handle, &out), -EINVAL);
     assert_int_equal(prov->accept(NULL, &out), -EINVAL);
-    assert_int_equal(prov->isend(NULL, buf, 1, NULL, &out), -EINVAL);
-    assert_int_equal(prov->isend(p.send, NULL, 1, NULL, &out), -EINVAL);
+    assert_int_equal(prov->isend(NULL, buf, 1, NULL, &rout), -EINVAL);
+    assert_int_equal(prov->isend(p.send, NULL, 1, NULL, &rout), -EINVAL);
     assert_int_equal(prov->isend(p.send, buf, 1, NULL, NULL), -EINVAL);
-    assert_int_equal(prov->irecv(NULL, buf, 1, NULL, &out), -EINVAL);
-    assert_int_equal(prov->irecv(p.recv, NULL, 1, NULL, &out), -EINVAL);
+    assert_int_equal(prov->irecv(NULL, buf, 1, NULL, &rout), -EINVAL);
+    assert_int_equal(prov->irecv(p.recv, NULL, 1, NULL, &rout), -EINVAL);
     assert_int_equal(prov->test(NULL, &done, NULL), -EINVAL);
     assert_int_equal(prov->close_send(NULL), -EINVAL);
     assert_int_equal(prov->close_recv(NULL), -EINVAL);

@@ -23,7 +23,7 @@ static void test_cache(void **state)
     size_t len = 1 << 20, got;
     char *s = malloc(len), *r = malloc(len);
     lcofi_mr_stats_t st0, st;
-    void *mh, *inner, *rmh;
+    lc_prov_mr_t *mh, *inner, *rmh;
 
     (void)state;
     assert_true(s && r);
@@ -72,7 +72,7 @@ static void test_forced_local(void **state)
     size_t len = 256 << 10, got;
     char *s = malloc(len), *r = malloc(len), *other = malloc(len);
     lcofi_mr_stats_t st0, st;
-    void *mh;
+    lc_prov_mr_t *mh;
 
     (void)state;
     assert_true(s && r && other);
@@ -106,7 +106,7 @@ static void test_forced_local(void **state)
 static void test_bad_args(void **state)
 {
     ofi_pair_t p;
-    void *mh = NULL;
+    lc_prov_mr_t *mh = NULL;
     char buf[16];
 
     (void)state;

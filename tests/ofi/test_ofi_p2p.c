@@ -42,7 +42,7 @@ static void test_sizes(void **state)
     ofi_pair_t *p = *state;
     size_t max = 64u << 20, got;
     char *s = malloc(max), *r = malloc(max);
-    void *smh, *rmh;
+    lc_prov_mr_t *smh, *rmh;
 
     assert_non_null(s);
     assert_non_null(r);
@@ -97,7 +97,7 @@ static void test_in_flight(void **state)
     enum { N = 64 };
     ofi_pair_t *p = *state;
     char *s[N], *r[N];
-    void *sreq[N], *rreq[N];
+    lc_prov_req_t *sreq[N], *rreq[N];
     size_t got;
 
     for (int i = 0; i < N; i++) {
@@ -158,7 +158,7 @@ static void test_two_connections(void **state)
 static void test_nonblocking_connect(void **state)
 {
     ofi_pair_t *p = *state, q = *p;
-    void *comm = (void *)1;
+    lc_prov_comm_t *comm = (void *)1;
     char s[10] = "123456789", r[10];
     size_t got = 0;
 

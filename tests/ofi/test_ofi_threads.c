@@ -40,7 +40,9 @@ static void *sender(void *arg)
 {
     stream_t *st = arg;
     const lc_provider_t *prov = st->prov;
-    void *ctx = NULL, *comm = NULL, *req[NMSG] = {0};
+    lc_prov_ctx_t *ctx = NULL;
+    lc_prov_comm_t *comm = NULL;
+    lc_prov_req_t *req[NMSG] = {0};
     char *buf[WINDOW];
     int ret = 0, head = 0, tail = 0, done;
 
@@ -82,7 +84,9 @@ static void *receiver(void *arg)
 {
     stream_t *st = arg;
     const lc_provider_t *prov = st->prov;
-    void *ctx = NULL, *lcomm = NULL, *comm = NULL, *req[NMSG] = {0};
+    lc_prov_ctx_t *ctx = NULL;
+    lc_prov_comm_t *lcomm = NULL, *comm = NULL;
+    lc_prov_req_t *req[NMSG] = {0};
     char *buf[WINDOW];
     int ret = 0, head = 0, tail = 0, done;
     size_t size;

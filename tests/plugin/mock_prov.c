@@ -49,26 +49,26 @@ static int mock_busy(void)
     return mock_count.busy_mode && (++mock_tick % 5) == 3;
 }
 
-static int mock_init(const lc_prov_init_opts_t *opts, void **ctx)
+static int mock_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **ctx)
 {
     if (mock_count.fail_init)
         return lc_seterr(-ENODEV, "mock", "no device (test)");
-    *ctx = &mock_count;
+    *ctx = (lc_prov_ctx_t *)&mock_count; /* no state beyond the counters */
     return 0;
 }
 
-static void mock_fini(void *ctx)
+static void mock_fini(lc_prov_ctx_t *ctx)
 {
     mock_count.finis++;
 }
 
-static int mock_devices(void *ctx, int *ndev)
+static int mock_devices(lc_prov_ctx_t *ctx, int *ndev)
 {
     *ndev = 1;
     return 0;
 }
 
-static int mock_get_props(void *ctx, int dev, lc_prov_props_t *p)
+static int mock_get_props(lc_prov_ctx_t *ctx, int dev, lc_prov_props_t *p)
 {
     if (dev != 0)
         return -EINVAL;
@@ -85,7 +85,7 @@ static int mock_get_props(void *ctx, int dev, lc_prov_props_t *p)
     return 0;
 }
 
-static int mock_listen(void *ctx, int dev, void *handle, void **lc)
+static int mock_listen(lc_prov_ctx_t *ctx, int dev, void *handle, lc_prov_comm_t **lc)
 {
     struct mock_listen *l = calloc(1, sizeof(*l));
 
@@ -93,12 +93,12 @@ static int mock_listen(void *ctx, int dev, void *handle, void **lc)
         return -ENOMEM;
     l->magic = 0x6d6f636b;
     memcpy(handle, &l, sizeof(l));
-    *lc = l;
+    *lc = (lc_prov_comm_t *)l;
     mock_count.comms++;
     return 0;
 }
 
-static int mock_connect(void *ctx, int dev, const void *handle, void **sc)
+static int mock_connect(lc_prov_ctx_t *ctx, int dev, const void *handle, lc_prov_comm_t **sc)
 {
     static int attempts;
     struct mock_listen *l;
@@ -115,43 +115,44 @@ static int mock_connect(void *ctx, int dev, const void *handle, void **sc)
     for (pp = &l->queue; *pp; pp = &(*pp)->next)
         ;
     *pp = c;
-    *sc = c;
+    *sc = (lc_prov_comm_t *)c;
     mock_count.comms++;
     return 0;
 }
 
-static int mock_accept(void *lc, void **rc)
+static int mock_accept(lc_prov_comm_t *lc, lc_prov_comm_t **rc)
 {
-    struct mock_listen *l = lc;
+    struct mock_listen *l = (struct mock_listen *)lc;
 
     *rc = NULL;
     if (!l->queue)
         return 0;
-    *rc = l->queue;
+    *rc = (lc_prov_comm_t *)l->queue;
     l->queue = l->queue->next;
     mock_count.comms++;
     return 0;
 }
 
-static int mock_reg_mr(void *comm, void *buf, size_t len, void **mh)
+static int mock_reg_mr(lc_prov_comm_t *comm, void *buf, size_t len, lc_prov_mr_t **mh)
 {
-    *mh = malloc(1);
+    *mh = malloc(sizeof(**mh));
     if (!*mh)
         return -ENOMEM;
     mock_count.regs++;
     return 0;
 }
 
-static int mock_dereg_mr(void *comm, void *mh)
+static int mock_dereg_mr(lc_prov_comm_t *comm, lc_prov_mr_t *mh)
 {
     free(mh);
     mock_count.regs--;
     return 0;
 }
 
-static int mock_isend(void *sc, const void *buf, size_t len, void *mh, void **req)
+static int mock_isend(lc_prov_comm_t *sc, const void *buf, size_t len, lc_prov_mr_t *mh,
+                      lc_prov_req_t **req)
 {
-    struct mock_conn *c = sc;
+    struct mock_conn *c = (struct mock_conn *)sc;
     struct mock_msg *m;
     struct mock_req *r;
 
@@ -175,14 +176,15 @@ static int mock_isend(void *sc, const void *buf, size_t len, void *mh, void **re
     c->tail = m;
     r->tests_left = 1;
     r->len = len;
-    *req = r;
+    *req = (lc_prov_req_t *)r;
     mock_count.msgs++;
     return 0;
 }
 
-static int mock_irecv(void *rc, void *buf, size_t len, void *mh, void **req)
+static int mock_irecv(lc_prov_comm_t *rc, void *buf, size_t len, lc_prov_mr_t *mh,
+                      lc_prov_req_t **req)
 {
-    struct mock_conn *c = rc;
+    struct mock_conn *c = (struct mock_conn *)rc;
     struct mock_req *r;
 
     *req = NULL;
@@ -199,7 +201,7 @@ static int mock_irecv(void *rc, void *buf, size_t len, void *mh, void **req)
     else
         c->rhead = r;
     c->rtail = r;
-    *req = r;
+    *req = (lc_prov_req_t *)r;
     return 0;
 }
 
@@ -227,9 +229,9 @@ static void mock_deliver(struct mock_conn *c)
     }
 }
 
-static int mock_test(void *req, int *done, size_t *size)
+static int mock_test(lc_prov_req_t *req, int *done, size_t *size)
 {
-    struct mock_req *r = req;
+    struct mock_req *r = (struct mock_req *)req;
     int err;
 
     *done = 0;
@@ -287,30 +289,31 @@ static void mock_unref(struct mock_conn *c)
     free(c);
 }
 
-static int mock_connect_tracked(void *ctx, int dev, const void *handle, void **sc)
+static int mock_connect_tracked(lc_prov_ctx_t *ctx, int dev, const void *handle,
+                                lc_prov_comm_t **sc)
 {
     int rc = mock_connect(ctx, dev, handle, sc);
 
     if (*sc)
-        mock_track(*sc, 1);
+        mock_track((struct mock_conn *)*sc, 1);
     return rc;
 }
 
-static int mock_close_send(void *sc)
+static int mock_close_send(lc_prov_comm_t *sc)
 {
-    mock_unref(sc);
+    mock_unref((struct mock_conn *)sc);
     mock_count.comms--;
     return 0;
 }
 
-static int mock_close_recv(void *rc)
+static int mock_close_recv(lc_prov_comm_t *rc)
 {
-    mock_unref(rc);
+    mock_unref((struct mock_conn *)rc);
     mock_count.comms--;
     return 0;
 }
 
-static int mock_close_listen(void *lc)
+static int mock_close_listen(lc_prov_comm_t *lc)
 {
     free(lc);
     mock_count.comms--;

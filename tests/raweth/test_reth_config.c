@@ -20,7 +20,7 @@ static const lc_provider_t *prov;
 static int try_init(void)
 {
     lc_prov_init_opts_t o = {.size = sizeof(o), .job_id = 1, .rank = 0};
-    void *ctx = NULL;
+    lc_prov_ctx_t *ctx = NULL;
     int rc = prov->init(&o, &ctx);
 
     if (rc == 0)
@@ -83,7 +83,8 @@ static void test_fault_spec(void **state)
 static void test_bad_arguments(void **state)
 {
     uint8_t handle[LC_PROV_HANDLE_MAX];
-    void *comm = (void *)1, *req = NULL;
+    lc_prov_comm_t *comm = (void *)1;
+    lc_prov_req_t *req = NULL;
     int done;
 
     assert_int_equal(prov->init(NULL, NULL), -EINVAL);

@@ -41,7 +41,7 @@
 
 static const lc_provider_t *prov;
 static const char *role_name = "parent";
-static void *ctx;
+static lc_prov_ctx_t *ctx;
 
 typedef struct scen {
     const char *name, *netem, *fault;
@@ -90,7 +90,7 @@ static int check(const uint8_t *p, size_t n, uint64_t k)
 
 /* Wait for one request: returns its result; *size the message size. */
 /* Test until done; with sleep, sleep in the provider's wait op between tests. */
-static int wait_req_mode(void *req, size_t *size, double limit, int sleep)
+static int wait_req_mode(lc_prov_req_t *req, size_t *size, double limit, int sleep)
 {
     double end = lc_now() + limit;
     int done = 0, rc;
@@ -106,14 +106,14 @@ static int wait_req_mode(void *req, size_t *size, double limit, int sleep)
     return 0;
 }
 
-static int wait_req(void *req, size_t *size, double limit)
+static int wait_req(lc_prov_req_t *req, size_t *size, double limit)
 {
     return wait_req_mode(req, size, limit, 0);
 }
 
 static void *post_send(void *comm, const void *buf, size_t len)
 {
-    void *req = NULL;
+    lc_prov_req_t *req = NULL;
 
     while (!req)
         CHECK(prov->isend(comm, buf, len, NULL, &req) == 0, "isend %zu B", len);
@@ -122,7 +122,7 @@ static void *post_send(void *comm, const void *buf, size_t len)
 
 static void *post_recv(void *comm, void *buf, size_t len)
 {
-    void *req = NULL;
+    lc_prov_req_t *req = NULL;
 
     while (!req)
         CHECK(prov->irecv(comm, buf, len, NULL, &req) == 0, "irecv %zu B", len);
@@ -138,11 +138,11 @@ static size_t burst_len(int i)
     return (size_t)((i * 7919u) % 65536u) * (i % 5 != 0);
 }
 
-static void sender(void *comm, int basic)
+static void sender(lc_prov_comm_t *comm, int basic)
 {
     uint8_t *buf = malloc((16 << 20) + 1);
     uint8_t *bufs[NBURST];
-    void *reqs[NBURST];
+    lc_prov_req_t *reqs[NBURST];
     size_t sz;
 
     CHECK(buf, "malloc");
@@ -169,11 +169,11 @@ static void sender(void *comm, int basic)
     free(buf);
 }
 
-static void receiver(void *comm, int basic)
+static void receiver(lc_prov_comm_t *comm, int basic)
 {
     uint8_t *buf = malloc((16 << 20) + 4096);
     uint8_t *bufs[NBURST];
-    void *reqs[NBURST];
+    lc_prov_req_t *reqs[NBURST];
     size_t sz;
 
     CHECK(buf, "malloc");
@@ -212,7 +212,7 @@ static void receiver(void *comm, int basic)
 }
 
 /* Stream 1 MiB messages until failure; the result must be a timeout soon after the peer died. */
-static int stream_until_error(void *comm, int is_send, int ready_fd)
+static int stream_until_error(lc_prov_comm_t *comm, int is_send, int ready_fd)
 {
     size_t len = 1 << 20, sz;
     uint8_t *buf = malloc(len);
@@ -221,7 +221,7 @@ static int stream_until_error(void *comm, int is_send, int ready_fd)
 
     fill(buf, len, 42);
     for (int i = 0; rc == 0; i++) {
-        void *req = is_send ? post_send(comm, buf, len) : post_recv(comm, buf, len);
+        lc_prov_req_t *req = is_send ? post_send(comm, buf, len) : post_recv(comm, buf, len);
         rc = wait_req(req, &sz, 30);
         if (rc == 0) {
             last = lc_now();
@@ -239,11 +239,11 @@ static int stream_until_error(void *comm, int is_send, int ready_fd)
 }
 
 /* Stream 256 MiB in 4 MiB messages, 4 in flight; the receiver prints the rate. */
-static void perf(void *comm, int is_send)
+static void perf(lc_prov_comm_t *comm, int is_send)
 {
     enum { LEN = 4 << 20, NMSG = 64, DEPTH = 4 };
     uint8_t *buf[DEPTH];
-    void *req[DEPTH];
+    lc_prov_req_t *req[DEPTH];
     double t0 = 0;
 
     for (int i = 0; i < DEPTH; i++) {
@@ -296,7 +296,7 @@ static void child(const reth_net_t *net, int side, const char *mode, const scen_
                   int ready_fd)
 {
     uint8_t handle[LC_PROV_HANDLE_MAX];
-    void *lcomm = NULL, *comm = NULL;
+    lc_prov_comm_t *lcomm = NULL, *comm = NULL;
     double end;
     int kill_mode = !strcmp(sc->name, "kill");
 
@@ -348,7 +348,7 @@ static int drop_net_raw(void)
 static int init_err(const char *ifname, const char *mode)
 {
     lc_prov_init_opts_t o = {.size = sizeof(o), .job_id = JOB, .rank = 0};
-    void *c = NULL;
+    lc_prov_ctx_t *c = NULL;
     int rc;
 
     if (ifname)

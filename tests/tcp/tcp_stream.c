@@ -20,7 +20,7 @@ extern const lc_provider_t lc_prov_tcp;
 #define P (&lc_prov_tcp)
 
 typedef struct {
-    void *comm;
+    lc_prov_comm_t *comm;
     int is_send;
     char *buf;
     size_t size;
@@ -33,7 +33,7 @@ typedef struct {
 static void *stream_run(void *arg)
 {
     stream_t *st = arg;
-    void **reqs = calloc((size_t)st->window, sizeof(void *));
+    lc_prov_req_t **reqs = calloc((size_t)st->window, sizeof(*reqs));
     long posted = 0, done = 0;
 
     while (done < st->count && st->rc == 0) {
@@ -80,7 +80,8 @@ int main(int argc, char **argv)
     long count = (long)stream_arg(argc, argv, 2, "256");
     int window = (int)stream_arg(argc, argv, 3, "8");
     char handle[LC_PROV_HANDLE_MAX];
-    void *sctx, *rctx, *lcomm, *scomm = NULL, *rcomm = NULL;
+    lc_prov_ctx_t *sctx, *rctx;
+    lc_prov_comm_t *lcomm, *scomm = NULL, *rcomm = NULL;
     stream_t s, r;
     pthread_t th;
     double t0, t;

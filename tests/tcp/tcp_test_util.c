@@ -37,17 +37,17 @@ void tt_env(int nsocks)
     }
 }
 
-void *tt_ctx(void)
+lc_prov_ctx_t *tt_ctx(void)
 {
     lc_prov_init_opts_t opts = {.size = sizeof(opts), .job_id = 1, .rank = -1};
-    void *ctx = NULL;
+    lc_prov_ctx_t *ctx = NULL;
 
     assert_int_equal(TT->init(&opts, &ctx), 0);
     assert_non_null(ctx);
     return ctx;
 }
 
-void tt_connect(tt_conn_t *c, void *sctx, void *rctx)
+void tt_connect(tt_conn_t *c, lc_prov_ctx_t *sctx, lc_prov_ctx_t *rctx)
 {
     char handle[LC_PROV_HANDLE_MAX];
     double t0 = tt_now();
@@ -76,7 +76,7 @@ void tt_close(tt_conn_t *c)
     c->scomm = c->rcomm = c->lcomm = NULL;
 }
 
-int tt_wait(void *req, size_t *size, double timeout_s)
+int tt_wait(lc_prov_req_t *req, size_t *size, double timeout_s)
 {
     double t0 = tt_now();
     unsigned spins = 0;
@@ -94,9 +94,9 @@ int tt_wait(void *req, size_t *size, double timeout_s)
     }
 }
 
-static void *tt_post(void *comm, void *buf, size_t len, int is_send)
+static lc_prov_req_t *tt_post(lc_prov_comm_t *comm, void *buf, size_t len, int is_send)
 {
-    void *req = NULL;
+    lc_prov_req_t *req = NULL;
     double t0 = tt_now();
 
     while (!req) {
@@ -107,12 +107,12 @@ static void *tt_post(void *comm, void *buf, size_t len, int is_send)
     return req;
 }
 
-void *tt_isend(void *comm, const void *buf, size_t len)
+lc_prov_req_t *tt_isend(lc_prov_comm_t *comm, const void *buf, size_t len)
 {
     return tt_post(comm, (void *)buf, len, 1);
 }
 
-void *tt_irecv(void *comm, void *buf, size_t len)
+lc_prov_req_t *tt_irecv(lc_prov_comm_t *comm, void *buf, size_t len)
 {
     return tt_post(comm, buf, len, 0);
 }

@@ -28,7 +28,7 @@ static void test_params_and_props(void **state)
     const char *owner;
     const lc_param_t *prm;
     int ndev = 0, found = 0;
-    void *ctx;
+    lc_prov_ctx_t *ctx;
 
     for (int i = 0; (prm = lc_param_at(i, &owner)); i++)
         if (!strncmp(prm->name, "LC_TCP_", 7)) {
@@ -76,7 +76,7 @@ static void test_params_and_props(void **state)
 static void test_bad_config(void **state)
 {
     lc_prov_init_opts_t opts = {.size = sizeof(opts), .rank = -1};
-    void *ctx = (void *)1;
+    lc_prov_ctx_t *ctx = (void *)1;
 
     tt_env(0);
     setenv("LC_TCP_NSOCKS", "0", 1);
@@ -106,7 +106,10 @@ static void test_bad_args(void **state)
 {
     char handle[LC_PROV_HANDLE_MAX], buf[64];
     lc_prov_props_t props = {.size = sizeof(props)};
-    void *ctx, *lcomm, *comm = NULL, *req = NULL, *mr = NULL;
+    lc_prov_ctx_t *ctx;
+    lc_prov_comm_t *lcomm, *comm = NULL;
+    lc_prov_req_t *req = NULL;
+    lc_prov_mr_t *mr = NULL;
     tt_conn_t c;
     int done, ndev;
 
@@ -180,7 +183,8 @@ static void test_stray_connection(void **state)
 {
     char handle[LC_PROV_HANDLE_MAX], junk[40];
     struct sockaddr_in sa = {.sin_family = AF_INET};
-    void *ctx, *lcomm, *scomm = NULL, *rcomm = NULL;
+    lc_prov_ctx_t *ctx;
+    lc_prov_comm_t *lcomm, *scomm = NULL, *rcomm = NULL;
     double t0 = tt_now();
     int fd;
 
@@ -214,7 +218,8 @@ static void test_sender_closes(void **state)
     tt_conn_t c;
     char small[16];
     char *big = malloc(BIG);
-    void *sctx, *rctx, *req, *sreq;
+    lc_prov_ctx_t *sctx, *rctx;
+    lc_prov_req_t *req, *sreq;
     double t0;
     int done = 0;
 
@@ -259,7 +264,8 @@ static void test_receiver_closes(void **state)
 {
     tt_conn_t c;
     char *big = calloc(1, BIG);
-    void *sctx, *rctx, *req;
+    lc_prov_ctx_t *sctx, *rctx;
+    lc_prov_req_t *req;
     int rc;
 
     tt_env(4);
@@ -288,7 +294,8 @@ static void test_close_in_flight(void **state)
 {
     tt_conn_t c;
     char buf[4][100];
-    void *ctx, *req[4];
+    lc_prov_ctx_t *ctx;
+    lc_prov_req_t *req[4];
     int done;
 
     tt_env(2);

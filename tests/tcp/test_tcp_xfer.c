@@ -30,8 +30,9 @@ static const size_t tt_sizes[] = {0,           1,       3,         4095,       4
 
 static void *tt_sizes_sender(void *arg)
 {
-    void *scomm = arg;
-    void *bufs[NSIZES], *reqs[NSIZES];
+    lc_prov_comm_t *scomm = arg;
+    void *bufs[NSIZES];
+    lc_prov_req_t *reqs[NSIZES];
 
     for (size_t i = 0; i < NSIZES; i++) {
         bufs[i] = malloc(tt_sizes[i] + 1);
@@ -50,9 +51,10 @@ static void *tt_sizes_sender(void *arg)
 static void tt_sizes_run(int nsocks)
 {
     tt_conn_t c;
-    void *bufs[NSIZES], *reqs[NSIZES];
+    void *bufs[NSIZES];
+    lc_prov_req_t *reqs[NSIZES];
     pthread_t th;
-    void *sctx, *rctx;
+    lc_prov_ctx_t *sctx, *rctx;
 
     tt_env(nsocks);
     sctx = tt_ctx();
@@ -116,7 +118,7 @@ static size_t tt_msg_size(int i)
 }
 
 typedef struct tt_side {
-    void *scomm, *rcomm;
+    lc_prov_comm_t *scomm, *rcomm;
     uint64_t sseed, rseed;
 } tt_side_t;
 
@@ -124,7 +126,7 @@ typedef struct tt_side {
 static void *tt_flight(void *arg)
 {
     tt_side_t *sd = arg;
-    void **sreq = calloc(NMSG, sizeof(void *)), **rreq = calloc(NMSG, sizeof(void *));
+    lc_prov_req_t **sreq = calloc(NMSG, sizeof(*sreq)), **rreq = calloc(NMSG, sizeof(*rreq));
     char **sbuf = calloc(NMSG, sizeof(char *)), **rbuf = calloc(NMSG, sizeof(char *));
     int nspost = 0, nrpost = 0, ndone = 0;
     char *sdone = calloc(NMSG, 1), *rdone = calloc(NMSG, 1);
@@ -190,7 +192,7 @@ static void test_inflight_bidir(void **state)
     tt_conn_t ab, ba;
     tt_side_t a, b;
     pthread_t th;
-    void *actx, *bctx;
+    lc_prov_ctx_t *actx, *bctx;
 
     tt_env(3);
     actx = tt_ctx();
@@ -226,10 +228,10 @@ static void test_recv_sizes(void **state)
         {MiB + 1, MiB + 1, 0},
     };
     enum { N = sizeof(cases) / sizeof(cases[0]) };
-    void *sreq[N], *rreq[N];
+    lc_prov_req_t *sreq[N], *rreq[N];
     char *sbuf[N], *rbuf[N];
     tt_conn_t c;
-    void *ctx;
+    lc_prov_ctx_t *ctx;
 
     tt_env(4);
     ctx = tt_ctx();
@@ -272,7 +274,8 @@ static void test_accept_interleaved(void **state)
     enum { NC = 3 };
     static const int nsocks[NC] = {4, 1, 2};
     char handle[LC_PROV_HANDLE_MAX];
-    void *sctx[NC], *scomm[NC] = {0}, *rcomm[NC] = {0}, *lcomm, *rctx;
+    lc_prov_ctx_t *sctx[NC], *rctx;
+    lc_prov_comm_t *scomm[NC] = {0}, *rcomm[NC] = {0}, *lcomm;
     int nconn = 0, seen[NC] = {0};
     double t0 = tt_now();
 
@@ -330,7 +333,7 @@ static void test_accept_interleaved(void **state)
 
 static void *tt_shared_recv(void *arg)
 {
-    void *rcomm = arg;
+    lc_prov_comm_t *rcomm = arg;
 
     for (int i = 0; i < 200; i++) {
         char buf[70000];
@@ -347,7 +350,7 @@ static void test_shared_ctx_threads(void **state)
 {
     tt_conn_t c;
     pthread_t th;
-    void *ctx;
+    lc_prov_ctx_t *ctx;
     static char buf[70000];
 
     tt_env(2);
@@ -372,7 +375,8 @@ static void test_ipv6(void **state)
     lc_prov_props_t props = {.size = sizeof(props)};
     size_t len = 3 * MiB + 11, size = 0;
     char *sb = malloc(len), *rb = malloc(len);
-    void *ctx = NULL, *sreq, *rreq;
+    lc_prov_ctx_t *ctx = NULL;
+    lc_prov_req_t *sreq, *rreq;
     tt_conn_t c;
     int rc;
 
