@@ -5,7 +5,9 @@
  * and trains it on its own shard of a synthetic task: Gaussian inputs,
  * labels from a fixed random teacher network (the same on every rank) plus
  * noise. Forward and backward run on OpenBLAS (one thread per rank); the
- * optimizer step and its communication are lc_lion_step. At the end rank 0
+ * optimizer step and its communication are lc_lion_step, or with --overlap
+ * the split step: each layer's votes start as soon as backward produced its
+ * gradients (lc_lion_step_group), while backward goes on. At the end rank 0
  * prints a summary, and all ranks compare a hash of their parameters.
  *
  *   build/bin/lc_run -n 4 -- build/bin/lc_train --mode vote --steps 200
@@ -37,6 +39,7 @@ struct opts {
     enum mlp_loss loss;
     uint64_t seed;
     const char *csv;
+    int overlap;
 };
 
 static void usage(FILE *f)
@@ -60,6 +63,8 @@ static void usage(FILE *f)
             "  --eval-every N    evaluate on a fixed held-out set every N steps (0: at the end)\n"
             "  --print-every N   print a progress line every N steps (steps/20)\n"
             "  --csv FILE        rank 0 writes the per-step curve (losses averaged over ranks)\n"
+            "  --overlap         start each layer's votes during backward (the split step;\n"
+            "                    with LC_PROGRESS_THREAD=1 they also move during compute)\n"
             "  --help, --version this text; lioncub's version\n");
 }
 
@@ -125,6 +130,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
         {"eval-every", 1, 0, 'e'}, {"print-every", 1, 0, 'p'}, {"act", 1, 0, 'a'},
         {"loss", 1, 0, 'L'},     {"noise", 1, 0, 'n'},       {"level-bits", 1, 0, 'B'},
         {"teacher-width", 1, 0, 't'}, {"help", 0, 0, 'h'},   {"version", 0, 0, 'V'},
+        {"overlap", 0, 0, 'O'},
         {0, 0, 0, 0},
     };
     const char *msync = "never";
@@ -161,6 +167,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
         case '2': o->beta2 = arg_float("beta2", optarg); break;
         case 'n': o->noise = arg_float("noise", optarg); break;
         case 'c': o->csv = optarg; break;
+        case 'O': o->overlap = 1; break;
         case 'y': msync = optarg; break;
         case 'Y':
             if (strcmp(optarg, "fp32") && strcmp(optarg, "bf16")) {
@@ -334,6 +341,23 @@ static void write_csv(const char *path, const struct opts *o, const struct curve
     fclose(f);
 }
 
+/* --overlap: backward hands each layer's gradients to the split step as they are made. */
+struct overlap {
+    lc_lion_t *lion;
+    mlp_t *model;
+    int rc;
+};
+
+static void grads_ready(void *arg, int layer)
+{
+    struct overlap *ov = arg;
+
+    if (!ov->rc)
+        ov->rc = lc_lion_step_group(ov->lion, 2 * layer, ov->model->gw[layer]);
+    if (!ov->rc)
+        ov->rc = lc_lion_step_group(ov->lion, 2 * layer + 1, ov->model->gb[layer]);
+}
+
 int main(int argc, char **argv)
 {
     enum { NEVAL = 2048 };
@@ -349,6 +373,7 @@ int main(int argc, char **argv)
     float *x, *targets, *ex, *etargets, last;
     const void **grads;
     double t_start, t_total, t_eval = 0.0, comm_total = 0.0, eloss = NAN, eacc = NAN;
+    struct overlap ov = {0};
     uint64_t bytes_total = 0, hash = 14695981039346656037ull, *hashes;
 
     parse_args(argc, argv, &o);
@@ -422,9 +447,15 @@ int main(int argc, char **argv)
     }
     if (rank == 0)
         printf("lc_train: mode %s, %d ranks, %zu parameters (%ld hidden layers of %ld), "
-               "batch %ld per rank, provider %s\n",
+               "batch %ld per rank, provider %s%s\n",
                lc_lion_mode_name(o.mode), nranks, mlp_param_count(&model), o.depth, o.width,
-               o.batch, lc_comm_provider(comm));
+               o.batch, lc_comm_provider(comm), o.overlap ? ", overlapped with backward" : "");
+    if (o.overlap) {
+        ov.lion = lion;
+        ov.model = &model;
+        model.grad_ready = grads_ready;
+        model.grad_arg = &ov;
+    }
     if (lc_barrier(comm))
         DIE("lc_barrier: %s", lc_last_error());
 
@@ -435,12 +466,19 @@ int main(int argc, char **argv)
         int rc;
 
         task_draw(&t, &rng, (int)o.batch, x, labels, targets);
+        if (o.overlap && (rc = lc_lion_step_begin(lion, NULL)))
+            DIE("lc_lion_step_begin %ld: %s (%s)", s + 1, lc_strerror(rc), lc_last_error());
         mlp_forward(&model, x, (int)o.batch);
         cv.loss[s] = mlp_loss(&model, o.loss, labels, targets, (int)o.batch, 1, NULL);
         tc = now_s() - t0;
-        if ((rc = lc_lion_step(lion, grads, NULL, &info)))
-            DIE("lc_lion_step %ld: %s (%s)", s + 1, lc_strerror(rc), lc_last_error());
-        cv.step_s[s] = tc + info.total_seconds;
+        if (o.overlap)
+            rc = ov.rc ? ov.rc : lc_lion_step_end(lion, &info);
+        else
+            rc = lc_lion_step(lion, grads, NULL, &info);
+        if (rc)
+            DIE("step %ld: %s (%s)", s + 1, lc_strerror(rc), lc_last_error());
+        /* the split step's info counts from begin: the whole step */
+        cv.step_s[s] = o.overlap ? info.total_seconds : tc + info.total_seconds;
         cv.comm_s[s] = info.comm_seconds;
         cv.bytes[s] = info.bytes_sent;
         cv.eval[s] = NAN;

@@ -203,6 +203,8 @@ float mlp_loss(mlp_t *m, enum mlp_loss loss, const int *labels, const float *tar
         for (int r = 0; r < n; r++)
             for (int j = 0; j < out; j++)
                 m->gb[l][j] += m->dz[(size_t)r * out + j];
+        if (m->grad_ready)
+            m->grad_ready(m->grad_arg, l);
         if (l == 0)
             break;
         /* da = dz w, then dz = da * act'(z[l-1]) */

@@ -30,6 +30,10 @@ typedef struct mlp {
     float **a;          /* a[0] = input, a[l+1] = activation of z[l] (last: logits) */
     float *dz, *da;     /* backward scratch, batch x max width */
     int batch;          /* capacity of the activation buffers */
+    /* called by backward once layer l's gradients gw[l] and gb[l] are final
+     * (last layer first), so that their communication can start; NULL: none */
+    void (*grad_ready)(void *arg, int layer);
+    void *grad_arg;
 } mlp_t;
 
 /* Allocate and initialize (Gaussian, std gain/sqrt(fan_in), zero biases). 0 or -ENOMEM. */

@@ -57,7 +57,7 @@ def train(args):
     dtype = getattr(torch, args.get("dtype", "float32"))
     model = make_model(args.get("seed", 1), dtype)
     opt = LionCub(param_groups(model, args), lr=0.01, mode=args["mode"],
-                  fused=args.get("fused"), level_bits=3)
+                  fused=args.get("fused"), level_bits=3, overlap=args.get("overlap", False))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 / (1 + 0.1 * s))
     start = 0
     if args.get("load"):
@@ -70,6 +70,10 @@ def train(args):
     for step in range(start + 1, args["steps"] + 1):
         x, y = batch(args.get("seed", 1), comm.rank, step, dtype)
         opt.zero_grad(set_to_none=True)
+        if args.get("accumulate"):  # a first half-batch that only accumulates
+            with opt.no_sync():
+                torch.nn.functional.mse_loss(model(x[:8]).float(), y[:8].float()).backward()
+            x, y = x[8:], y[8:]
         torch.nn.functional.mse_loss(model(x).float(), y.float()).backward()
         if args.get("none_grad_rank") == comm.rank:
             params[-1].grad = None            # this rank has no gradient for the last tensor
@@ -86,7 +90,8 @@ def train(args):
     sd = opt.state_dict()
     return {"params": digest(params),
             "momenta": digest(s["exp_avg"] for s in sd["state"].values()),
-            "step": opt.step_count, "lr": opt.param_groups[0]["lr"]}
+            "step": opt.step_count, "lr": opt.param_groups[0]["lr"],
+            "early": (opt.last_step_info or {}).get("started_in_backward")}
 
 
 class CLion:

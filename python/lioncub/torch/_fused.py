@@ -59,19 +59,40 @@ class FusedEngine:
                 check(lib.lc_lion_set_params(self._lion, i, p.data_ptr() or None), "LionCub")
                 self._ptrs[i] = p.data_ptr()
 
+    def _set_hparams(self, lrs, wds):
+        for i in range(len(self._params)):
+            self._lrs[i] = lrs[i]
+            self._wds[i] = wds[i]
+
+    def _info_dict(self):
+        info = self._info
+        return {"step": info.step, "bytes_sent": info.bytes_sent,
+                "comm_seconds": info.comm_seconds, "total_seconds": info.total_seconds,
+                "momentum_synced": info.momentum_synced}
+
     def step(self, grads, lrs, wds):
         self._rebind()
         zero = self._zeros.data_ptr()
         for i, g in enumerate(grads):
             self._grad_ptrs[i] = zero if g is None else g.data_ptr()
-            self._lrs[i] = lrs[i]
-            self._wds[i] = wds[i]
+        self._set_hparams(lrs, wds)
         check(lib.lc_lion_step(self._lion, self._grad_ptrs, ctypes.byref(self._opts),
                                ctypes.byref(self._info)), "LionCub.step")
-        info = self._info
-        return {"step": info.step, "bytes_sent": info.bytes_sent,
-                "comm_seconds": info.comm_seconds, "total_seconds": info.total_seconds,
-                "momentum_synced": info.momentum_synced}
+        return self._info_dict()
+
+    # the split step (lc_lion_step_begin / _group / _end), for overlap with backward
+    def begin(self, lrs, wds):
+        self._rebind()
+        self._set_hparams(lrs, wds)
+        check(lib.lc_lion_step_begin(self._lion, ctypes.byref(self._opts)), "LionCub")
+
+    def give(self, i, grad):
+        ptr = self._zeros.data_ptr() if grad is None else grad.data_ptr()
+        check(lib.lc_lion_step_group(self._lion, i, ptr), "LionCub")
+
+    def end(self):
+        check(lib.lc_lion_step_end(self._lion, ctypes.byref(self._info)), "LionCub.step")
+        return self._info_dict()
 
     def get_step(self):
         step = ctypes.c_uint64()

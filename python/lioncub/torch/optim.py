@@ -4,6 +4,7 @@ Every rank runs the same script on its own shard of the data and calls
 step() at the same points; the ranks' updates are combined by the chosen
 mode, so every rank's parameters stay identical bit for bit.
 """
+import contextlib
 import ctypes
 import hashlib
 import math
@@ -102,6 +103,13 @@ class LionCub(torch.optim.Optimizer):
             only); False: torch operations on the tensors' device, with only
             the packed bits crossing to the host (the CUDA path); None
             (default): fused on CPU, torch operations on CUDA.
+        overlap: start each parameter's vote from its gradient hook while
+            backward goes on (fused engine; the result is the same bit for
+            bit). Backward passes that only accumulate gradients go inside
+            ``with opt.no_sync():``. last_step_info["started_in_backward"]
+            counts the parameters whose votes started before step(). Set
+            LC_PROGRESS_THREAD=1 for the votes to move during the layers'
+            computation too, not only between them.
 
     Parameters must be fp32 or bf16, contiguous, all on one device. A
     parameter whose .grad is None on a rank counts as a zero gradient there:
@@ -111,7 +119,8 @@ class LionCub(torch.optim.Optimizer):
     """
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, mode="vote",
-                 level_bits=4, momentum_sync=None, comm=None, fused=None, levels=None):
+                 level_bits=4, momentum_sync=None, comm=None, fused=None, levels=None,
+                 overlap=False):
         if not (lr >= 0 and math.isfinite(lr)):
             raise ValueError(f"invalid learning rate {lr}")
         if not (weight_decay >= 0 and math.isfinite(weight_decay)):
@@ -143,6 +152,17 @@ class LionCub(torch.optim.Optimizer):
         self._engine = (FusedEngine if fused else TorchOpsEngine)(self)
         self._ddp_checked = False
         self._check_ddp()
+        self._hooks = None
+        if overlap:
+            if not fused:
+                raise ValueError("overlap=True needs the fused engine (CPU parameters)")
+            from ._overlap import GradientHooks
+            self._hooks = GradientHooks(self, self._engine)
+
+    def no_sync(self):
+        """Context for backward passes that accumulate gradients before a step
+        (overlap=True: no vote starts inside); a no-op without overlap."""
+        return self._hooks.no_sync() if self._hooks else contextlib.nullcontext()
 
     # -- construction checks --
     def _check_groups(self):
@@ -196,23 +216,22 @@ class LionCub(torch.optim.Optimizer):
         return int.from_bytes(h.digest()[:8], "little", signed=True)
 
     # -- the step --
+    def _grad(self, p):
+        """p's gradient, contiguous and of p's dtype and device, or None (zero)."""
+        g = p.grad
+        if g is None:
+            return None
+        if g.is_sparse:
+            raise RuntimeError("LionCub does not take sparse gradients")
+        if g.device != p.device:
+            raise RuntimeError(f"a gradient is on {g.device}, its parameter on {p.device}")
+        if g.dtype != p.dtype:
+            g = g.to(p.dtype)
+        return g if g.is_contiguous() else g.contiguous()
+
     def _grads(self):
         """Per parameter, a contiguous gradient of its dtype and device, or None (zero)."""
-        grads = []
-        for p in self._params:
-            g = p.grad
-            if g is not None:
-                if g.is_sparse:
-                    raise RuntimeError("LionCub does not take sparse gradients")
-                if g.device != p.device:
-                    raise RuntimeError(f"a gradient is on {g.device}, its parameter on "
-                                       f"{p.device}")
-                if g.dtype != p.dtype:
-                    g = g.to(p.dtype)
-                if not g.is_contiguous():
-                    g = g.contiguous()
-            grads.append(g)
-        return grads
+        return [self._grad(p) for p in self._params]
 
     def _hparams(self):
         lrs, wds = [], []
@@ -233,12 +252,18 @@ class LionCub(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        if not self._ddp_checked:
-            self._check_ddp()
-            self._ddp_checked = True
+        if self._hooks:
+            self.last_step_info = self._hooks.step()
+            return loss
+        self._before_step()
         lrs, wds = self._hparams()
         self.last_step_info = self._engine.step(self._grads(), lrs, wds)
         return loss
+
+    def _before_step(self):
+        if not self._ddp_checked:
+            self._check_ddp()
+            self._ddp_checked = True
 
     # -- checkpoints --
     @property
