@@ -60,6 +60,10 @@ static const lc_param_def_t lc_core_params[] = {
     {{"LC_VOTE_DEPTH", LC_PARAM_INT, "2",
       "Vote segments in flight (1..8): deeper overlaps more, shallower bursts less (incast)"},
      {.min = 1, .max = 8}},
+    {{"LC_VOTE_DIRECT", LC_PARAM_INT, "32K",
+      "Votes whose packed vectors, sent whole to every other rank, come to at most this "
+      "many bytes per rank run in one round (each rank decodes all); 0: always two phases"},
+     {.min = 0, .max = 1LL << 30}},
     {{"LC_CHECK_ARGS", LC_PARAM_BOOL, "1",
       "Send a hash of every collective's arguments ahead of its data and compare it on "
       "every rank (LC_ERR_MISMATCH on all ranks; no extra network round)"},

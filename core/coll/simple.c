@@ -59,7 +59,7 @@ static int lc_xfers_get(struct lc_comm *c, const char *name, const uint64_t *des
                         struct lc_xfers **out)
 {
     struct lc_request *r;
-    struct lc_xfers *s;
+    struct lc_xfers *s = NULL;
     int rc = lc_req_get(c, &lc_xfers_kind, name, desc, ndesc, &r);
 
     if (rc)
@@ -84,7 +84,7 @@ static int lc_allgather_issue(lc_comm_t *c, const void *in, void *out, size_t by
                               struct lc_request **req)
 {
     uint64_t desc[2] = {3, bytes};
-    struct lc_xfers *s;
+    struct lc_xfers *s = NULL;
     int rc;
 
     if (bytes && (!in || !out))
@@ -136,7 +136,7 @@ static int lc_bcast_issue(lc_comm_t *c, void *buf, size_t bytes, int root,
                           struct lc_request **req)
 {
     uint64_t desc[3] = {4, bytes, (uint64_t)root};
-    struct lc_xfers *s;
+    struct lc_xfers *s = NULL;
     int rc;
 
     if (bytes && !buf)
@@ -190,7 +190,7 @@ int lc_barrier(lc_comm_t *c)
 {
     static const uint64_t desc[1] = {5};
     struct lc_request *r = NULL;
-    struct lc_xfers *s;
+    struct lc_xfers *s = NULL;
     char token = 0, sink; /* the bytes carry nothing: every receive may land in sink */
     int rc = lc_coll_call_begin(c, "lc_barrier");
 

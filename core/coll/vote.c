@@ -18,6 +18,12 @@
  * D is LC_VOTE_DEPTH: every slot in flight adds (p-1) chunks that all peers
  * send toward one rank at once, so a deep pipeline overflows shallow switch
  * buffers (TCP incast) and a shallow one leaves the link idle.
+ *
+ * Small votes, whose whole packed vector sent to every other rank comes to at
+ * most LC_VOTE_DIRECT bytes per rank, run in one round instead ("direct"):
+ * every rank sends its packed votes to every other and decodes all elements
+ * with the same kernels and tie rule, so the result is the same bit for bit
+ * and the latency is one exchange instead of two.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -74,6 +80,11 @@ struct lc_vote {
     int *recv_ev;
     int next;           /* next segment to start */
     int finished;       /* segments written to the output */
+
+    int direct;         /* one round: rows of every rank's whole packed vector */
+    uint64_t *rows;     /* direct: p rows of w1 words, this rank's at its rank */
+    uint64_t *dtmp;     /* direct: decode space (count planes, or bits and ties, then sums) */
+    lc_xfer_t *dx;      /* direct: [0, p) sends, [p, 2p) receives; allocated once */
 };
 
 static size_t lc_seg_len(const struct lc_vote *v, int s)
@@ -291,6 +302,96 @@ static int lc_slot_phase_done(struct lc_comm *c, struct lc_vote_slot *sl, int fr
     return all;
 }
 
+/* Direct: lay out the rows and the decode space, pack this rank's row, set up the transfers. */
+static int lc_vote_direct_setup(struct lc_vote *v)
+{
+    struct lc_comm *c = v->c;
+    size_t p = (size_t)c->nranks, wn = LC_BITS_WORDS(v->n), tmp;
+    uint64_t *own;
+    int rc;
+
+    v->w1 = lc_vote_row_words(LC_BITS_WORDS(v->n * v->b1));
+    tmp = wn * (v->planes > 2 ? v->planes : 2) + (v->n * 4 + 7) / 8;
+    rc = lc_req_scratch(&v->req, 8 * (p * v->w1 + tmp), (void **)&v->rows);
+    if (rc)
+        return rc;
+    v->dtmp = v->rows + p * v->w1;
+    if (!v->dx && !(v->dx = calloc(2 * p, sizeof(*v->dx))))
+        return -ENOMEM;
+    own = v->rows + (size_t)c->rank * v->w1;
+    if (v->mode == LC_VOTE_L1)
+        rc = lc_levels_pack(v->levels, v->n, v->b1, own);
+    else if (v->in_type == LC_BITS)
+        memcpy(own, v->in, LC_BITS_WORDS(v->n) * 8);
+    else
+        rc = lc_pack_signs(v->in, v->in_type, v->n, own);
+    for (int j = 0; j < c->nranks; j++) {
+        lc_xfer_init(&v->dx[j], j, 0, own, LC_BITS_WORDS(v->n * v->b1) * 8);
+        lc_xfer_init(&v->dx[p + (size_t)j], j, 1, v->rows + (size_t)j * v->w1,
+                     LC_BITS_WORDS(v->n * v->b1) * 8);
+        if (j == c->rank)
+            v->dx[j].state = v->dx[p + (size_t)j].state = LC_XFER_DONE;
+    }
+    v->finished = c->nranks - 1; /* rows to come */
+    return 0;
+}
+
+/* Direct: every row is here; decode all n elements into the output. */
+static int lc_vote_direct_decode(struct lc_vote *v)
+{
+    size_t p = (size_t)v->c->nranks, wn = LC_BITS_WORDS(v->n);
+    uint64_t *t = v->dtmp;
+    int rc;
+
+    if (v->mode == LC_VOTE_AVERAGE) {
+        rc = lc_count_votes(v->rows, v->w1, p, v->n, t);
+        return rc ? rc : lc_decode_average(t, p, v->n, v->out, v->out_type);
+    }
+    if (v->mode == LC_VOTE_L1) {
+        int32_t *sums = (int32_t *)(t + 2 * wn);
+        uint64_t *bits = v->out_type == LC_BITS ? v->out : t;
+
+        memset(sums, 0, v->n * sizeof(*sums));
+        for (size_t j = 0; j < p; j++)
+            if ((rc = lc_levels_accumulate(v->rows + j * v->w1, v->n, v->b1, sums)))
+                return rc;
+        rc = lc_decode_sum_sign(sums, v->n, v->base, v->salt, bits);
+        if (rc || v->out_type == LC_BITS)
+            return rc;
+        lc_tie_plane(sums, v->n, t + wn);
+        return lc_decode_ternary(t, v->n, v->out, v->out_type);
+    }
+    rc = lc_vote_majority(v->rows, v->w1, p, v->n, v->base, v->salt,
+                          v->out_type == LC_BITS ? v->out : t);
+    if (rc || v->out_type == LC_BITS)
+        return rc;
+    return lc_unpack_signs(t, v->n, v->out, v->out_type);
+}
+
+/* Direct: one pass; 1 when decoded. */
+static int lc_vote_direct_pass(struct lc_vote *v, int *progress)
+{
+    struct lc_comm *c = v->c;
+    int p = c->nranks, rc;
+
+    for (int i = 0; i < 2 * p; i++) {
+        int got = 0;
+
+        if ((rc = lc_req_post(&v->req, &v->dx[i])) || (rc = lc_xfer_test(c, &v->dx[i], &got)))
+            return rc;
+        if (got && i >= p)
+            v->finished--;
+        *progress |= got;
+    }
+    for (int i = 0; i < p && v->finished == 0; i++)
+        if (v->dx[i].state != LC_XFER_DONE)
+            return 0; /* a send still going out */
+    if (v->finished)
+        return 0;
+    v->finished = -1;
+    return (rc = lc_vote_direct_decode(v)) ? rc : 1;
+}
+
 /* One pass of the engine over the vote: 1 when every segment is written out. */
 static int lc_vote_pass(struct lc_request *r, int *progress)
 {
@@ -298,6 +399,8 @@ static int lc_vote_pass(struct lc_request *r, int *progress)
     struct lc_comm *c = v->c;
     int p = c->nranks, rc;
 
+    if (v->direct)
+        return v->finished < 0 ? 1 : lc_vote_direct_pass(v, progress);
     if (v->nseg == 0)
         return 1; /* no element: nothing to send */
     while (v->next < v->nseg && v->slot[v->next % v->depth].stage == LC_SLOT_FREE) {
@@ -345,6 +448,15 @@ static int lc_vote_posted_all(const struct lc_request *r, int peer, int is_recv)
 {
     const struct lc_vote *v = (const struct lc_vote *)r;
 
+    if (v->direct) {
+        for (int j = 0; j < v->c->nranks; j++) {
+            const lc_xfer_t *x = &v->dx[is_recv ? v->c->nranks + j : j];
+
+            if (x->peer == peer && x->state == LC_XFER_IDLE)
+                return 0;
+        }
+        return 1;
+    }
     return v->nseg == 0 || (is_recv ? v->recv_ev : v->send_ev)[peer] >= 2 * v->nseg;
 }
 
@@ -358,6 +470,7 @@ static void lc_vote_destroy(struct lc_request *r)
     free(v->send_ev);
     free(v->recv_ev);
     free(v->levels_owned);
+    free(v->dx);
 }
 
 static const lc_req_kind_t lc_vote_kind = {
@@ -537,7 +650,7 @@ static int lc_vote_issue(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
     desc[4] = opts ? opts->tie_salt : 0;
     desc[5] = c->segment * 16 + (uint64_t)c->vote_depth;
     desc[6] = opts ? opts->first_index : 0;
-    desc[7] = 0;
+    desc[7] = c->vote_direct;
     rc = lc_req_get(c, &lc_vote_kind, "lc_vote", desc, 8, &r);
     if (rc)
         return rc;
@@ -558,6 +671,8 @@ static int lc_vote_issue(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
     v->levels = NULL;
     v->nseg = v->depth = 0;
     v->next = v->finished = 0;
+    v->direct = count && c->nranks > 1 &&
+                (size_t)(c->nranks - 1) * LC_BITS_WORDS(count * b1) * 8 <= c->vote_direct;
 
     /* A rank whose levels are bad fails; its peers learn of it from the descriptor
      * (which already went out without the error: theirs differ from it only then). */
@@ -568,7 +683,7 @@ static int lc_vote_issue(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
     } else if (rc) {
         lc_req_put(r);
         return rc;
-    } else if (count && (rc = lc_vote_setup(v))) {
+    } else if (count && (rc = v->direct ? lc_vote_direct_setup(v) : lc_vote_setup(v))) {
         lc_req_put(r);
         return rc;
     }

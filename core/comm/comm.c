@@ -193,6 +193,9 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     if ((rc = lc_param_int("LC_VOTE_DEPTH", &v)))
         goto fail;
     c->vote_depth = (int)v;
+    if ((rc = lc_param_int("LC_VOTE_DIRECT", &v)))
+        goto fail;
+    c->vote_direct = (size_t)v;
     if ((rc = lc_param_int("LC_CHECK_ARGS", &v)))
         goto fail;
     c->check_args = v != 0;

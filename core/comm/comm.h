@@ -34,6 +34,7 @@ struct lc_comm {
     int check_args;         /* send a descriptor ahead of each collective's data */
     size_t segment;         /* elements per pipelined vote segment */
     int vote_depth;         /* vote segments in flight */
+    size_t vote_direct;     /* LC_VOTE_DIRECT: bytes a one-round vote may send per rank */
 
     const lc_provider_t *prov;
     lc_prov_ctx_t *ctx;
