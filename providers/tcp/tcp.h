@@ -154,7 +154,9 @@ struct tcp_ctx {
     lc_prov_ctx_t base;
     pthread_mutex_t lock;      /* every op holds it: contexts may be shared by threads */
     int epfd;
-    uint64_t idle_poll_ns;     /* when epoll_wait last found nothing */
+    int wait_fd;               /* level-triggered epoll holding epfd: wait() sleeps on it
+                                  without the lock and without taking epfd's events */
+    uint64_t idle_poll_ns;     /* when epoll_wait last found nothing (atomic) */
     int ndev;
     tcp_dev_t devs[TCP_MAX_DEVS];
     int nsocks;                /* LC_TCP_NSOCKS */

@@ -59,8 +59,15 @@ int tcp_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **out)
         goto err_free;
     ctx->ndev = rc;
     ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (ctx->epfd < 0) {
+    ctx->wait_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (ctx->epfd < 0 || ctx->wait_fd < 0 ||
+        epoll_ctl(ctx->wait_fd, EPOLL_CTL_ADD, ctx->epfd,
+                  &(struct epoll_event){.events = EPOLLIN, .data.fd = ctx->epfd}) < 0) {
         rc = lc_seterr(-errno, TCP_SUBSYS, "epoll_create1: %s", strerror(errno));
+        if (ctx->epfd >= 0)
+            close(ctx->epfd);
+        if (ctx->wait_fd >= 0)
+            close(ctx->wait_fd);
         goto err_free;
     }
     pthread_mutex_init(&ctx->lock, NULL);
@@ -93,6 +100,7 @@ void tcp_fini(lc_prov_ctx_t *vctx)
     while (ctx->connecting)
         tcp_comm_free(ctx->connecting);
     tcp_req_pool_free(ctx);
+    close(ctx->wait_fd);
     close(ctx->epfd);
     pthread_mutex_destroy(&ctx->lock);
     lc_prov_obj_kill(&ctx->base.obj);

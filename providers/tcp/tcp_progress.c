@@ -284,12 +284,12 @@ void tcp_progress(tcp_ctx_t *ctx)
     uint64_t now = tcp_now_ns();
 
     /* an epoll_wait that found nothing is not repeated within TCP_POLL_GAP_NS */
-    if (now - ctx->idle_poll_ns >= TCP_POLL_GAP_NS) {
+    if (now - __atomic_load_n(&ctx->idle_poll_ns, __ATOMIC_RELAXED) >= TCP_POLL_GAP_NS) {
         int n = epoll_wait(ctx->epfd, ev, TCP_EPOLL_BATCH, 0);
 
         for (int i = 0; i < n; i++)
             ((tcp_sock_t *)ev[i].data.ptr)->ready = 1;
-        ctx->idle_poll_ns = n > 0 ? 0 : now;
+        __atomic_store_n(&ctx->idle_poll_ns, n > 0 ? 0 : now, __ATOMIC_RELAXED);
     }
     /* a header read on one socket can unblock the others: repeat while moving */
     for (int pass = 0; pass < TCP_MAX_PASSES; pass++) {
@@ -308,15 +308,16 @@ void tcp_progress(tcp_ctx_t *ctx)
 }
 
 /**
- * @brief The provider's wait op: sleep in epoll until a socket of the context
- *        has an edge or timeout_us passes, so that ranks that outnumber the
- *        cores do not spin. Marks the reported sockets ready for the next
- *        tcp_progress().
+ * @brief The provider's wait op: sleep until a socket of the context has an
+ *        edge or timeout_us passes, so that ranks that outnumber the cores do
+ *        not spin. It sleeps on wait_fd, which reports epfd readable without
+ *        taking its events, and without the context's lock: other threads
+ *        progress meanwhile, and the next tcp_progress() reads the events.
  */
 int tcp_wait(lc_prov_ctx_t *vctx, int timeout_us)
 {
     tcp_ctx_t *ctx = (tcp_ctx_t *)vctx;
-    struct epoll_event ev[TCP_EPOLL_BATCH];
+    struct epoll_event ev;
     struct timespec ts;
     int n;
 
@@ -324,12 +325,8 @@ int tcp_wait(lc_prov_ctx_t *vctx, int timeout_us)
         return LC_EINVAL(TCP_SUBSYS, "wait: NULL context or negative timeout");
     ts.tv_sec = timeout_us / 1000000;
     ts.tv_nsec = (long)(timeout_us % 1000000) * 1000;
-    pthread_mutex_lock(&ctx->lock);
-    n = epoll_pwait2(ctx->epfd, ev, TCP_EPOLL_BATCH, &ts, NULL);
-    for (int i = 0; i < n; i++)
-        ((tcp_sock_t *)ev[i].data.ptr)->ready = 1;
+    n = epoll_pwait2(ctx->wait_fd, &ev, 1, &ts, NULL);
     if (n > 0)
-        ctx->idle_poll_ns = 0;
-    pthread_mutex_unlock(&ctx->lock);
+        __atomic_store_n(&ctx->idle_poll_ns, 0, __ATOMIC_RELAXED);
     return n < 0 && errno != EINTR ? -errno : 0;
 }
