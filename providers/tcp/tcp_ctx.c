@@ -47,6 +47,8 @@ int tcp_init(const lc_prov_init_opts_t *opts, void **out)
     ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return lc_seterr(-ENOMEM, TCP_SUBSYS, "init: out of memory");
+    if (opts && opts->size >= offsetof(lc_prov_init_opts_t, key) + sizeof(opts->key))
+        memcpy(ctx->key, opts->key, sizeof(ctx->key));
     ctx->nsocks = (int)nsocks;
     ctx->chunk = (size_t)chunk;
     ctx->sndbuf = tcp_sockbuf_fit((int)sockbuf, 0);
