@@ -16,7 +16,7 @@
 #include "reth_siphash.h"
 
 #define RETH_ETHERTYPE 0x88B5 /* IEEE 802 local experimental EtherType 1 */
-#define RETH_VERSION 1
+#define RETH_VERSION 2
 #define RETH_ETH_HLEN 14
 #define RETH_HDR_LEN 64
 #define RETH_MAC_LEN 8
