@@ -45,17 +45,7 @@ static volatile double *fault_time, *late_s;
 
 static void set_env(int rank, int p, int port, const char *prov, const char *key)
 {
-    char buf[64];
-
-    snprintf(buf, sizeof(buf), "%d", rank);
-    setenv("LC_RANK", buf, 1);
-    snprintf(buf, sizeof(buf), "%d", p);
-    setenv("LC_SIZE", buf, 1);
-    snprintf(buf, sizeof(buf), "127.0.0.1:%d", port);
-    setenv("LC_ROOT", buf, 1);
-    setenv("LC_JOB_KEY", key, 1);
-    snprintf(buf, sizeof(buf), "%d", TIMEOUT_MS);
-    setenv("LC_TIMEOUT", buf, 1);
+    lc_test_env(rank, p, port, key, TIMEOUT_MS);
     setenv("LC_PROVIDER", prov, 1);
 }
 
