@@ -90,6 +90,8 @@ static int lc_comm_resolve(const lc_comm_config_t *cfg, struct lc_comm *c, char 
         return 0;
     }
     key = cfg && cfg->job_key ? cfg->job_key : lc_param_str("LC_JOB_KEY");
+    if (key && !*key)
+        key = NULL; /* an empty key is no key */
     lc_job_keys(key, key ? strlen(key) : 0, &c->keys);
     c->job_id = c->keys.job_id;
     if (!r)

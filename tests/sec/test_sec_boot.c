@@ -274,6 +274,9 @@ static void test_key_required_off_loopback(void **state)
     unsetenv("LC_INSECURE");
     assert_int_equal(lc_comm_init(&cfg, &c), LC_ERR_CONFIG);
     assert_non_null(strstr(lc_last_error(), "LC_JOB_KEY"));
+    setenv("LC_JOB_KEY", "", 1); /* an empty key is no key */
+    assert_int_equal(lc_comm_init(&cfg, &c), LC_ERR_CONFIG);
+    unsetenv("LC_JOB_KEY");
     setenv("LC_INSECURE", "1", 1);
     assert_int_equal(lc_comm_init(&cfg, &c), 0);
     lc_comm_destroy(c);
