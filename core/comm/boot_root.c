@@ -327,7 +327,7 @@ static void *lc_boot_root_main(void *arg)
         }
         free(table);
     } else if (rc == 1 && root->nranks) {
-        char missing[64], msg[LC_BOOT_MSG];
+        char missing[64], msg[2 * LC_BOOT_MSG]; /* cut to LC_BOOT_MSG in the reply */
 
         lc_boot_missing(root, missing, sizeof(missing));
         snprintf(msg, sizeof(msg),
