@@ -44,7 +44,12 @@ static const lc_param_def_t lc_core_params[] = {
       .form = "host:port, with a port 0..65535 (0: any, for lc_get_unique_id) and [brackets] "
               "around an IPv6 address"}},
     {{"LC_JOB_KEY", LC_PARAM_STR, NULL,
-      "Shared secret every rank must present at the rendezvous (lc_run sets a random one)"},
+      "Shared secret of the job: its keys authenticate the rendezvous, every connection and "
+      "raweth's frames (lc_run sets a random one); required when LC_ROOT is not on loopback"},
+     {0}},
+    {{"LC_INSECURE", LC_PARAM_BOOL, "0",
+      "1: let a job whose rendezvous is not on loopback run without LC_JOB_KEY (anyone who "
+      "reaches LC_ROOT may join it)"},
      {0}},
     {{"LC_TIMEOUT", LC_PARAM_INT, "60000",
       "Milliseconds a rendezvous or a collective may wait on a peer before failing"},

@@ -54,6 +54,7 @@ static const lc_prov_core_t lc_prov_core = {
     .param_int = lc_param_int,
     .strerror = lc_strerror,
     .last_error = lc_last_error,
+    .derive = lc_prov_derive,
 };
 
 /*

@@ -70,8 +70,8 @@ static void lc_req_fail(struct lc_request *r, int rc)
     if (c->failed || c->nranks == 1)
         return;
     c->failed = rc;
-    if (r->desc_x)
-        lc_req_flush_desc(r);
+    if (r->desc_x && (rc == LC_ERR_MISMATCH || r->local_rc))
+        lc_req_flush_desc(r); /* only its descriptor tells the peers why */
     lc_comm_close_all(c);
     for (struct lc_request *q = c->reqs; q; q = q->next)
         if (q->state != LC_REQ_DONE) {
@@ -273,7 +273,7 @@ static int lc_req_pass(struct lc_request *r, int *progress)
     if (r->local_rc) /* the peers learn of it from the descriptor */
         return r->desc_x && (r->desc_left || !lc_req_desc_sent(r)) ? 0 : r->local_rc;
     rc = r->kind->pass(r, progress);
-    if (rc < 0 && r->desc_x && r->desc_left)
+    if (rc < 0 && rc != -ETIMEDOUT && r->desc_x && r->desc_left)
         return lc_req_explain(r, rc);
     if (rc == 1 && r->desc_x && (r->desc_left || !lc_req_desc_sent(r)))
         return 0; /* the data is there, the check is not done */

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "bootstrap.h"
 #include "coll/request.h"
@@ -14,25 +13,22 @@
 
 #define LC_ID_MAGIC 0x4c434944u /* "LCID" */
 
+/* A unique id: the root's address and the job's secret (random bytes). */
 struct lc_id_body {
     uint32_t magic;
     uint32_t pad;
-    uint64_t key_hash;
-    char root[112];
+    uint8_t secret[32];
+    char root[88];
 };
 
 _Static_assert(sizeof(struct lc_id_body) <= sizeof(lc_unique_id_t), "unique id too large");
-
-static uint64_t lc_key_hash(const char *key)
-{
-    return key ? lc_hash64(key, strlen(key), 0x6c696f6e63756275ull) : 0;
-}
 
 int lc_get_unique_id(lc_unique_id_t *id)
 {
     struct lc_id_body body = {.magic = LC_ID_MAGIC};
     const char *root = lc_param_str("LC_ROOT");
-    char host[96] = "127.0.0.1", port[16];
+    char host[64] = "127.0.0.1", port[16];
+    lc_job_keys_t keys;
     int64_t timeout = 60000;
     int bound, rc;
 
@@ -40,14 +36,12 @@ int lc_get_unique_id(lc_unique_id_t *id)
         return LC_EINVAL("comm", "lc_get_unique_id: NULL id");
     if (root && lc_sock_split(root, host, sizeof(host), port, sizeof(port)))
         return lc_seterr(LC_ERR_CONFIG, "comm", "LC_ROOT=%s is not host:port", root);
-    if (lc_param_str("LC_JOB_KEY")) {
-        body.key_hash = lc_key_hash(lc_param_str("LC_JOB_KEY"));
-    } else if (getrandom(&body.key_hash, sizeof(body.key_hash), 0) !=
-               (ssize_t)sizeof(body.key_hash)) {
-        return lc_seterr(-errno, "comm", "getrandom failed");
-    }
+    if ((rc = lc_random(body.secret, sizeof(body.secret))))
+        return rc;
+    lc_job_keys(body.secret, sizeof(body.secret), &keys);
     lc_param_int("LC_TIMEOUT", &timeout);
-    rc = lc_boot_root_start(host, "0", body.key_hash, (int)timeout, &bound);
+    rc = lc_boot_root_start(host, "0", keys.job_id, keys.boot, (int)timeout, &bound);
+    memset(&keys, 0, sizeof(keys));
     if (rc)
         return rc;
     snprintf(body.root, sizeof(body.root), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
@@ -61,7 +55,7 @@ int lc_get_unique_id(lc_unique_id_t *id)
 static int lc_comm_resolve(const lc_comm_config_t *cfg, struct lc_comm *c, char *root,
                            size_t rootlen, int *start_root)
 {
-    const char *r = cfg ? cfg->root : NULL;
+    const char *r = cfg ? cfg->root : NULL, *key;
     int64_t v;
     int rc, from_torch = 0;
 
@@ -92,10 +86,15 @@ static int lc_comm_resolve(const lc_comm_config_t *cfg, struct lc_comm *c, char 
             return lc_seterr(-EINVAL, "comm", "the unique id is not from lc_get_unique_id");
         body.root[sizeof(body.root) - 1] = 0;
         snprintf(root, rootlen, "%s", body.root);
-        c->job_id = body.key_hash;
+        lc_job_keys(body.secret, sizeof(body.secret), &c->keys);
+        c->job_id = c->keys.job_id;
         return 0;
     }
-    c->job_id = lc_key_hash(cfg && cfg->job_key ? cfg->job_key : lc_param_str("LC_JOB_KEY"));
+    key = cfg && cfg->job_key ? cfg->job_key : lc_param_str("LC_JOB_KEY");
+    if (key && !*key)
+        key = NULL; /* an empty key is no key */
+    lc_job_keys(key, key ? strlen(key) : 0, &c->keys);
+    c->job_id = c->keys.job_id;
     if (!r)
         r = lc_param_str("LC_ROOT");
     if (!r && from_torch) {
@@ -124,6 +123,7 @@ static int lc_comm_open_provider(struct lc_comm *c, const char *list, void *hand
     lc_prov_init_opts_t opts = {.size = sizeof(opts), .job_id = c->job_id, .rank = c->rank};
     int n, rc = LC_ERR_NO_PROVIDER;
 
+    memcpy(opts.key, c->keys.prov, sizeof(opts.key));
     n = lc_provider_select(list, provs, 8);
     if (n < 0)
         return n;
@@ -154,6 +154,27 @@ static int lc_comm_open_provider(struct lc_comm *c, const char *list, void *hand
         c->ctx = NULL;
     }
     return rc;
+}
+
+/* A job without a key whose rendezvous is reachable from other hosts runs only
+ * when the user opts out with LC_INSECURE=1. */
+static int lc_comm_check_key(const struct lc_comm *c, const char *host)
+{
+    int64_t insecure = 0;
+    int rc;
+
+    if (c->job_id || (rc = lc_sock_is_loopback(host)) == 1)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (!lc_param_int("LC_INSECURE", &insecure) && insecure) {
+        LC_WARN("comm", "no LC_JOB_KEY and LC_INSECURE=1: anyone who reaches %s may join", host);
+        return 0;
+    }
+    return lc_seterr(LC_ERR_CONFIG, "comm",
+                     "the rendezvous %s is not on loopback and the job has no key: set the "
+                     "same LC_JOB_KEY on every rank (or LC_INSECURE=1 to run unauthenticated)",
+                     host);
 }
 
 int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
@@ -220,14 +241,17 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
         rc = lc_seterr(LC_ERR_CONFIG, "comm", "LC_ROOT=%s is not host:port", root);
         goto fail;
     }
+    if ((rc = lc_comm_check_key(c, host)))
+        goto fail;
     if (start_root) {
-        rc = lc_boot_root_start(host, port, c->job_id, c->timeout_ms, NULL);
+        rc = lc_boot_root_start(host, port, c->job_id, c->keys.boot, c->timeout_ms, NULL);
         if (rc)
             goto fail;
     }
     self.rank = c->rank;
     self.nranks = c->nranks;
-    self.key_hash = c->job_id;
+    self.job_id = c->job_id;
+    memcpy(self.key, c->keys.boot, sizeof(self.key));
     snprintf(self.provider, sizeof(self.provider), "%s", c->prov->name);
     rc = lc_boot_exchange(host, port, &self, c->timeout_ms, handles);
     if (rc)
@@ -268,6 +292,7 @@ int lc_comm_destroy(lc_comm_t *c)
     pthread_mutex_destroy(&c->lock);
     free(c->send);
     free(c->recv);
+    memset(&c->keys, 0, sizeof(c->keys));
     free(c);
     return 0;
 }

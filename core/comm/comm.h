@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "sec/sec.h"
 
 /*
  * A scratch buffer of the collectives, registered with every peer connection
@@ -30,6 +31,7 @@ struct lc_comm {
     int failed;             /* a collective failed: the comm is unusable */
     int busy;               /* a thread is inside a collective (atomic: lc_comm_enter) */
     uint64_t job_id;
+    lc_job_keys_t keys;     /* from the job's secret; job_id is keys.job_id */
     uint64_t seq;           /* collectives started, for the argument check */
     int check_args;         /* send a descriptor ahead of each collective's data */
     size_t segment;         /* elements per pipelined vote segment */
@@ -67,7 +69,7 @@ LC_HIDDEN int lc_env_rank_size(int *rank, int *nranks, int *from_torch);
  */
 LC_HIDDEN int lc_env_torch_root(char *root, size_t len);
 
-/* 64-bit FNV-1a hash, used for the job key and descriptors. */
+/* 64-bit FNV-1a hash (not keyed), used to compare collective descriptors. */
 LC_HIDDEN uint64_t lc_hash64(const void *data, size_t len, uint64_t seed);
 
 /* Connect every pair of ranks given all ranks' listen handles. */

@@ -125,6 +125,28 @@ int lc_sock_connect(const char *host, const char *port, double deadline)
     return rc;
 }
 
+int lc_sock_is_loopback(const char *host)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
+    struct addrinfo *res;
+    int rc = 1;
+
+    if (getaddrinfo(host, NULL, &hints, &res))
+        return lc_seterr(-EHOSTUNREACH, "bootstrap", "cannot resolve %s", host);
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        if (a->ai_family == AF_INET) {
+            uint32_t ip = ntohl(((struct sockaddr_in *)a->ai_addr)->sin_addr.s_addr);
+            if ((ip >> 24) != 127)
+                rc = 0;
+        } else if (a->ai_family != AF_INET6 ||
+                   !IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr)) {
+            rc = 0;
+        }
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
 int lc_sock_send(int fd, const void *buf, size_t len, double deadline)
 {
     const char *p = buf;

@@ -67,6 +67,9 @@ typedef struct lc_prov_init_opts {
     size_t size;           /**< sizeof(lc_prov_init_opts_t) */
     uint64_t job_id;       /**< job identifier (hash of the job key); 0 if none */
     int rank;              /**< this process's rank, -1 outside a communicator */
+    uint8_t key[32];       /**< the job's provider key (from LC_JOB_KEY by HKDF-SHA-256;
+                                public when the job has no key): connection proofs and
+                                session keys come from it through lc_prov_derive */
 } lc_prov_init_opts_t;
 
 typedef struct lc_provider lc_provider_t;
@@ -271,6 +274,22 @@ LC_API int lc_param_int(const char *name, int64_t *value);
 LC_API const lc_param_t *lc_param_at(int idx, const char **owner);
 
 /* ------------------------------------------------------------------ */
+/* Keys                                                                */
+/* ------------------------------------------------------------------ */
+
+#define LC_PROV_KEY_LEN 32
+
+/**
+ * @brief Derive outlen bytes (1..64) bound to a label and a context from a
+ *        provider key: HKDF-Expand-SHA-256(key, label, NUL, ctx). Providers
+ *        use it for the proof of a challenge-response (the context holds
+ *        both nonces) and for per-session keys.
+ * @return 0, or -EINVAL for a NULL argument or a bad length.
+ */
+LC_API int lc_prov_derive(const uint8_t key[LC_PROV_KEY_LEN], const char *label,
+                          const void *ctx, size_t ctxlen, void *out, size_t outlen);
+
+/* ------------------------------------------------------------------ */
 /* Logging and errors                                                  */
 /* ------------------------------------------------------------------ */
 
@@ -347,6 +366,8 @@ typedef struct lc_prov_core {
     int (*param_int)(const char *name, int64_t *value);
     const char *(*strerror)(int err);
     const char *(*last_error)(void);
+    int (*derive)(const uint8_t key[LC_PROV_KEY_LEN], const char *label, const void *ctx,
+                  size_t ctxlen, void *out, size_t outlen); /**< lc_prov_derive */
 } lc_prov_core_t;
 
 /**

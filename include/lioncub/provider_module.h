@@ -81,12 +81,18 @@ const char *lc_last_error(void)
     return lc_prov_core->last_error();
 }
 
+int lc_prov_derive(const uint8_t key[LC_PROV_KEY_LEN], const char *label, const void *ctx,
+                   size_t ctxlen, void *out, size_t outlen)
+{
+    return lc_prov_core->derive(key, label, ctx, ctxlen, out, outlen);
+}
+
 __attribute__((visibility("default"))) int lc_prov_module_load(const lc_prov_core_t *core,
                                                                const lc_provider_t **prov);
 int lc_prov_module_load(const lc_prov_core_t *core, const lc_provider_t **prov)
 {
     if (!core || !prov || core->abi != LC_PROV_MODULE_ABI ||
-        core->size < offsetof(lc_prov_core_t, last_error) + sizeof(core->last_error))
+        core->size < offsetof(lc_prov_core_t, derive) + sizeof(core->derive))
         return -EINVAL;
     lc_prov_core = core;
     *prov = &LC_PROV_MODULE_OPS;

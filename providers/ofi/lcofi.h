@@ -242,6 +242,13 @@ LC_HIDDEN int lcofi_av_insert(lcofi_ctx_t *ctx, const void *addr, size_t len, fi
 LC_HIDDEN int lcofi_progress(lcofi_ctx_t *ctx);
 /* The provider's wait op (takes the lock). */
 LC_HIDDEN int lcofi_wait(lc_prov_ctx_t *ctx, int timeout_us);
+/*
+ * Progress until op completed (or its cancellation did), at most LCOFI_QUIET_S:
+ * the teardown of a comm or request waits so, never letting the provider touch
+ * freed memory. A send to a dead peer never completes (rxm cannot cancel it):
+ * the bound is what a failure then costs, beyond LC_TIMEOUT.
+ */
+#define LCOFI_QUIET_S 1.0
 LC_HIDDEN int lcofi_wait_op(lcofi_ctx_t *ctx, lcofi_op_t *op);
 
 /* lcofi_listen.c */

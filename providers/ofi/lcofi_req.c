@@ -189,7 +189,7 @@ static void lcofi_req_free(lcofi_req_t *req)
     free(req);
 }
 
-/* Whether every operation of req has completed or was cancelled, within 5 s each. */
+/* Whether every operation of req has completed or was cancelled, within LCOFI_QUIET_S each. */
 static int lcofi_req_quiet(lcofi_req_t *req)
 {
     for (uint32_t i = 0; i < req->nposted; i++)

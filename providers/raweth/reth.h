@@ -77,7 +77,13 @@ struct reth_conn {
     uint32_t fin_seq;
     reth_conn_t *acc_next;        /* accept queue link */
     reth_conn_t *acc_head, *acc_tail; /* listen: accepted, not yet returned */
-    uint32_t listen_id;           /* send: the listen id of the handle connected to */
+    uint32_t listen_id;           /* send: the listen id connected to; recv: came through */
+    uint8_t nonce_c[RETH_NONCE_LEN]; /* the connector's nonce (its SYN's payload) */
+    uint8_t nonce_s[RETH_NONCE_LEN]; /* the listener's nonce (its SYNACK's payload) */
+    reth_mackey_t key;            /* the session key, once both nonces are known */
+    uint8_t keyed;                /* key is set */
+    uint8_t proven;               /* recv: the connector proved the session key (accept may
+                                     return it); send: the SYNACK did */
 };
 
 struct reth_ctx {
@@ -88,6 +94,8 @@ struct reth_ctx {
     reth_dp_t *dp;
     reth_fault_t *fault;
     uint64_t job_id;
+    uint8_t key[LC_PROV_KEY_LEN]; /* the job's provider key: session keys come from it */
+    reth_mackey_t ctl;   /* MAC key of SYN frames (no session yet) */
     int32_t rank;
     uint32_t ep;         /* random endpoint id of this context */
     uint32_t window;     /* frames per connection window (power of two) */
@@ -121,8 +129,14 @@ LC_HIDDEN int reth_accept(lc_prov_comm_t *listen_comm, lc_prov_comm_t **recv_com
 LC_HIDDEN int reth_close_send(lc_prov_comm_t *send_comm);
 LC_HIDDEN int reth_close_recv(lc_prov_comm_t *recv_comm);
 LC_HIDDEN int reth_close_listen(lc_prov_comm_t *listen_comm);
-/* A SYN, SYNACK or FIN arrived (after the job and endpoint checks). */
-LC_HIDDEN void reth_conn_control(reth_ctx_t *ctx, const reth_hdr_t *h);
+/* A SYN or SYNACK arrived (after the job and endpoint checks): frame is the
+ * whole frame, for the MAC; or a FIN or CONFIRM of c with a valid MAC. */
+LC_HIDDEN void reth_conn_control(reth_ctx_t *ctx, reth_conn_t *c, const reth_hdr_t *h,
+                                 const uint8_t *frame, const uint8_t *payload);
+/* Derive c's session key from both nonces and the ends' ids. 0 or an error. */
+LC_HIDDEN int reth_conn_key(reth_conn_t *c);
+/* A receive connection whose connector proved the session key goes to its listener. */
+LC_HIDDEN void reth_conn_proven(reth_conn_t *c);
 /* Connecting: resend the SYN when due; give up after the timeout. */
 LC_HIDDEN void reth_conn_tick(reth_conn_t *c, double now);
 /* Fail every request of c with err. */

@@ -17,6 +17,7 @@ typedef struct reth_counters {
     uint64_t dropped_job;     /* another job's frames */
     uint64_t dropped_unknown; /* unknown connection or peer */
     uint64_t dropped_proto;   /* malformed or of another version */
+    uint64_t dropped_mac;     /* no valid MAC: forged, modified, replayed into another session */
     uint64_t dups;            /* duplicate DATA frames */
 } reth_counters_t;
 

@@ -68,6 +68,14 @@ int reth_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **out)
     lc_prov_obj_init(&ctx->base.obj, &lc_prov_raweth, LC_PROV_CTX);
     lc_prov_obj_init(&ctx->mr.obj, &lc_prov_raweth, LC_PROV_MR);
     ctx->job_id = opts ? opts->job_id : 0;
+    if (opts && opts->size >= offsetof(lc_prov_init_opts_t, key) + sizeof(opts->key))
+        memcpy(ctx->key, opts->key, sizeof(ctx->key));
+    {
+        uint8_t k[RETH_MAC_KEY_LEN];
+        if ((rc = lc_prov_derive(ctx->key, "lioncub raweth control", NULL, 0, k, sizeof(k))))
+            goto fail;
+        reth_mackey_load(&ctx->ctl, k);
+    }
     ctx->rank = opts ? opts->rank : -1;
     ctx->dpo = reth_pick_mode(mode);
     if (!ctx->dpo) {
@@ -111,9 +119,9 @@ static void reth_log_counters(const reth_ctx_t *ctx)
 
     LC_INFO("raweth", "counters %s: sent=%" PRIu64 " retransmitted=%" PRIu64 " received=%" PRIu64
             " dropped_crc=%" PRIu64 " dropped_job=%" PRIu64 " dropped_unknown=%" PRIu64
-            " dropped_proto=%" PRIu64 " dups=%" PRIu64, ctx->ifc.name, c->sent, c->retransmitted,
-            c->received, c->dropped_crc, c->dropped_job, c->dropped_unknown, c->dropped_proto,
-            c->dups);
+            " dropped_proto=%" PRIu64 " dropped_mac=%" PRIu64 " dups=%" PRIu64, ctx->ifc.name,
+            c->sent, c->retransmitted, c->received, c->dropped_crc, c->dropped_job,
+            c->dropped_unknown, c->dropped_proto, c->dropped_mac, c->dups);
 }
 
 void reth_fini(lc_prov_ctx_t *p)
@@ -239,7 +247,7 @@ int reth_send_frame(reth_ctx_t *ctx, reth_conn_t *c, reth_hdr_t *h, const void *
     h->dst_ep = c->peer_ep;
     h->src_conn = c->id;
     h->dst_conn = c->peer_conn;
-    flen = reth_frame_encode(buf, h, payload, len);
+    flen = reth_frame_encode(buf, h, payload, len, h->type == RETH_T_SYN ? &ctx->ctl : &c->key);
     c->t_tx = lc_now();
     if (ctx->fault)
         reth_fault_commit(ctx->fault, ctx->dpo, ctx->dp, buf, flen, c->t_tx);
@@ -277,17 +285,28 @@ static void reth_rx_frame(void *arg, const uint8_t *frame, size_t len)
         return;
     }
     ctx->cnt.received++;
-    if (h.type == RETH_T_SYN || h.type == RETH_T_SYNACK || h.type == RETH_T_FIN) {
-        reth_conn_control(ctx, &h);
+    if (h.type == RETH_T_SYN || h.type == RETH_T_SYNACK) {
+        reth_conn_control(ctx, NULL, &h, frame, payload);
         return;
     }
     c = reth_conn_lookup(ctx, h.dst_conn);
-    if (!c || c->kind == RETH_K_LISTEN || c->state != RETH_S_OPEN || h.src_ep != c->peer_ep ||
+    if (!c || c->kind == RETH_K_LISTEN || !c->keyed || h.src_ep != c->peer_ep ||
         h.src_conn != c->peer_conn || memcmp(h.src_mac, c->peer_mac, 6)) {
         ctx->cnt.dropped_unknown++;
         return;
     }
-    reth_xfer_frame(c, &h, payload);
+    if (reth_frame_verify(frame, &h, &c->key)) {
+        ctx->cnt.dropped_mac++;
+        return;
+    }
+    if (!c->proven)
+        reth_conn_proven(c);
+    if (h.type == RETH_T_FIN || h.type == RETH_T_CONFIRM)
+        reth_conn_control(ctx, c, &h, frame, payload);
+    else if (c->state == RETH_S_OPEN)
+        reth_xfer_frame(c, &h, payload);
+    else
+        ctx->cnt.dropped_unknown++;
 }
 
 void reth_progress(reth_ctx_t *ctx)
@@ -300,7 +319,7 @@ void reth_progress(reth_ctx_t *ctx)
         reth_conn_t *c = ctx->conns[i];
         if (!c || c->kind == RETH_K_LISTEN)
             continue;
-        if (c->state == RETH_S_CONNECTING)
+        if (c->state == RETH_S_CONNECTING || (c->kind == RETH_K_RECV && !c->proven))
             reth_conn_tick(c, now);
         else if (c->state == RETH_S_OPEN)
             reth_xfer_tick(c, now);

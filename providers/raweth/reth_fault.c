@@ -5,11 +5,12 @@
 #include <string.h>
 
 #include "reth_fault.h"
+#include "reth_frame.h"
 
 #define RETH_FAULT_HOLD 64
 
 struct reth_fault {
-    double loss, dup, reorder, corrupt, delay;
+    double loss, dup, reorder, corrupt, forge, delay;
     uint64_t rng;
     int nheld;
     struct {
@@ -54,6 +55,8 @@ int reth_fault_parse(const char *spec, reth_fault_t **out)
             f->reorder = v;
         else if (!strcmp(key, "corrupt"))
             f->corrupt = v;
+        else if (!strcmp(key, "forge"))
+            f->forge = v;
         else if (!strcmp(key, "delay"))
             f->delay = v / 1000;
         else if (!strcmp(key, "seed"))
@@ -72,7 +75,7 @@ bad:
     free(f);
     return lc_seterr(LC_ERR_CONFIG, "raweth",
                      "LC_RAWETH_FAULT='%s': expected key=value,... with keys loss, dup, "
-                     "reorder, delay (ms), corrupt, seed", spec);
+                     "reorder, delay (ms), corrupt, forge, seed", spec);
 }
 
 void reth_fault_free(reth_fault_t *f)
@@ -103,6 +106,12 @@ void reth_fault_commit(reth_fault_t *f, const reth_dp_ops_t *ops, reth_dp_t *dp,
         return;
     if (reth_fault_rand(f) < f->corrupt)
         frame[(size_t)(reth_fault_rand(f) * (double)len)] ^= (uint8_t)(1u << (f->rng & 7));
+    if (len >= RETH_OVERHEAD && reth_fault_rand(f) < f->forge) {
+        /* an on-path host: edit a byte after the version, keep the CRC valid */
+        size_t body = len - RETH_MAC_LEN - RETH_CRC_LEN - RETH_ETH_HLEN - 1;
+        frame[RETH_ETH_HLEN + 1 + (size_t)(reth_fault_rand(f) * (double)body)] ^= 0x01;
+        reth_frame_reseal(frame, len);
+    }
     if (f->nheld < RETH_FAULT_HOLD && reth_fault_rand(f) < f->reorder) {
         uint8_t *copy = malloc(len);
         if (copy) {

@@ -1,6 +1,7 @@
 /*
  * reth_fault.h - optional impairment of transmitted frames (loss,
- * duplication, reordering with delay, corruption) set by LC_RAWETH_FAULT,
+ * duplication, reordering with delay, corruption, and forgery: an edit with
+ * the CRC fixed up, as an on-path host would make) set by LC_RAWETH_FAULT,
  * for testing the reliability layer where tc netem is unavailable.
  */
 #ifndef RETH_FAULT_H
@@ -11,7 +12,7 @@
 typedef struct reth_fault reth_fault_t;
 
 /*
- * Parse "loss=0.01,dup=0.01,reorder=0.1,delay=5,corrupt=0.001,seed=1"
+ * Parse "loss=0.01,dup=0.01,reorder=0.1,delay=5,corrupt=0.001,forge=0.01,seed=1"
  * (probabilities per frame, delay in ms for reordered frames). NULL or ""
  * gives *f = NULL (no impairment). LC_ERR_CONFIG on a malformed spec.
  */

@@ -1,9 +1,10 @@
-/* reth_frame.c - encode and decode raweth frames (little-endian fields, CRC32C trailer). */
+/* reth_frame.c - encode, decode and verify raweth frames (little-endian fields, MAC and CRC32C trailers). */
 #include <errno.h>
 #include <string.h>
 
 #include "reth_crc32c.h"
 #include "reth_frame.h"
+#include "reth_siphash.h"
 
 static void reth_put16(uint8_t *p, uint16_t v)
 {
@@ -39,7 +40,8 @@ static uint64_t reth_get64(const uint8_t *p)
     return (uint64_t)reth_get32(p) | ((uint64_t)reth_get32(p + 4) << 32);
 }
 
-size_t reth_frame_encode(uint8_t *buf, reth_hdr_t *h, const void *payload, size_t len)
+size_t reth_frame_encode(uint8_t *buf, reth_hdr_t *h, const void *payload, size_t len,
+                         const reth_mackey_t *key)
 {
     uint8_t *q = buf + RETH_ETH_HLEN;
     size_t flen = RETH_ETH_HLEN + RETH_HDR_LEN + len;
@@ -69,8 +71,18 @@ size_t reth_frame_encode(uint8_t *buf, reth_hdr_t *h, const void *payload, size_
     reth_put32(q + 60, h->echo);
     if (len)
         memcpy(q + RETH_HDR_LEN, payload, len);
+    reth_put64(buf + flen, reth_siphash(key, buf, flen));
+    flen += RETH_MAC_LEN;
     reth_put32(buf + flen, reth_crc32c(0, buf, flen));
     return flen + RETH_CRC_LEN;
+}
+
+int reth_frame_verify(const uint8_t *buf, const reth_hdr_t *h, const reth_mackey_t *key)
+{
+    size_t body = RETH_ETH_HLEN + RETH_HDR_LEN + (size_t)h->len;
+    uint64_t d = reth_siphash(key, buf, body) ^ reth_get64(buf + body);
+
+    return d ? -EACCES : 0;
 }
 
 void reth_frame_reseal(uint8_t *buf, size_t frame_len)
@@ -89,7 +101,7 @@ int reth_frame_decode(const uint8_t *buf, size_t len, reth_hdr_t *h, const uint8
         buf[13] != (RETH_ETHERTYPE & 0xFF) || q[0] != RETH_VERSION)
         return -EPROTO;
     h->len = reth_get16(q + 4);
-    body = RETH_ETH_HLEN + RETH_HDR_LEN + (size_t)h->len;
+    body = RETH_ETH_HLEN + RETH_HDR_LEN + (size_t)h->len + RETH_MAC_LEN;
     if (body + RETH_CRC_LEN > len)
         return -EPROTO;
     if (reth_crc32c(0, buf, body) != reth_get32(buf + body))
@@ -112,7 +124,7 @@ int reth_frame_decode(const uint8_t *buf, size_t len, reth_hdr_t *h, const uint8
     h->sack = reth_get64(q + 48);
     h->frag_off = reth_get32(q + 56);
     h->echo = reth_get32(q + 60);
-    if (h->type < RETH_T_DATA || h->type > RETH_T_PING)
+    if (h->type < RETH_T_DATA || h->type > RETH_T_CONFIRM)
         return -EPROTO;
     if (h->type == RETH_T_DATA &&
         ((uint64_t)h->frag_off + h->len > h->msg_len || (h->len == 0 && h->msg_len != 0)))

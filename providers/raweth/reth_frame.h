@@ -1,4 +1,11 @@
-/* reth_frame.h - the raweth wire format: Ethernet header, lioncub header, payload, CRC32C. */
+/*
+ * reth_frame.h - the raweth wire format: Ethernet header, lioncub header,
+ * payload, MAC, CRC32C. The MAC is SipHash-2-4 over the Ethernet header, the
+ * lioncub header and the payload, keyed per connection (a session key both
+ * ends derive from the job's key and their fresh nonces) or, for a SYN, with
+ * the context's control key; the CRC covers everything before it and
+ * catches noise before the MAC is computed.
+ */
 #ifndef RETH_FRAME_H
 #define RETH_FRAME_H
 
@@ -6,14 +13,18 @@
 #include <stdint.h>
 
 #include "lioncub/provider_sdk.h"
+#include "reth_siphash.h"
 
 #define RETH_ETHERTYPE 0x88B5 /* IEEE 802 local experimental EtherType 1 */
-#define RETH_VERSION 1
+#define RETH_VERSION 2
 #define RETH_ETH_HLEN 14
 #define RETH_HDR_LEN 64
+#define RETH_MAC_LEN 8
 #define RETH_CRC_LEN 4
 /* Bytes of a frame that are not payload (the MTU excludes the Ethernet header). */
-#define RETH_OVERHEAD (RETH_ETH_HLEN + RETH_HDR_LEN + RETH_CRC_LEN)
+#define RETH_OVERHEAD (RETH_ETH_HLEN + RETH_HDR_LEN + RETH_MAC_LEN + RETH_CRC_LEN)
+/* Payload of SYN and SYNACK: the sender's nonce. */
+#define RETH_NONCE_LEN 16
 
 /* Frame types. */
 enum reth_type {
@@ -23,6 +34,7 @@ enum reth_type {
     RETH_T_SYNACK = 4, /* accept reply: carries the receiver's connection id */
     RETH_T_FIN = 5,    /* sender closed after seq */
     RETH_T_PING = 6,   /* keepalive from an idle sender */
+    RETH_T_CONFIRM = 7, /* connector, under the session key: proves it, completing accept */
 };
 
 /* The decoded lioncub header (host order). */
@@ -46,10 +58,14 @@ typedef struct reth_hdr {
 
 /*
  * Write the Ethernet and lioncub headers of h, copy len bytes of payload
- * (h->len is set to len) and append the CRC32C. buf must hold
- * RETH_OVERHEAD + len bytes. Returns the frame length.
+ * (h->len is set to len) and append the MAC under key and the CRC32C. buf
+ * must hold RETH_OVERHEAD + len bytes. Returns the frame length.
  */
-LC_HIDDEN size_t reth_frame_encode(uint8_t *buf, reth_hdr_t *h, const void *payload, size_t len);
+LC_HIDDEN size_t reth_frame_encode(uint8_t *buf, reth_hdr_t *h, const void *payload, size_t len,
+                                   const reth_mackey_t *key);
+
+/* 0 when the MAC of a decoded frame (h from reth_frame_decode) is valid under key. */
+LC_HIDDEN int reth_frame_verify(const uint8_t *buf, const reth_hdr_t *h, const reth_mackey_t *key);
 
 /*
  * Parse a received frame of len bytes (trailing Ethernet padding allowed).
@@ -60,7 +76,8 @@ LC_HIDDEN size_t reth_frame_encode(uint8_t *buf, reth_hdr_t *h, const void *payl
 LC_HIDDEN int reth_frame_decode(const uint8_t *buf, size_t len, reth_hdr_t *h,
                                 const uint8_t **payload);
 
-/* Recompute the trailing CRC of an encoded frame (after editing its header). */
+/* Recompute the trailing CRC of an encoded frame (after editing it: the MAC stays, so
+ * an edited frame still fails reth_frame_verify). */
 LC_HIDDEN void reth_frame_reseal(uint8_t *buf, size_t frame_len);
 
 #endif

@@ -2,8 +2,15 @@
  * tcp.h - internal types of the tcp provider (never installed).
  *
  * Wire format, per one-directional connection of nsocks TCP sockets:
- *  - each socket opens with a tcp_hello_t (magic, version, the listener's
- *    nonce, a random connection id, the socket's index, nsocks, chunk size);
+ *  - the listener opens each accepted socket with a tcp_challenge_t (a fresh
+ *    nonce from getrandom); the connector answers with a tcp_hello_t (magic,
+ *    version, the listener's handle nonce, a random connection id, the
+ *    socket's index, nsocks, chunk size) whose proof is lc_prov_derive(job's
+ *    provider key, TCP_PROOF_LABEL, challenge nonce | hello up to the proof).
+ *    A socket without a valid proof is dropped (and counted) by the listener
+ *    without failing it, so neither replayed nor forged hellos take a peer's
+ *    place; at most TCP_MAX_PENDING sockets wait for their hello, each for at
+ *    most TCP_HELLO_S;
  *  - message number m (counted from 0 per connection) has a "lead" socket
  *    m % nsocks, which carries a tcp_msg_hdr_t (sequence number, length)
  *    followed by chunk 0 of the payload. A payload of len bytes is cut into
@@ -39,7 +46,12 @@
 
 #define TCP_SUBSYS "tcp"
 #define TCP_MAGIC 0x4c435450u  /* "LCTP" */
-#define TCP_VERSION 1
+#define TCP_VERSION 2
+#define TCP_NONCE_LEN 16
+#define TCP_PROOF_LEN 16
+#define TCP_PROOF_LABEL "lioncub tcp hello"
+#define TCP_MAX_PENDING 256    /* accepted sockets waiting for their hello */
+#define TCP_HELLO_S 5.0        /* s an accepted socket has to send its hello */
 #define TCP_MAX_SOCKS 16       /* most sockets per connection */
 #define TCP_MAX_REQS 256       /* most requests in flight per comm (power of 2) */
 #define TCP_MAX_DEVS 16        /* most devices (interfaces) per context */
@@ -59,7 +71,15 @@ typedef struct tcp_handle {
     uint64_t nonce;            /* random, identifies the listener */
 } tcp_handle_t;
 
-/** First bytes on every socket of a connection. */
+/** First bytes from the listener on every accepted socket. */
+typedef struct tcp_challenge {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t pad;
+    uint8_t nonce[TCP_NONCE_LEN];
+} tcp_challenge_t;
+
+/** First bytes from the connector on every socket of a connection. */
 typedef struct tcp_hello {
     uint32_t magic;
     uint16_t version;
@@ -69,6 +89,7 @@ typedef struct tcp_hello {
     uint32_t chunk;            /* chunk size the sender cuts messages into */
     uint64_t nonce;            /* the listener's nonce, from the handle */
     uint64_t conn_id;          /* random, the same on every socket of the connection */
+    uint8_t proof[TCP_PROOF_LEN]; /* last: proves the job key for the challenge */
 } tcp_hello_t;
 
 /** Per-message header, on the message's lead socket. */
@@ -101,6 +122,8 @@ typedef struct tcp_sock {
     size_t hdr_off;            /* header bytes done (lead socket only) */
     char *stage;               /* receive: read-ahead of small reads, TCP_STAGE_SIZE bytes */
     size_t stage_pos, stage_end; /* unread bytes of stage */
+    tcp_challenge_t challenge; /* connect: the listener's challenge, being read */
+    size_t challenge_off;
     tcp_hello_t hello;         /* connect: hello being sent */
     size_t hello_off;
     int connected;             /* connect: TCP handshake done */
@@ -163,6 +186,8 @@ struct tcp_ctx {
     size_t chunk;              /* LC_TCP_CHUNK */
     int sndbuf, rcvbuf;        /* from LC_TCP_SOCKBUF; 0: kernel autotuning */
     int keepalive_s;           /* keepalive idle and interval: LC_TIMEOUT / 4 */
+    uint8_t key[LC_PROV_KEY_LEN]; /* the job's provider key, for hello proofs */
+    uint64_t refused;          /* accepted sockets dropped: no valid proof, silent, cap */
     tcp_comm_t *comms;         /* connected comms */
     tcp_comm_t *connecting;    /* send comms still connecting */
     tcp_req_t *free_reqs;
@@ -183,6 +208,8 @@ LC_HIDDEN int tcp_sock_setup(int fd, const tcp_ctx_t *ctx);
 LC_HIDDEN void tcp_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 LC_HIDDEN uint64_t tcp_random64(void);
 LC_HIDDEN int tcp_errno_to_err(int e);
+LC_HIDDEN int tcp_hello_proof(const tcp_ctx_t *ctx, const uint8_t nonce[TCP_NONCE_LEN],
+                              const tcp_hello_t *h, uint8_t proof[TCP_PROOF_LEN]);
 
 /* tcp_conn.c */
 LC_HIDDEN tcp_comm_t *tcp_comm_new(tcp_ctx_t *ctx, int is_send, int nsocks, size_t chunk);

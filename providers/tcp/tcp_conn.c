@@ -173,6 +173,31 @@ static int tcp_connect_start(tcp_comm_t *comm, const tcp_handle_t *h)
     return 0;
 }
 
+/* Read the listener's challenge on s; 1 when complete (the hello's proof is then set). */
+static int tcp_read_challenge(tcp_comm_t *comm, tcp_sock_t *s)
+{
+    tcp_challenge_t *ch = &s->challenge;
+
+    while (s->challenge_off < sizeof(*ch)) {
+        ssize_t n = recv(s->fd, (char *)ch + s->challenge_off, sizeof(*ch) - s->challenge_off,
+                         MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return 0;
+        if (n <= 0)
+            return lc_seterr(n ? tcp_errno_to_err(errno) : -ECONNRESET, TCP_SUBSYS,
+                             "connect to %s: the listener closed before its challenge",
+                             comm->peer);
+        s->challenge_off += (size_t)n;
+    }
+    if (le32toh(ch->magic) != TCP_MAGIC || le16toh(ch->version) != TCP_VERSION)
+        return lc_seterr(LC_ERR_PROTO, TCP_SUBSYS,
+                         "connect to %s: not a lioncub tcp listener of protocol version %u",
+                         comm->peer, TCP_VERSION);
+    return s->hello_off || !tcp_hello_proof(comm->ctx, ch->nonce, &s->hello, s->hello.proof)
+               ? 1
+               : -EINVAL;
+}
+
 /* Advance the sockets of a connecting comm; 1 when all sent their hello. */
 static int tcp_connect_step(tcp_comm_t *comm)
 {
@@ -181,6 +206,7 @@ static int tcp_connect_step(tcp_comm_t *comm)
     for (int i = 0; i < comm->nsocks; i++) {
         tcp_sock_t *s = &comm->socks[i];
         ssize_t n;
+        int rc;
 
         if (!s->connected) {
             struct pollfd pfd = {.fd = s->fd, .events = POLLOUT};
@@ -195,6 +221,11 @@ static int tcp_connect_step(tcp_comm_t *comm)
                 return lc_seterr(tcp_errno_to_err(err), TCP_SUBSYS, "connect to %s: %s",
                                  comm->peer, strerror(err));
             s->connected = 1;
+        }
+        if (s->hello_off < sizeof(s->hello) && (rc = tcp_read_challenge(comm, s)) <= 0) {
+            if (rc < 0)
+                return rc;
+            continue;
         }
         while (s->hello_off < sizeof(s->hello)) {
             n = send(s->fd, (char *)&s->hello + s->hello_off, sizeof(s->hello) - s->hello_off,

@@ -48,6 +48,8 @@ int tcp_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **out)
     if (!ctx)
         return lc_seterr(-ENOMEM, TCP_SUBSYS, "init: out of memory");
     lc_prov_obj_init(&ctx->base.obj, &lc_prov_tcp, LC_PROV_CTX);
+    if (opts && opts->size >= offsetof(lc_prov_init_opts_t, key) + sizeof(opts->key))
+        memcpy(ctx->key, opts->key, sizeof(ctx->key));
     ctx->nsocks = (int)nsocks;
     ctx->chunk = (size_t)chunk;
     ctx->sndbuf = tcp_sockbuf_fit((int)sockbuf, 0);

@@ -1,14 +1,17 @@
 /*
  * tcp_listen.c - the listening side of the tcp provider: listen() makes the
  * handle, accept() collects incoming sockets, reads their hellos and groups
- * them by connection id into receive comms. Sockets of several connections
- * may arrive in any interleaving; a connection is handed out once all its
- * sockets are there. Connections without the listener's nonce (strays) are
- * dropped with a warning.
+ * them by connection id into receive comms. Every accepted socket first gets
+ * a fresh challenge, and its hello must carry the proof for it (tcp.h).
+ * Sockets of several connections may arrive in any interleaving; a
+ * connection is handed out once all its sockets are there. Sockets without
+ * the listener's nonce or a valid proof, silent ones and those beyond the
+ * cap are dropped with a warning and counted; they never fail accept().
  */
 #include <endian.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "tcp.h"
@@ -17,6 +20,8 @@
 typedef struct tcp_pending {
     int fd;
     size_t off;
+    double deadline;
+    uint8_t nonce[TCP_NONCE_LEN]; /* the challenge sent on it */
     tcp_hello_t hello;
     char peer[64];
     struct tcp_pending *next;
@@ -39,6 +44,7 @@ typedef struct tcp_listen_comm {
     int fd;
     uint64_t nonce;
     tcp_pending_t *pending;
+    int npending;
     tcp_group_t *groups;
 } tcp_listen_comm_t;
 
@@ -106,7 +112,36 @@ err_free:
     return rc;
 }
 
-/* Take new sockets from the kernel's accept queue. */
+/* Drop pending socket *pp (unlinked and freed) for reason. */
+static void tcp_pending_drop(tcp_listen_comm_t *lc, tcp_pending_t **pp, const char *reason)
+{
+    tcp_pending_t *p = *pp;
+
+    if (reason) {
+        lc->ctx->refused++;
+        LC_WARN(TCP_SUBSYS, "accept: dropped a connection from %s: %s", p->peer, reason);
+    }
+    if (p->fd >= 0)
+        close(p->fd);
+    *pp = p->next;
+    free(p);
+    lc->npending--;
+}
+
+/* Send a new socket its challenge; 0, or -1 when it cannot take 24 bytes (dead). */
+static int tcp_send_challenge(tcp_pending_t *p)
+{
+    tcp_challenge_t ch = {.magic = htole32(TCP_MAGIC), .version = htole16(TCP_VERSION)};
+
+    if (getrandom(p->nonce, sizeof(p->nonce), 0) != (ssize_t)sizeof(p->nonce))
+        return -1;
+    memcpy(ch.nonce, p->nonce, sizeof(ch.nonce));
+    return send(p->fd, &ch, sizeof(ch), MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(ch)
+               ? 0
+               : -1;
+}
+
+/* Take new sockets from the kernel's accept queue; at the cap, the oldest pending goes. */
 static int tcp_accept_new(tcp_listen_comm_t *lc)
 {
     for (;;) {
@@ -132,29 +167,47 @@ static int tcp_accept_new(tcp_listen_comm_t *lc)
             return rc;
         }
         p->fd = fd;
+        p->deadline = lc_now() + TCP_HELLO_S;
         tcp_sockaddr_str((struct sockaddr *)&sa, p->peer, sizeof(p->peer));
         p->next = lc->pending;
         lc->pending = p;
+        lc->npending++;
+        if (tcp_send_challenge(p)) {
+            tcp_pending_drop(lc, &lc->pending, "it cannot take a challenge");
+            continue;
+        }
+        if (lc->npending > TCP_MAX_PENDING) { /* the oldest is last */
+            tcp_pending_t **pp = &lc->pending;
+            while ((*pp)->next)
+                pp = &(*pp)->next;
+            tcp_pending_drop(lc, pp, "too many connections wait for their hello");
+        }
     }
 }
 
-/* File a socket whose hello is complete into its group. 0, or an error for the caller. */
+/*
+ * File a socket whose hello is complete into its group. 0; 1 when it is not
+ * a hello of this listener and version, 2 when its proof is not valid (the
+ * caller drops it); or an error of an authenticated peer for the caller.
+ */
 static int tcp_group_add(tcp_listen_comm_t *lc, tcp_pending_t *p)
 {
     const tcp_hello_t *hl = &p->hello;
     uint64_t conn_id = le64toh(hl->conn_id);
     int idx = le16toh(hl->sock_idx), nsocks = le16toh(hl->nsocks);
     uint32_t chunk = le32toh(hl->chunk);
+    uint8_t proof[TCP_PROOF_LEN], diff = 0;
     tcp_group_t *g;
 
-    if (le32toh(hl->magic) != TCP_MAGIC || le64toh(hl->nonce) != lc->nonce) {
-        LC_WARN(TCP_SUBSYS, "accept: dropped a stray connection from %s", p->peer);
-        return 0;
-    }
-    if (le16toh(hl->version) != TCP_VERSION)
-        return lc_seterr(LC_ERR_PROTO, TCP_SUBSYS,
-                         "accept: %s speaks protocol version %u, this library %u", p->peer,
-                         le16toh(hl->version), TCP_VERSION);
+    if (le32toh(hl->magic) != TCP_MAGIC || le64toh(hl->nonce) != lc->nonce ||
+        le16toh(hl->version) != TCP_VERSION)
+        return 1;
+    if (tcp_hello_proof(lc->ctx, p->nonce, hl, proof))
+        return -EINVAL;
+    for (int i = 0; i < TCP_PROOF_LEN; i++) /* in constant time */
+        diff |= proof[i] ^ hl->proof[i];
+    if (diff)
+        return 2;
     if (nsocks < 1 || nsocks > TCP_MAX_SOCKS || idx >= nsocks || chunk < TCP_MIN_CHUNK)
         return lc_seterr(LC_ERR_PROTO, TCP_SUBSYS,
                          "accept: bad hello from %s (socket %d of %d, chunk %u)", p->peer, idx,
@@ -188,12 +241,12 @@ static int tcp_group_add(tcp_listen_comm_t *lc, tcp_pending_t *p)
 /* Read pending hellos; sockets done (filed or dropped) leave the list. */
 static int tcp_read_hellos(tcp_listen_comm_t *lc)
 {
+    double now = lc_now();
     int rc = 0;
 
     for (tcp_pending_t **pp = &lc->pending; *pp;) {
         tcp_pending_t *p = *pp;
         ssize_t n = 0;
-        int finished = 0;
 
         while (p->off < sizeof(p->hello)) {
             n = recv(p->fd, (char *)&p->hello + p->off, sizeof(p->hello) - p->off, MSG_DONTWAIT);
@@ -203,19 +256,17 @@ static int tcp_read_hellos(tcp_listen_comm_t *lc)
         }
         if (p->off == sizeof(p->hello)) {
             int err = tcp_group_add(lc, p);
-            if (err && !rc)
+            if (err < 0 && !rc)
                 rc = err;
-            finished = 1;
+            tcp_pending_drop(lc, pp,
+                             err == 1   ? "not a hello for this listener of protocol version 2"
+                             : err == 2 ? "no valid proof of the job key"
+                                        : NULL);
         } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
                               errno != EINTR)) {
-            LC_WARN(TCP_SUBSYS, "accept: %s closed before its hello", p->peer);
-            finished = 1;
-        }
-        if (finished) {
-            if (p->fd >= 0)
-                close(p->fd);
-            *pp = p->next;
-            free(p);
+            tcp_pending_drop(lc, pp, "closed before its hello");
+        } else if (now > p->deadline) {
+            tcp_pending_drop(lc, pp, "no hello in time");
         } else {
             pp = &p->next;
         }

@@ -127,3 +127,18 @@ int tcp_errno_to_err(int e)
         return -e;
     }
 }
+
+/**
+ * @brief The proof a hello carries for a listener's challenge nonce: bound to
+ *        the job's provider key, the nonce and every field of the hello.
+ * @return 0 or -EINVAL.
+ */
+int tcp_hello_proof(const tcp_ctx_t *ctx, const uint8_t nonce[TCP_NONCE_LEN],
+                    const tcp_hello_t *h, uint8_t proof[TCP_PROOF_LEN])
+{
+    uint8_t msg[TCP_NONCE_LEN + offsetof(tcp_hello_t, proof)];
+
+    memcpy(msg, nonce, TCP_NONCE_LEN);
+    memcpy(msg + TCP_NONCE_LEN, h, offsetof(tcp_hello_t, proof));
+    return lc_prov_derive(ctx->key, TCP_PROOF_LABEL, msg, sizeof(msg), proof, TCP_PROOF_LEN);
+}

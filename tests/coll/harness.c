@@ -74,3 +74,18 @@ int lc_test_free_port(void)
     close(fd);
     return port;
 }
+
+void lc_test_env(int rank, int p, int port, const char *key, int timeout_ms)
+{
+    char buf[64];
+
+    snprintf(buf, sizeof(buf), "%d", rank);
+    setenv("LC_RANK", buf, 1);
+    snprintf(buf, sizeof(buf), "%d", p);
+    setenv("LC_SIZE", buf, 1);
+    snprintf(buf, sizeof(buf), "127.0.0.1:%d", port);
+    setenv("LC_ROOT", buf, 1);
+    setenv("LC_JOB_KEY", key, 1);
+    snprintf(buf, sizeof(buf), "%d", timeout_ms);
+    setenv("LC_TIMEOUT", buf, 1);
+}

@@ -27,4 +27,8 @@ static inline uint64_t lc_test_rand(uint64_t *s)
 /* A free TCP port on 127.0.0.1 (for env-style rendezvous tests). */
 int lc_test_free_port(void);
 
+/* The environment rendezvous of one rank: LC_RANK, LC_SIZE, LC_ROOT on
+ * 127.0.0.1:port, LC_JOB_KEY and LC_TIMEOUT. */
+void lc_test_env(int rank, int p, int port, const char *key, int timeout_ms);
+
 #endif

@@ -29,21 +29,6 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void set_env(int rank, int p, int port, const char *key)
-{
-    char buf[64];
-
-    snprintf(buf, sizeof(buf), "%d", rank);
-    setenv("LC_RANK", buf, 1);
-    snprintf(buf, sizeof(buf), "%d", p);
-    setenv("LC_SIZE", buf, 1);
-    snprintf(buf, sizeof(buf), "127.0.0.1:%d", port);
-    setenv("LC_ROOT", buf, 1);
-    setenv("LC_JOB_KEY", key, 1);
-    snprintf(buf, sizeof(buf), "%d", TIMEOUT_MS);
-    setenv("LC_TIMEOUT", buf, 1);
-}
-
 static int vote_once(lc_comm_t *c, size_t n)
 {
     float *x = calloc(n, sizeof(float));
@@ -61,7 +46,7 @@ static int key_child(int rank, int port)
     int rc;
 
     if (rank == 2) {
-        set_env(rank, 3, port, "not-the-key");
+        lc_test_env(rank, 3, port, "not-the-key", TIMEOUT_MS);
         rc = lc_comm_init(NULL, &c);
         if (rc != LC_ERR_JOB_KEY) {
             fprintf(stderr, "wrong key: expected LC_ERR_JOB_KEY, got %d\n", rc);
@@ -69,7 +54,7 @@ static int key_child(int rank, int port)
         }
         fprintf(stderr, "refused as expected: %s\n", lc_last_error());
     }
-    set_env(rank, 3, port, "the-key");
+    lc_test_env(rank, 3, port, "the-key", TIMEOUT_MS);
     rc = lc_comm_init(NULL, &c);
     if (rc) {
         fprintf(stderr, "rank %d: %s\n", rank, lc_last_error());
@@ -121,7 +106,7 @@ static int death_child(int rank, int port)
     double t_death;
     int rc;
 
-    set_env(rank, 4, port, "k");
+    lc_test_env(rank, 4, port, "k", TIMEOUT_MS);
     if (lc_comm_init(NULL, &c))
         return 1;
     if (vote_once(c, 1000))

@@ -1,4 +1,9 @@
-/* test_reth_frame.c - frame encode/decode round trip and rejection of damaged frames. */
+/*
+ * test_reth_frame.c - frame encode/decode round trip, rejection of damaged
+ * frames, and of forged ones: a frame modified anywhere in its header or
+ * payload with its CRC fixed up fails the MAC, as does one sealed under
+ * another key.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +14,8 @@
 #include <string.h>
 
 #include "reth_frame.h"
+
+static const reth_mackey_t key = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
 
 static uint64_t rnd64(void)
 {
@@ -55,7 +62,7 @@ static void test_round_trip(void **state)
         for (size_t i = 0; i < len; i++)
             payload[i] = (uint8_t)rand();
         random_hdr(&h, len);
-        flen = reth_frame_encode(frame, &h, payload, len);
+        flen = reth_frame_encode(frame, &h, payload, len, &key);
         assert_int_equal(flen, RETH_OVERHEAD + len);
         memset(frame + flen, 0, pad); /* Ethernet padding after the CRC is ignored */
         assert_int_equal(reth_frame_decode(frame, flen + pad, &d, &p), 0);
@@ -80,7 +87,45 @@ static void test_round_trip(void **state)
         assert_int_equal(d.echo, h.echo);
         if (len)
             assert_memory_equal(p, payload, len);
+        assert_int_equal(reth_frame_verify(frame, &d, &key), 0);
     }
+}
+
+static void test_forgery_rejected(void **state)
+{
+    static const reth_mackey_t other = {0x0706050403020100ull, 0x0f0e0d0c0b0a0909ull};
+    uint8_t payload[1500], frame[1700];
+    reth_hdr_t h, d;
+    const uint8_t *p;
+    size_t flen;
+
+    srand(13);
+    for (size_t i = 0; i < sizeof(payload); i++)
+        payload[i] = (uint8_t)rand();
+    random_hdr(&h, sizeof(payload));
+    h.type = RETH_T_DATA;
+    flen = reth_frame_encode(frame, &h, payload, sizeof(payload), &key);
+    assert_int_equal(reth_frame_decode(frame, flen, &d, &p), 0);
+    assert_int_equal(reth_frame_verify(frame, &d, &key), 0);
+    assert_int_equal(reth_frame_verify(frame, &d, &other), -EACCES);
+    /* an on-path host edits a byte (addresses, header, payload or the MAC) and fixes the CRC */
+    for (size_t byte = 0; byte < flen - RETH_CRC_LEN; byte++) {
+        int rc;
+
+        if (byte == 12 || byte == 13 || byte == 14)
+            continue; /* EtherType and version: not a lioncub frame any more */
+        frame[byte] ^= 0x5a;
+        reth_frame_reseal(frame, flen);
+        rc = reth_frame_decode(frame, flen, &d, &p);
+        if (rc == 0)
+            assert_int_equal(reth_frame_verify(frame, &d, &key), -EACCES);
+        else /* the length field moved the CRC, or the header is no longer valid */
+            assert_true(rc == -EBADMSG || rc == -EPROTO);
+        frame[byte] ^= 0x5a;
+    }
+    reth_frame_reseal(frame, flen);
+    assert_int_equal(reth_frame_decode(frame, flen, &d, &p), 0);
+    assert_int_equal(reth_frame_verify(frame, &d, &key), 0);
 }
 
 static void test_damage_detected(void **state)
@@ -95,7 +140,7 @@ static void test_damage_detected(void **state)
         payload[i] = (uint8_t)rand();
     random_hdr(&h, sizeof(payload));
     h.type = RETH_T_DATA;
-    flen = reth_frame_encode(frame, &h, payload, sizeof(payload));
+    flen = reth_frame_encode(frame, &h, payload, sizeof(payload), &key);
     /* Every single-bit flip after the EtherType and version is caught by the CRC. */
     for (size_t byte = 15; byte < flen; byte += 7)
         for (int bit = 0; bit < 8; bit++) {
@@ -116,7 +161,7 @@ static void test_damage_detected(void **state)
     /* A fragment that would run past its message is refused even with a valid CRC. */
     h.msg_len = 10;
     h.frag_off = 0;
-    flen = reth_frame_encode(frame, &h, payload, 100);
+    flen = reth_frame_encode(frame, &h, payload, 100, &key);
     assert_int_equal(reth_frame_decode(frame, flen, &d, &p), -EPROTO);
 }
 
@@ -125,6 +170,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damage_detected),
+        cmocka_unit_test(test_forgery_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,8 @@
  * larger and smaller receive buffers), loss1, loss5, reorder, dup, corrupt,
  * all (impairments by tc netem, or by LC_RAWETH_FAULT where the kernel has
  * no netem), kill (a peer killed mid-stream: the other side must fail
- * within LC_TIMEOUT), errors (the distinct error of each unusable
+ * within LC_TIMEOUT), forge (1% of the frames edited with their CRC fixed
+ * up: dropped by the MAC, counted, resent: the data arrive intact), errors (the distinct error of each unusable
  * interface or missing privilege), jumbo (basic transfers at MTU 9000).
  * Exits 77 without the privileges to build the network.
  * Not run by ctest: "perf [RATE]" streams 256 MiB (4 MiB messages, 4 in
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "reth_counters.h"
 #include "reth_netns.h"
 
 #define JOB 0x6c696f6e63756231ull
@@ -56,6 +58,7 @@ static const scen_t scens[] = {
     {"corrupt", "corrupt 0.1%", "corrupt=0.001"},
     {"all", "delay 2ms reorder 90% 50% loss 1% duplicate 1% corrupt 0.1%",
      "loss=0.01,dup=0.01,reorder=0.1,delay=2,corrupt=0.001"},
+    {"forge", NULL, "forge=0.01"},
     {"kill", NULL, NULL},
     {"perf", NULL, NULL},
     {"errors", NULL, NULL},
@@ -321,6 +324,13 @@ static void child(const reth_net_t *net, int side, const char *mode, const scen_
         receiver(comm, !strcmp(sc->name, "basic"));
     else
         sender(comm, !strcmp(sc->name, "basic"));
+    if (!strcmp(sc->name, "forge")) {
+        reth_counters_t cnt;
+        CHECK(reth_get_counters(ctx, &cnt) == 0, "counters");
+        printf("%s: %llu forged frames dropped, %llu bad CRCs\n", role_name,
+               (unsigned long long)cnt.dropped_mac, (unsigned long long)cnt.dropped_crc);
+        CHECK(side == 1 || cnt.dropped_mac > 0, "no forged DATA frame was dropped");
+    }
     /* Either side may close first: a closed receive comm keeps acking until FIN. */
     if (side == 0) {
         CHECK(prov->close_recv(comm) == 0, "close_recv");
