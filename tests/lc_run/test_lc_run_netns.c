@@ -41,7 +41,7 @@ static void test_mesh4(void **state)
 {
     lct_result_t a;
 
-    RUN(&a, 60, "-n", "4", "--net", "1gbit", "--", (char *)lct_probe, "net");
+    RUN(&a, 60, "-n", "4", "--net", "1gbit", "--prefix", "--", (char *)lct_probe, "net");
     check_mesh(&a, 4);
     lct_result_free(&a);
 }
@@ -50,7 +50,8 @@ static void test_jumbo(void **state)
 {
     lct_result_t a;
 
-    RUN(&a, 60, "-n", "2", "--net", "10gbit", "--mtu", "9000", (char *)lct_probe, "net");
+    RUN(&a, 60, "-n", "2", "--net", "10gbit", "--mtu", "9000", "--prefix", (char *)lct_probe,
+        "net");
     check_mesh(&a, 2);
     lct_result_free(&a);
 }

@@ -26,7 +26,8 @@ typedef struct lcr_opts {
     double grace_s;     /**< --grace: SIGTERM to SIGKILL delay */
     int port;           /**< --port, 0: choose */
     int one;            /**< --one: run PROG once */
-    int no_prefix;      /**< --no-prefix: lines as the ranks wrote them */
+    int prefix;         /**< "[rank] " before each line: 1 --prefix, 0 --no-prefix,
+                             -1 (default) where the stream goes to a terminal */
     char **argv;        /**< PROG ARGS..., NULL terminated */
 } lcr_opts_t;
 

@@ -22,10 +22,11 @@
 static const char lcr_usage[] =
     "usage: lc_run -n N [options] [--] PROG [ARGS...]\n"
     "Start N ranks of PROG on this machine with LC_RANK, LC_SIZE, LC_LOCAL_RANK,\n"
-    "LC_ROOT and LC_JOB_KEY set; output lines are prefixed with \"[rank] \".\n"
+    "LC_ROOT and LC_JOB_KEY set. The ranks' lines never mix; on a terminal they are\n"
+    "prefixed with \"[rank] \", into a pipe or a file they pass as written (CSV, JSON).\n"
     "  -n, -np, --np N    number of ranks (hosts with --net)\n"
-    "  --no-prefix        pass the ranks' lines on as they are (machine-readable\n"
-    "                     output such as CSV or JSON; lines still never mix)\n"
+    "  --prefix           prefix every line with \"[rank] \", also into a pipe or file\n"
+    "  --no-prefix        never prefix, also on a terminal (the last of the two wins)\n"
     "  --net RATE         emulated Ethernet (root only): one network namespace per\n"
     "                     rank behind a bridge, each link shaped to RATE (tc syntax:\n"
     "                     100mbit, 1gbit, 10gbit, 125mbps); addresses 169.254.1.(r+1)\n"
@@ -81,7 +82,7 @@ static const char lcr_usage[] =
 
 enum {
     OPT_NET = 256, OPT_NETEM, OPT_MTU, OPT_ONE, OPT_TIMEOUT, OPT_GRACE, OPT_PORT, OPT_CLEANUP,
-    OPT_NO_PREFIX, OPT_VERSION
+    OPT_PREFIX, OPT_NO_PREFIX, OPT_VERSION
 };
 
 static int lcr_parse_int(const char *s, long lo, long hi, int *out)
@@ -151,6 +152,7 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
         {"grace", required_argument, NULL, OPT_GRACE},
         {"port", required_argument, NULL, OPT_PORT},
         {"cleanup", no_argument, NULL, OPT_CLEANUP},
+        {"prefix", no_argument, NULL, OPT_PREFIX},
         {"no-prefix", no_argument, NULL, OPT_NO_PREFIX},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -158,7 +160,7 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
     };
     int c, mtu_set = 0;
 
-    *o = (lcr_opts_t){.mtu = 1500, .grace_s = 2.0};
+    *o = (lcr_opts_t){.mtu = 1500, .grace_s = 2.0, .prefix = -1};
     opterr = 0;
     lcr_accept_np(argc, argv);
     while ((c = getopt_long(argc, argv, "+n:h", longopts, NULL)) != -1) {
@@ -203,8 +205,9 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
                 return lcr_usage_error("--cleanup needs root", NULL);
             lcr_net_sweep_stale();
             return -1;
+        case OPT_PREFIX:
         case OPT_NO_PREFIX:
-            o->no_prefix = 1;
+            o->prefix = c == OPT_PREFIX;
             break;
         case OPT_VERSION:
             printf("lc_run (lioncub) %s\n", lc_version(NULL));

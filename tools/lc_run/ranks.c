@@ -1,7 +1,8 @@
 /* ranks.c - lc_run's supervisor: starts the ranks (or the --one program),
- * forwards their output line by line with a "[rank] " prefix, and stops them
- * all when one fails, when lc_run is signalled, or when --timeout expires
- * (SIGTERM to each rank's process group, SIGKILL after the grace period). */
+ * forwards their output line by line (with a "[rank] " prefix on a terminal or
+ * with --prefix), and stops them all when one fails, when lc_run is signalled,
+ * or when --timeout expires (SIGTERM to each rank's process group, SIGKILL
+ * after the grace period). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -386,10 +387,13 @@ int lcr_supervise(const lcr_opts_t *o, const lcr_net_t *net, int sigfd)
         lcr_msg("out of memory");
         return LCR_EXIT_USAGE;
     }
-    for (int r = 0; r < s.nproc; r++) {
-        s.p[r].s[0] = (lcr_stream_t){.fd = -1, .out = STDOUT_FILENO, .prefix = !o->no_prefix};
-        s.p[r].s[1] = (lcr_stream_t){.fd = -1, .out = STDERR_FILENO, .prefix = !o->no_prefix};
-    }
+    for (int r = 0; r < s.nproc; r++)
+        for (int k = 0; k < 2; k++) {
+            int out = k ? STDERR_FILENO : STDOUT_FILENO;
+
+            s.p[r].s[k] = (lcr_stream_t){.fd = -1, .out = out,
+                                         .prefix = o->prefix >= 0 ? o->prefix : isatty(out)};
+        }
     if (o->timeout_s > 0)
         s.end_at = lcr_now_ms() + (int64_t)(o->timeout_s * 1000);
     for (int r = 0; r < s.nproc; r++) {
