@@ -316,7 +316,7 @@ static void test_one(void **state)
     assert_int_equal(a.rc, 0);
     /* Once, unprefixed, no rank, no hosts without --net. */
     assert_int_equal(lct_count(a.out, "ONE "), 1);
-    assert_non_null(strstr(a.out, "ONE RANK=unset SIZE=3 HOSTS=[] ADDRS=[] SWITCH=[unset]\n"));
+    assert_non_null(strstr(a.out, "ONE RANK=unset SIZE=3 HOSTS=[] ADDRS=[] RANKS=[] SWITCH=[unset]\n"));
     assert_int_equal(a.out[0], 'O');
     lct_result_free(&a);
 }
@@ -340,6 +340,39 @@ static void test_usage(void **state)
     lct_result_free(&a);
     RUN(&a, 10, "-n", "1", "/nonexistent/program");
     assert_int_equal(a.rc, 127);
+    lct_result_free(&a);
+}
+
+/* --hosts: malformed values, layouts that do not place -n ranks, and no --net. */
+static void test_hosts_usage(void **state)
+{
+    static const struct {
+        const char *n, *hosts, *msg;
+    } bad[] = {
+        {"4", "0", "--hosts needs"},       {"4", "251", "--hosts needs"},
+        {"4", "2x", "--hosts needs"},      {"4", "1,,3", "--hosts needs"},
+        {"4", "2,", "--hosts needs"},      {"4", "1,0,3", "--hosts needs"},
+        {"2", "3", "H <= -n"},             {"4", "1,2", "places 3 ranks, -n asks for 4"},
+        {"300", "", "at most 250 ranks"},
+    };
+    lct_result_t a;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (*bad[i].hosts)
+            RUN(&a, 10, "-n", (char *)bad[i].n, "--net", "1gbit", "--hosts", (char *)bad[i].hosts,
+                (char *)lct_probe, "env");
+        else
+            RUN(&a, 10, "-n", (char *)bad[i].n, "--net", "1gbit", (char *)lct_probe, "env");
+        assert_int_equal(a.rc, 2);
+        if (!strstr(a.err, bad[i].msg))
+            fail_msg("--hosts '%s' -n %s: '%s' lacks '%s'", bad[i].hosts, bad[i].n, a.err,
+                     bad[i].msg);
+        assert_null(strstr(a.out, "RANK="));
+        lct_result_free(&a);
+    }
+    RUN(&a, 10, "-n", "4", "--hosts", "2", (char *)lct_probe, "env");
+    assert_int_equal(a.rc, 2);
+    assert_non_null(strstr(a.err, "need --net"));
     lct_result_free(&a);
 }
 
@@ -375,7 +408,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fail_stops_others), cmocka_unit_test(test_crash_signal),
         cmocka_unit_test(test_stubborn_killed),   cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_sigterm),       cmocka_unit_test(test_one),
-        cmocka_unit_test(test_usage),         cmocka_unit_test(test_net_needs_root),
+        cmocka_unit_test(test_usage),         cmocka_unit_test(test_hosts_usage),
+        cmocka_unit_test(test_net_needs_root),
     };
 
     lct_init(argc, argv);
