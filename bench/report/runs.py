@@ -98,10 +98,11 @@ def vs_mpi(r, ranks, size, iters):
                 env={"OUT": d, "LC_BIN": r.bin},
                 shown=f"LC_BIN={r.rel(r.bin)} bench/vs_mpi --ranks '{' '.join(map(str, ranks))}' "
                       f"--sizes {size} --rate {r.rate} --iters {iters}")
-    if out is None:
+    path = os.path.join(d, "vs_mpi.csv")  # the rows that ran, also when others failed
+    if out is None and not os.path.exists(path):
         return None
-    with open(os.path.join(d, "vs_mpi.csv")) as f:
-        return list(csv.DictReader(f))
+    with open(path) as f:
+        return list(csv.DictReader(f)) or None
 
 
 def ping(r, provider, lat_iters, bw_iters):
