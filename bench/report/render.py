@@ -102,6 +102,23 @@ def coll(res, rate):
     return "\n\n".join(parts) or "Not measured in this run."
 
 
+def hosts(res, rate):
+    h = res.get("hosts")
+    if not h:
+        return ("Not measured in this run (the build has no two-level vote: `lc_info -e` lists "
+                "no LC_HIER).")
+    out = []
+    for layout, v in h.items():
+        for hier, label in (("0", "flat (LC_HIER=0)"), ("1", "two-level (LC_HIER=1)")):
+            if hier in v:
+                x = v[hier]
+                out.append((layout.replace("x", " x "), label, f"{float(x['time_us']) / 1e3:.2f}",
+                            x["wrong"]))
+    return (f"Vote of 16M elements (fp32 input) with the ranks of a host behind one {rate} "
+            "link (`lc_run --hosts`); lc_coll's floor column assumes a link per rank, so only "
+            "times are shown.\n\n" + _table(["hosts x ranks", "vote", "ms", "#wrong"], out))
+
+
 def mpi(res):
     rows = res.get("mpi")
     if not rows:
@@ -224,6 +241,7 @@ def document(res, r, m, mode, command, imgs):
     sections = [
         ("Kernels", "kernels", kernels(res), None),
         ("Collectives", "coll", coll(res, r.rate), _img(imgs.get("floor"), "floor % against size")),
+        ("Hosts with many ranks", "hosts", hosts(res, r.rate), None),
         ("Against Open MPI", "mpi", mpi(res), _img(imgs.get("mpi"), "lioncub against Open MPI")),
         ("Point to point", "p2p", p2p(res), None),
         ("NCCL plugin", "plugin", plugin(res), None),

@@ -90,6 +90,28 @@ def coll(r, p, provider, lo, hi, iters, op="vote", packed=False, net_args=(), se
     return _csv_rows(out, "size,") if out else None
 
 
+def has_variable(r, name):
+    """Whether this build's registry knows LC_ variable name (lc_info -e)."""
+    out = subprocess.run([os.path.join(r.bin, "lc_info"), "-e"], capture_output=True, text=True,
+                         check=False).stdout
+    return re.search(rf"^{name}\s", out, re.M) is not None
+
+
+def hosts(r, layouts, iters):
+    """Vote at 16M elements on L ranks per host: {(hosts, per_host): {hier: lc_coll row}}."""
+    res = {}
+    for h, l in layouts:
+        for hier in ("0", "1"):
+            out = r.lc_run("hosts", h * l, [os.path.join(r.bin, "lc_coll"), "--op", "vote", "-b",
+                                            "64M", "-e", "64M", "-n", str(iters), "-w", "1", "-a",
+                                            "3", "--link", r.rate, "--csv"],
+                           env={"LC_HIER": hier}, net_args=("--hosts", str(h)))
+            rows = _csv_rows(out, "size,") if out else None
+            if rows:
+                res.setdefault(f"{h}x{l}", {})[hier] = rows[0]
+    return res
+
+
 def vs_mpi(r, ranks, size, iters):
     d = os.path.join(r.out, "vs_mpi")
     os.makedirs(d, exist_ok=True)

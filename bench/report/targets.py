@@ -194,6 +194,17 @@ def digits_gap(res):
     return f"{a:.2f}% against {b:.2f}% ({b - a:+.2f} points)", b - a <= 1
 
 
+def two_level(layout, limit):
+    def check(res):
+        runs = (res.get("hosts") or {}).get(layout) or {}
+        if "0" not in runs or "1" not in runs:
+            return None
+        v = float(runs["0"]["time_us"]) / float(runs["1"]["time_us"])
+        wrong = int(runs["0"]["wrong"]) + int(runs["1"]["wrong"])
+        return f"{v:.2f}x, #wrong {wrong}", v >= limit and wrong == 0
+    return check
+
+
 # area, target, section anchor, check
 TARGETS = [
     ("kernels", "fp32 / bf16 pack out of cache >= 0.8 of a streaming read", "kernels",
@@ -204,6 +215,10 @@ TARGETS = [
      count_majority("avx2", 20)),
     ("kernels", "the same >= 35 GB/s with AVX-512", "kernels", count_majority("avx512", 35)),
     ("tcp", "vote >= 85% of the wire floor at p = 4 and 8", "collectives", tcp_floor),
+    ("hosts", "2 hosts x 4 ranks: two-level vote >= 1.8x faster than flat, #wrong 0",
+     "hosts-with-many-ranks", two_level("2x4", 1.8)),
+    ("hosts", "4 hosts x 2 ranks: two-level vote >= 1.2x faster than flat", "hosts-with-many-ranks",
+     two_level("4x2", 1.2)),
     ("tcp", "vote >= 30x faster than MPI_Allreduce fp32 at p = 8", "against-open-mpi",
      mpi_ratio("mpi_allreduce_ms", 30)),
     ("tcp", "vote >= 4x faster than MPI_Allgather + local vote at p = 8", "against-open-mpi",
