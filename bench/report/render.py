@@ -25,7 +25,7 @@ shapers share fewer cores than there are ranks, the emulation itself is
 CPU-bound: read p = 8 figures on a machine with few cores with that in mind."""
 
 
-def _table(head, rows):
+def table(head, rows):
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
@@ -52,21 +52,21 @@ def kernels(res):
             "momentum", "levels_accumulate")
     sizes = sorted({int(x["bytes"]) for x in rows})
     small, big = sizes[0], sizes[-1]
-    table = {}
+    cells = {}
     for x in rows:
         if x["kernel"] in keep and x["simd"] != "scalar":
             key = (x["kernel"], x["simd"], x["dtype"], x["p"])
-            table.setdefault(key, {})[int(x["bytes"])] = (float(x["gbps"]),
+            cells.setdefault(key, {})[int(x["bytes"])] = (float(x["gbps"]),
                                                           float(x["ratio_to_read"]))
     out = []
-    for (k, s, d, p), v in table.items():
+    for (k, s, d, p), v in cells.items():
         a, b = v.get(small), v.get(big)
         out.append((k, s, d, p if p != "0" else "", _f(a and a[0]),
                     f"{b[0]:.2f} ({b[1]:.2f})" if b else "-"))
     return (f"In cache: {small >> 10} KiB of input; out of cache: {big >> 20} MiB. GB/s "
             "counts input bytes; \"x read\" divides by a streaming read of the same bytes in "
             "the same run.\n\n" +
-            _table(["kernel", "SIMD", "type", "p", "in cache GB/s", "out of cache GB/s (x read)"],
+            table(["kernel", "SIMD", "type", "p", "in cache GB/s", "out of cache GB/s (x read)"],
                    out))
 
 
@@ -88,7 +88,7 @@ def coll(res, rate):
         for k in provs:
             head += [f"{k} ms", f"{k} floor %", "#wrong"]
         parts.append(f"Vote at p = 4, fp32 input, {rate} links, per provider:\n\n" +
-                     _table(head, rows))
+                     table(head, rows))
     extra = []
     for key, label in (("tcp_p8", "tcp, p = 8, fp32 input"),
                        ("raweth_jumbo", "raweth, p = 4, MTU 9000, packed"),
@@ -98,7 +98,7 @@ def coll(res, rate):
                 extra.append((label, x["size"], f"{float(x['time_us']) / 1e3:.2f}",
                               x["floor_pct"], x["wrong"]))
     if extra:
-        parts.append(_table(["run", "bytes", "ms", "floor %", "#wrong"], extra))
+        parts.append(table(["run", "bytes", "ms", "floor %", "#wrong"], extra))
     return "\n\n".join(parts) or "Not measured in this run."
 
 
@@ -116,7 +116,7 @@ def hosts(res, rate):
                             x["wrong"]))
     return (f"Vote of 16M elements (fp32 input) with the ranks of a host behind one {rate} "
             "link (`lc_run --hosts`); lc_coll's floor column assumes a link per rank, so only "
-            "times are shown.\n\n" + _table(["hosts x ranks", "vote", "ms", "#wrong"], out))
+            "times are shown.\n\n" + table(["hosts x ranks", "vote", "ms", "#wrong"], out))
 
 
 def mpi(res):
@@ -137,7 +137,7 @@ def mpi(res):
             "`bench/mpi/netns_rsh`, `--mca btl tcp,self`, TCP restricted to lc0). "
             "`MPI_Allgather + local vote` is what Distributed Lion does. Times in ms, floor % of "
             "each op's own wire volume.\n\n" +
-            _table(["p", "N", "lc vote", "floor%", "lc allreduce fp32", "floor%",
+            table(["p", "N", "lc vote", "floor%", "lc allreduce fp32", "floor%",
                     "MPI_Allreduce fp32", "floor%", "MPI allgather+vote", "floor%",
                     "MPI_Allreduce / vote", "allgather+vote / vote", "lc allreduce / MPI"], out))
 
@@ -152,7 +152,7 @@ def p2p(res):
             " / ".join(_f(v.get(f)) for f in ("lat_min", "lat_avg", "lat_p99")))
            for k, v in pp.items() if v]
     return (f"iperf3 on the same link: {_f(i, '{:.3f}')} Gbit/s.\n\n" +
-            _table(["provider", "streaming 4 MiB, window 8 (Gbit/s)", "/ iperf3",
+            table(["provider", "streaming 4 MiB, window 8 (Gbit/s)", "/ iperf3",
                     "1 B latency min / avg / p99 (us)"], out))
 
 
@@ -160,7 +160,7 @@ def plugin(res):
     pl = res.get("plugin")
     if not pl:
         return "Not measured in this run."
-    return _table(["NCCL plugin (Gbit/s)", "lc_ping (Gbit/s)", "ratio"],
+    return table(["NCCL plugin (Gbit/s)", "lc_ping (Gbit/s)", "ratio"],
                   [(f"{pl['plugin_gbps']:.3f}", f"{pl['ping_gbps']:.3f}",
                     f"{pl['plugin_gbps'] / pl['ping_gbps']:.2f}")]) + (
         "\n\nBoth: 4 MiB messages, 8 in flight, tcp provider with `LC_TCP_NSOCKS=2`.")
@@ -190,7 +190,7 @@ def train(res):
             "parameters, fp32) on a synthetic teacher task; step time is the mean per step, comm "
             "the time inside lioncub's collectives, final loss the mean of the last 10 steps over "
             "ranks, bytes what one rank sent per step.\n\n" +
-            _table(["mode", "p", "step (ms)", "comm (ms)", "speedup vs global-fp32",
+            table(["mode", "p", "step (ms)", "comm (ms)", "speedup vs global-fp32",
                     "final loss", "gap to global-fp32", "bytes/step"], out))
 
 
@@ -203,7 +203,7 @@ def torch(res):
             "DistributedDataParallel over gloo with plain Lion (`ddp`) against LionCub on "
             "bench/train's model; step time is the median after the warm-up steps, mean over "
             "ranks; py is the Python layer's time per step (opt.step() minus the C step).\n\n" +
-            _table(["mode", "p", "step (ms)", "speedup over DDP", "final loss", "bytes/step",
+            table(["mode", "p", "step (ms)", "speedup over DDP", "final loss", "bytes/step",
                     "py (ms)", "py %"],
                    [(x["mode"], x["p"], f"{x['step_ms']:.1f}", s, f"{x['final_loss']:.4f}",
                      f"{x['bytes']:,}", _f(x["py_ms"], "{:.3f}"), _f(x["py_pct"], "{:.2f}"))
@@ -214,7 +214,7 @@ def torch(res):
         parts.append(
             "Test accuracy on scikit-learn's digits (examples/torch/digits.py, p = 4 on "
             "loopback, 20 epochs):\n\n" +
-            _table(["mode"] + [f"seed {s}" for s in seeds] + ["mean"],
+            table(["mode"] + [f"seed {s}" for s in seeds] + ["mean"],
                    [[m] + [_f(v.get(s), "{:.2f}") for s in seeds] +
                     [f"{sum(v.values()) / len(v):.2f}"] for m, v in d.items() if v]))
     return "\n\n".join(parts) or "Not measured in this run."
@@ -235,7 +235,7 @@ def document(res, r, m, mode, command, imgs):
     s.append(f"## Machine\n\n{m['markdown']}\n\n{NET}")
     s.append("## Summary\n\nTargets are the issues'; collectives and training at N = 16M "
              "elements unless the target says otherwise.\n\n" +
-             _table(["area", "target", "figure", "machine", "status", "section"],
+             table(["area", "target", "figure", "machine", "status", "section"],
                     [(a, t, f, m["name"], st, f"[{anchor}](#{anchor})")
                      for a, t, f, st, anchor in summ]))
     sections = [

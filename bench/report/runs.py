@@ -65,7 +65,7 @@ class Runner:
                         timeout=timeout + 60)
 
 
-def _csv_rows(text, first):
+def csv_rows(text, first):
     """The CSV rows of text from the header line starting with `first` on."""
     lines = text.splitlines()
     start = next((i for i, l in enumerate(lines) if l.startswith(first)), None)
@@ -76,7 +76,7 @@ def _csv_rows(text, first):
 
 def kernels(r, big):
     out = r.run("kernels", [os.path.join(r.bin, "lc_bench_kernels"), "--csv", "--big", big])
-    return _csv_rows(out, "kernel,") if out else None
+    return csv_rows(out, "kernel,") if out else None
 
 
 def coll(r, p, provider, lo, hi, iters, op="vote", packed=False, net_args=(), section="coll"):
@@ -87,7 +87,7 @@ def coll(r, p, provider, lo, hi, iters, op="vote", packed=False, net_args=(), se
     if packed:
         args.insert(3, "--packed")
     out = r.lc_run(section, p, args, env={"LC_PROVIDER": provider}, net_args=net_args)
-    return _csv_rows(out, "size,") if out else None
+    return csv_rows(out, "size,") if out else None
 
 
 def has_variable(r, name):
@@ -106,7 +106,7 @@ def hosts(r, layouts, iters):
                                             "64M", "-e", "64M", "-n", str(iters), "-w", "1", "-a",
                                             "3", "--link", r.rate, "--csv"],
                            env={"LC_HIER": hier}, net_args=("--hosts", str(h)))
-            rows = _csv_rows(out, "size,") if out else None
+            rows = csv_rows(out, "size,") if out else None
             if rows:
                 res.setdefault(f"{h}x{l}", {})[hier] = rows[0]
     return res
@@ -136,11 +136,11 @@ def ping(r, provider, lat_iters, bw_iters):
                              "8", "--csv"], env)
     res = {}
     if lat:
-        row = [x for x in _csv_rows(lat, "test,") if x["test"] == "latency"][0]
+        row = [x for x in csv_rows(lat, "test,") if x["test"] == "latency"][0]
         res.update(lat_min=float(row["min_us"]), lat_avg=float(row["avg_us"]),
                    lat_p99=float(row["p99_us"]))
     if bw:
-        row = [x for x in _csv_rows(bw, "test,") if x["test"] == "bandwidth"][0]
+        row = [x for x in csv_rows(bw, "test,") if x["test"] == "bandwidth"][0]
         res["gbps"] = float(row["bw_Gbps"])
     return res or None
 
@@ -163,7 +163,7 @@ def plugin(r, secs):
     m = re.search(r"received, [\d.]+ MB/s \(([\d.]+) Gbit/s\)", out or "")
     pg = r.lc_run("plugin", 2, [os.path.join(r.bin, "lc_ping"), "--bw", "-b", "4M", "-e", "4M",
                                 "-n", "100", "--window", "8", "--csv"], env={"LC_TCP_NSOCKS": "2"})
-    rows = _csv_rows(pg, "test,") if pg else None
+    rows = csv_rows(pg, "test,") if pg else None
     if not m or not rows:
         return None
     return {"plugin_gbps": float(m.group(1)), "ping_gbps": float(rows[-1]["bw_Gbps"])}
