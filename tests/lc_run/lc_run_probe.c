@@ -6,8 +6,11 @@
  *   crash R             rank R dies of SIGSEGV, the others wait
  *   sleep               print "pid=N ready", wait
  *   one                 print what --one exports
- *   net                 check the emulated network: only lc0 and lo, lc0's address and
- *                       MTU, and a TCP connection to and from every other rank */
+ *   net                 check the emulated network: only lc0 and lo, the address of the
+ *                       rank's host (LC_HOST) and lc0's MTU, and a TCP connection to and
+ *                       from every other rank (port 31313 + LC_LOCAL_RANK, peers placed by
+ *                       LC_NET_RANKS); print the host, the local rank and size, and the
+ *                       network namespace's inode */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,9 +86,10 @@ static int mode_chunks(void)
 
 static int mode_one(void)
 {
-    printf("ONE RANK=%s SIZE=%s HOSTS=[%s] ADDRS=[%s] SWITCH=[%s]\n", env_or("LC_RANK", "unset"),
-           env_or("LC_SIZE", "-"), env_or("LC_NET_HOSTS", "unset"),
-           env_or("LC_NET_ADDRS", "unset"), env_or("LC_NET_SWITCH", "unset"));
+    printf("ONE RANK=%s SIZE=%s HOSTS=[%s] ADDRS=[%s] RANKS=[%s] SWITCH=[%s]\n",
+           env_or("LC_RANK", "unset"), env_or("LC_SIZE", "-"), env_or("LC_NET_HOSTS", "unset"),
+           env_or("LC_NET_ADDRS", "unset"), env_or("LC_NET_RANKS", "unset"),
+           env_or("LC_NET_SWITCH", "unset"));
     return 0;
 }
 
@@ -141,12 +146,42 @@ static int check_addr_mtu(const char *want)
     return found == 1 ? 0 : -1;
 }
 
+/* Host and local rank of rank r: hosts filled in order, as many ranks on each
+ * as LC_NET_RANKS lists. */
+static void place(int r, int *host, int *local)
+{
+    const char *s = env_or("LC_NET_RANKS", "");
+    char *end;
+    long n;
+
+    for (*host = 0;; ++*host, s = end) {
+        n = strtol(s, &end, 10);
+        if (end == s || r < n)
+            break;
+        r -= (int)n;
+    }
+    *local = r;
+}
+
+static int net_hosts(void)
+{
+    const char *s = env_or("LC_NET_ADDRS", "");
+    int n = 0;
+
+    for (; *s; s++)
+        n += (*s != ' ') && (s[1] == ' ' || s[1] == '\0');
+    return n;
+}
+
 static struct sockaddr_in addr_of(int rank)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(PROBE_PORT)};
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    int host, local;
     char ip[32];
 
-    snprintf(ip, sizeof(ip), "169.254.1.%d", rank + 1);
+    place(rank, &host, &local);
+    a.sin_port = htons((uint16_t)(PROBE_PORT + local));
+    snprintf(ip, sizeof(ip), "169.254.1.%d", host + 1);
     inet_pton(AF_INET, ip, &a.sin_addr);
     return a;
 }
@@ -203,10 +238,13 @@ static int tcp_mesh(int rank, int size)
 static int mode_net(void)
 {
     int rank = my_rank(), size = atoi(env_or("LC_SIZE", "0"));
+    int host = atoi(env_or("LC_HOST", "-1"));
+    struct stat ns;
     char want[32];
 
-    snprintf(want, sizeof(want), "169.254.1.%d", rank + 1);
-    if (rank < 0 || size < 1 || size > 30)
+    snprintf(want, sizeof(want), "169.254.1.%d", host + 1);
+    if (rank < 0 || size < 1 || size > 30 || host < 0 || host >= net_hosts() ||
+        stat("/proc/self/ns/net", &ns) < 0)
         return 1;
     if (strcmp(env_or("LC_TCP_IFNAME", ""), "lc0") || !getenv("LC_NET_RATE")) {
         fprintf(stderr, "LC_TCP_IFNAME or LC_NET_RATE not set\n");
@@ -218,7 +256,8 @@ static int mode_net(void)
     }
     if (tcp_mesh(rank, size) < 0)
         return 1;
-    printf("NET OK rank=%d addr=%s\n", rank, want);
+    printf("NET OK rank=%d addr=%s host=%d local=%s/%s netns=%lu\n", rank, want, host,
+           env_or("LC_LOCAL_RANK", "-"), env_or("LC_LOCAL_SIZE", "-"), (unsigned long)ns.st_ino);
     return 0;
 }
 

@@ -1,5 +1,5 @@
-/* test_lc_run.c - lc_run over loopback: rank variables, prefixed output,
- * failure propagation and stopping of the other ranks, timeout, SIGTERM,
+/* test_lc_run.c - lc_run over loopback: rank variables, the "[rank] " prefix
+ * (on a terminal, on request, never into a pipe by default), failure propagation and stopping of the other ranks, timeout, SIGTERM,
  * --one, usage errors and the refusal of --net without root.
  * usage: test_lc_run LC_RUN PROBE */
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,7 @@ static void test_env(void **state)
     char *k1;
 
     unsetenv("LC_JOB_KEY");
-    RUN(&a, 20, "-n", "4", "--", (char *)lct_probe, "env");
+    RUN(&a, 20, "-n", "4", "--prefix", "--", (char *)lct_probe, "env");
     assert_int_equal(a.rc, 0);
     check_env_lines(a.out, 4, NULL);
     for (int r = 0; r < 4; r++) {
@@ -84,12 +85,12 @@ static void test_env(void **state)
     }
     /* A second run gets another key; a key set by the user is kept. */
     k1 = strstr(a.out, "KEY=");
-    RUN(&b, 20, "-n", "1", (char *)lct_probe, "env");
+    RUN(&b, 20, "-n", "1", "--prefix", (char *)lct_probe, "env");
     assert_int_equal(b.rc, 0);
     assert_memory_not_equal(k1, strstr(b.out, "KEY="), 36);
     lct_result_free(&b);
     setenv("LC_JOB_KEY", "my-own-key", 1);
-    RUN(&b, 20, "-n", "2", (char *)lct_probe, "env");
+    RUN(&b, 20, "-n", "2", "--prefix", (char *)lct_probe, "env");
     unsetenv("LC_JOB_KEY");
     assert_int_equal(b.rc, 0);
     check_env_lines(b.out, 2, "my-own-key");
@@ -102,7 +103,7 @@ static void test_prefix_chunks(void **state)
     lct_result_t a;
     int xs[3] = {0};
 
-    RUN(&a, 20, "-n", "3", (char *)lct_probe, "chunks");
+    RUN(&a, 20, "-n", "3", "--no-prefix", "--prefix", (char *)lct_probe, "chunks");
     assert_int_equal(a.rc, 0);
     /* Every line carries a valid prefix; whole lines arrive intact. */
     for (char *line = a.out; *line;) {
@@ -131,6 +132,95 @@ static void test_prefix_chunks(void **state)
         assert_int_equal(xs[r], 40000); /* the long line, split but complete */
     }
     lct_result_free(&a);
+}
+
+/* Into pipes (the harness's) lines pass as the ranks wrote them, whole;
+ * --no-prefix after --prefix wins. */
+/* Into pipes (the harness's) lines pass whole and as the ranks wrote them, by
+ * default and with --no-prefix (which wins over an earlier --prefix). */
+static void test_no_prefix_into_pipe(void **state)
+{
+    char *plain[] = {(char *)lct_lc_run, "-n", "3", "--", (char *)lct_probe, "chunks", NULL};
+    char *off[] = {(char *)lct_lc_run, "-n", "3", "--prefix", "--no-prefix", "--",
+                   (char *)lct_probe, "chunks", NULL};
+    char **argvs[] = {plain, off};
+
+    for (int i = 0; i < 2; i++) {
+        lct_result_t a;
+        int ends = 0;
+
+        lct_run(argvs[i], 20, &a);
+        assert_int_equal(a.rc, 0);
+        for (int r = 0; r < 3; r++) {
+            char want[48];
+
+            snprintf(want, sizeof(want), "line 19 of rank %d\n", r);
+            assert_non_null(strstr(a.out, want));
+        }
+        for (const char *line = a.out; *line; line = strchr(line, '\n') + 1) {
+            assert_non_null(strchr(line, '\n'));
+            ends += !strncmp(line, "end\n", 4);
+            assert_true(!strncmp(line, "line ", 5) || line[0] == 'x' || !strncmp(line, "end\n", 4));
+        }
+        assert_int_equal(ends, 3);
+        lct_result_free(&a);
+    }
+}
+
+/* On a terminal (stdout on a pseudo-terminal) stdout's lines are prefixed,
+ * while stderr, a pipe, is not. */
+static void test_prefix_on_terminal(void **state)
+{
+    char out[8192] = "", *err;
+    int master, slave, pe[2], status;
+    size_t len = 0;
+    pid_t pid;
+
+    if (openpty(&master, &slave, NULL, NULL, NULL) < 0)
+        skip(); /* no pseudo-terminals here */
+    assert_int_equal(pipe(pe), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(master);
+        close(pe[0]);
+        dup2(slave, STDOUT_FILENO);
+        dup2(pe[1], STDERR_FILENO);
+        execl(lct_lc_run, lct_lc_run, "-n", "2", "--timeout", "20", (char *)lct_probe, "env",
+              (char *)NULL);
+        _exit(126);
+    }
+    close(slave);
+    close(pe[1]);
+    /* Until the last writer of the terminal is gone (EIO) or the buffer is full. */
+    for (ssize_t n; len < sizeof(out) - 1 &&
+                    (n = read(master, out + len, sizeof(out) - 1 - len)) > 0;)
+        len += (size_t)n;
+    out[len] = '\0';
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    err = calloc(1, 4096);
+    assert_non_null(err);
+    for (size_t e = 0; e < 4095;) {
+        ssize_t n = read(pe[0], err + e, 4095 - e);
+
+        if (n <= 0)
+            break;
+        e += (size_t)n;
+    }
+    for (int r = 0; r < 2; r++) {
+        char want[32];
+
+        snprintf(want, sizeof(want), "[%d] RANK=%d ", r, r);
+        assert_non_null(strstr(out, want));
+        snprintf(want, sizeof(want), "ERR %d\n", r);
+        assert_non_null(strstr(err, want));
+        snprintf(want, sizeof(want), "] ERR %d\n", r);
+        assert_null(strstr(err, want));
+    }
+    free(err);
+    close(master);
+    close(pe[0]);
 }
 
 static void check_gone(const char *out)
@@ -226,7 +316,7 @@ static void test_one(void **state)
     assert_int_equal(a.rc, 0);
     /* Once, unprefixed, no rank, no hosts without --net. */
     assert_int_equal(lct_count(a.out, "ONE "), 1);
-    assert_non_null(strstr(a.out, "ONE RANK=unset SIZE=3 HOSTS=[] ADDRS=[] SWITCH=[unset]\n"));
+    assert_non_null(strstr(a.out, "ONE RANK=unset SIZE=3 HOSTS=[] ADDRS=[] RANKS=[] SWITCH=[unset]\n"));
     assert_int_equal(a.out[0], 'O');
     lct_result_free(&a);
 }
@@ -250,6 +340,39 @@ static void test_usage(void **state)
     lct_result_free(&a);
     RUN(&a, 10, "-n", "1", "/nonexistent/program");
     assert_int_equal(a.rc, 127);
+    lct_result_free(&a);
+}
+
+/* --hosts: malformed values, layouts that do not place -n ranks, and no --net. */
+static void test_hosts_usage(void **state)
+{
+    static const struct {
+        const char *n, *hosts, *msg;
+    } bad[] = {
+        {"4", "0", "--hosts needs"},       {"4", "251", "--hosts needs"},
+        {"4", "2x", "--hosts needs"},      {"4", "1,,3", "--hosts needs"},
+        {"4", "2,", "--hosts needs"},      {"4", "1,0,3", "--hosts needs"},
+        {"2", "3", "H <= -n"},             {"4", "1,2", "places 3 ranks, -n asks for 4"},
+        {"300", "", "at most 250 ranks"},
+    };
+    lct_result_t a;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (*bad[i].hosts)
+            RUN(&a, 10, "-n", (char *)bad[i].n, "--net", "1gbit", "--hosts", (char *)bad[i].hosts,
+                (char *)lct_probe, "env");
+        else
+            RUN(&a, 10, "-n", (char *)bad[i].n, "--net", "1gbit", (char *)lct_probe, "env");
+        assert_int_equal(a.rc, 2);
+        if (!strstr(a.err, bad[i].msg))
+            fail_msg("--hosts '%s' -n %s: '%s' lacks '%s'", bad[i].hosts, bad[i].n, a.err,
+                     bad[i].msg);
+        assert_null(strstr(a.out, "RANK="));
+        lct_result_free(&a);
+    }
+    RUN(&a, 10, "-n", "4", "--hosts", "2", (char *)lct_probe, "env");
+    assert_int_equal(a.rc, 2);
+    assert_non_null(strstr(a.err, "need --net"));
     lct_result_free(&a);
 }
 
@@ -281,10 +404,12 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_env),           cmocka_unit_test(test_prefix_chunks),
+        cmocka_unit_test(test_no_prefix_into_pipe), cmocka_unit_test(test_prefix_on_terminal),
         cmocka_unit_test(test_fail_stops_others), cmocka_unit_test(test_crash_signal),
         cmocka_unit_test(test_stubborn_killed),   cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_sigterm),       cmocka_unit_test(test_one),
-        cmocka_unit_test(test_usage),         cmocka_unit_test(test_net_needs_root),
+        cmocka_unit_test(test_usage),         cmocka_unit_test(test_hosts_usage),
+        cmocka_unit_test(test_net_needs_root),
     };
 
     lct_init(argc, argv);

@@ -43,8 +43,8 @@ static void burst(const char *spec, const char *mode, const char *extra, stats_t
     snprintf(n, sizeof(n), "%d", N);
     {
         char *argv[] = {(char *)lct_lc_run, "-n", "2", "--net", "1gbit", "--netem", (char *)spec,
-                        "--timeout", "40", "--", (char *)lct_probe, (char *)mode, n, "1000",
-                        (char *)extra, NULL};
+                        "--timeout", "40", "--prefix", "--", (char *)lct_probe, (char *)mode, n,
+                        "1000", (char *)extra, NULL};
 
         lct_run(argv, 50, &a);
     }
@@ -160,8 +160,8 @@ static void test_delay_reorder(void **state)
 static void test_tcp_mix(void **state)
 {
     char *argv[] = {(char *)lct_lc_run, "-n", "2", "--net", "1gbit", "--netem",
-                    "loss 1% duplicate 1% corrupt 0.1% reorder 10%", "--timeout", "40", "--",
-                    (char *)lct_probe, "tcp", "8000000", NULL};
+                    "loss 1% duplicate 1% corrupt 0.1% reorder 10%", "--timeout", "40",
+                    "--prefix", "--", (char *)lct_probe, "tcp", "8000000", NULL};
     lct_result_t a;
 
     lct_run(argv, 50, &a);

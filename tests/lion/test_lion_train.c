@@ -25,7 +25,7 @@ static void run_train(const char *mode, const char *extra)
 
     assert_non_null(bin);
     snprintf(cmd, sizeof(cmd),
-             "'%s/lc_run' -n 2 --timeout 120 -- '%s/lc_train' --mode %s --steps 12 --width 32 "
+             "'%s/lc_run' -n 2 --prefix --timeout 120 -- '%s/lc_train' --mode %s --steps 12 --width 32 "
              "--depth 2 --in 16 --batch 16 --print-every 0 %s 2>&1",
              bin, bin, mode, extra);
     snprintf(want, sizeof(want), "[0] summary mode=%s ranks=2 ", mode);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools_cli.sh - the tools as a user meets them: --version and --help exit 0;
 # malformed values, unknown options and stray arguments exit 2 with a message
-# naming the option and the accepted form; lc_run's -np and --no-prefix;
+# naming the option and the accepted form; lc_run's -np and its prefixes;
 # lc_coll's table, CSV and JSON on
 # one rank; lc_info's interfaces and variable check; lc_ping -n N gives
 # exactly N round trips and N messages per size in both tables (two ranks
@@ -17,10 +17,14 @@ for t in lc_coll lc_ping lc_info lc_run; do
   "$bin/$t" --help | grep -q "^usage: $t" || fail "$t --help"
 done
 
-# lc_run: mpirun's -np, and --no-prefix for machine-readable output
-out=$("$bin/lc_run" --timeout 20 -np 2 --no-prefix -- sh -c 'echo "r,$LC_RANK"' | sort)
-[ "$out" = "$(printf 'r,0\nr,1')" ] || fail "lc_run -np 2 --no-prefix: '$out'"
-out=$("$bin/lc_run" --timeout 20 -np 1 -- echo -np 3)
+# lc_run: mpirun's -np; into a pipe lines pass unprefixed (machine-readable
+# output stays CSV), --prefix asks for "[rank] ", --no-prefix wins after it
+for opts in "" "--prefix --no-prefix"; do
+  # shellcheck disable=SC2086
+  out=$("$bin/lc_run" --timeout 20 -np 2 $opts -- sh -c 'echo "r,$LC_RANK"' | sort)
+  [ "$out" = "$(printf 'r,0\nr,1')" ] || fail "lc_run -np 2 $opts: '$out'"
+done
+out=$("$bin/lc_run" --timeout 20 -np 1 --prefix -- echo -np 3)
 [ "$out" = "[0] -np 3" ] || fail "lc_run: the program's own -np was changed: '$out'"
 
 # command line -> the words the error must contain
@@ -81,7 +85,7 @@ grep -q "LC_SEGMENT=100: expected an integer 64..4G, a multiple of 64" <<<"$out"
 out=$("$bin/lc_run" -n 2 --timeout 60 -- "$bin/lc_ping" -b 1 -e 4K -f 8 -n 10 -w 2 --csv) ||
   fail "lc_ping"
 echo "$out"
-rows=$(sed 's/^\[0\] //' <<<"$out" | grep -E '^(latency|bandwidth),')
+rows=$(grep -E '^(latency|bandwidth),' <<<"$out")
 [ "$(grep -c '^latency,' <<<"$rows")" -eq 5 ] || fail "5 latency rows wanted"
 [ "$(grep -c '^bandwidth,' <<<"$rows")" -eq 5 ] || fail "5 bandwidth rows wanted"
 awk -F, '$3 != 10 { exit 1 }' <<<"$rows" || fail "a row without 10 iterations"

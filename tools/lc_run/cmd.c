@@ -1,5 +1,5 @@
-/* cmd.c - lc_run helpers: messages, running ip/tc with argv arrays (never a
- * shell), and the common setup of every child process. */
+/* cmd.c - lc_run helpers: messages, environment values, running ip/tc with
+ * argv arrays (never a shell), and the common setup of every child process. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,6 +27,14 @@ void lcr_msg(const char *fmt, ...)
     /* One write per message so it does not interleave with rank output. */
     if (write(STDERR_FILENO, line, strlen(line)) < 0)
         return;
+}
+
+void lcr_setenv_int(const char *name, unsigned long long v)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof(buf), "%llu", v);
+    setenv(name, buf, 1);
 }
 
 const char *lcr_tool(const char *name)

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define LCR_MAX_RANKS     1024 /* without --net */
+#define LCR_MAX_RANKS     1024
 #define LCR_MAX_NET_HOSTS 250  /* with --net: 169.254.1.1 .. 169.254.1.250 */
 #define LCR_NET_PORT      29500
 #define LCR_NAME_MAX      32
@@ -18,6 +18,8 @@
 /** Command line options. */
 typedef struct lcr_opts {
     int nranks;         /**< -n N */
+    int nhosts;         /**< hosts of the emulated network: --hosts, else N with --net */
+    short host_ranks[LCR_MAX_NET_HOSTS]; /**< ranks on each host (with --net) */
     const char *rate;   /**< --net RATE as given, or NULL */
     uint64_t rate_bits; /**< RATE in bit/s */
     const char *netem;  /**< --netem "ARGS", or NULL */
@@ -26,7 +28,8 @@ typedef struct lcr_opts {
     double grace_s;     /**< --grace: SIGTERM to SIGKILL delay */
     int port;           /**< --port, 0: choose */
     int one;            /**< --one: run PROG once */
-    int no_prefix;      /**< --no-prefix: lines as the ranks wrote them */
+    int prefix;         /**< "[rank] " before each line: 1 --prefix, 0 --no-prefix,
+                             -1 (default) where the stream goes to a terminal */
     char **argv;        /**< PROG ARGS..., NULL terminated */
 } lcr_opts_t;
 
@@ -43,6 +46,8 @@ typedef struct lcr_net {
 /* cmd.c */
 /** Log a message "lc_run: ..." on stderr. */
 void lcr_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** setenv(name, v in decimal), overwriting. */
+void lcr_setenv_int(const char *name, unsigned long long v);
 /** Path of an iproute2 program ("ip", "tc"): the name if PATH has it, else a full
  *  path from /usr/sbin or /sbin (allocated once per call; call it once per tool). */
 const char *lcr_tool(const char *name);
@@ -55,7 +60,7 @@ void lcr_child_prepare(pid_t parent);
 /* netns.c */
 /** Parse a tc rate ("1gbit", "100mbit", "125mbps", "1e9bit") into bit/s. @return 0 or -EINVAL. */
 int lcr_parse_rate(const char *s, uint64_t *bits);
-/** Build the network for o->nranks hosts; on failure removes what it made.
+/** Build the network for o->nhosts hosts; on failure removes what it made.
  *  @return 0, or a negative errno (after a message). */
 int lcr_net_setup(lcr_net_t *net, const lcr_opts_t *o);
 /** Kill what runs inside the namespaces and delete them; idempotent. */
@@ -64,6 +69,9 @@ void lcr_net_teardown(lcr_net_t *net);
 void lcr_net_sweep_stale(void);
 
 /* ranks.c */
+/** Where rank r runs: its host (0 without --net), its rank and the rank count
+ *  on that host. Ranks fill the hosts in order, o->host_ranks[h] on host h. */
+void lcr_place(const lcr_opts_t *o, int r, int *host, int *local, int *local_size);
 /** Start the ranks (or the --one program), forward their output, supervise
  *  them until all have ended. sigfd: signalfd for SIGCHLD/SIGINT/SIGTERM/
  *  SIGHUP/SIGQUIT, which the caller has blocked.

@@ -22,13 +22,22 @@
 static const char lcr_usage[] =
     "usage: lc_run -n N [options] [--] PROG [ARGS...]\n"
     "Start N ranks of PROG on this machine with LC_RANK, LC_SIZE, LC_LOCAL_RANK,\n"
-    "LC_ROOT and LC_JOB_KEY set; output lines are prefixed with \"[rank] \".\n"
-    "  -n, -np, --np N    number of ranks (hosts with --net)\n"
-    "  --no-prefix        pass the ranks' lines on as they are (machine-readable\n"
-    "                     output such as CSV or JSON; lines still never mix)\n"
+    "LC_HOST, LC_ROOT and LC_JOB_KEY set. The ranks' lines never mix; on a terminal\n"
+    "they are prefixed with \"[rank] \", into a pipe or a file they pass as written\n"
+    "(CSV, JSON).\n"
+    "  -n, -np, --np N    number of ranks\n"
+    "  --prefix           prefix every line with \"[rank] \", also into a pipe or file\n"
+    "  --no-prefix        never prefix, also on a terminal (the last of the two wins)\n"
     "  --net RATE         emulated Ethernet (root only): one network namespace per\n"
-    "                     rank behind a bridge, each link shaped to RATE (tc syntax:\n"
-    "                     100mbit, 1gbit, 10gbit, 125mbps); addresses 169.254.1.(r+1)\n"
+    "                     host behind a bridge, each host's link shaped to RATE (tc\n"
+    "                     syntax: 100mbit, 1gbit, 10gbit, 125mbps); host h has the\n"
+    "                     address 169.254.1.(h+1); a host per rank unless --hosts\n"
+    "  --hosts H|L0,L1,...  with --net: H hosts (1..250, at most N), ranks filling\n"
+    "                     them in order, N/H on each and one more on each of the\n"
+    "                     first N%H hosts (-n 6 --hosts 4: ranks 0-1, 2-3, 4, 5); or\n"
+    "                     L0 ranks on host 0, L1 on host 1, ... (they must add up\n"
+    "                     to N). The ranks of a host share its namespace, address\n"
+    "                     and shaped link\n"
     "  --netem \"ARGS\"     impair every frame a host sends (each host's lc0 egress,\n"
     "                     below the RATE shaper), e.g. \"loss 1% reorder 5%\": with the\n"
     "                     kernel's sch_netem, netem as given; without it (or with\n"
@@ -46,12 +55,14 @@ static const char lcr_usage[] =
     "  --version          lioncub's version\n"
     "Environment given to the ranks:\n"
     "  LC_SIZE                 N\n"
-    "  LC_RANK, LC_LOCAL_RANK, LC_LOCAL_SIZE (not with --one)  r, and the rank and count\n"
-    "                          on this host: r and N, or 0 and 1 with --net\n"
+    "  LC_RANK, LC_LOCAL_RANK, LC_LOCAL_SIZE, LC_HOST (not with --one)  r, its rank and\n"
+    "                          the rank count on its host, and the host's index: r, N\n"
+    "                          and 0 without --net\n"
     "  LC_ROOT                 127.0.0.1:<free port>, or 169.254.1.1:29500 with --net\n"
     "  LC_JOB_KEY              32 random hex digits per run, unless already set\n"
-    "  LC_NET_HOSTS, LC_NET_ADDRS  space-separated host namespaces and addresses\n"
-    "                          (empty without --net)\n"
+    "  LC_NET_HOSTS, LC_NET_ADDRS, LC_NET_RANKS  space-separated host namespaces,\n"
+    "                          addresses and rank counts, in host order (empty without\n"
+    "                          --net)\n"
     "  with --net: LC_TCP_IFNAME, LC_RAWETH_IFNAME, LC_OFI_IFNAME = lc0 (unless set),\n"
     "  LC_NET_RATE (as given), LC_NET_RATE_BITS (bit/s), LC_NET_MTU, LC_NET_SWITCH\n"
     "  (the switch namespace, for tc -n ... -s qdisc)\n"
@@ -80,8 +91,8 @@ static const char lcr_usage[] =
     "timeout; 128+signal if lc_run was signalled; 2 if lc_run itself failed.\n";
 
 enum {
-    OPT_NET = 256, OPT_NETEM, OPT_MTU, OPT_ONE, OPT_TIMEOUT, OPT_GRACE, OPT_PORT, OPT_CLEANUP,
-    OPT_NO_PREFIX, OPT_VERSION
+    OPT_NET = 256, OPT_HOSTS, OPT_NETEM, OPT_MTU, OPT_ONE, OPT_TIMEOUT, OPT_GRACE, OPT_PORT, OPT_CLEANUP,
+    OPT_PREFIX, OPT_NO_PREFIX, OPT_VERSION
 };
 
 static int lcr_parse_int(const char *s, long lo, long hi, int *out)
@@ -124,8 +135,9 @@ static int lcr_usage_error(const char *what, const char *arg)
  * would read it as -n p); the program's arguments are left alone. */
 static void lcr_accept_np(int argc, char **argv)
 {
-    static const char *const with_value[] = {"-n", "--np", "-np", "--net", "--netem", "--mtu",
-                                             "--timeout", "--grace", "--port"};
+    static const char *const with_value[] = {"-n",    "--np",      "-np",     "--net",
+                                             "--hosts", "--netem", "--mtu",   "--timeout",
+                                             "--grace", "--port"};
 
     for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++) {
         if (!strcmp(argv[i], "-np"))
@@ -138,12 +150,69 @@ static void lcr_accept_np(int argc, char **argv)
     }
 }
 
+/* --hosts H (host_ranks[0] = 0: filled by lcr_layout) or --hosts L0,L1,... */
+static int lcr_parse_hosts(const char *s, lcr_opts_t *o)
+{
+    char buf[2048], *save, *tok;
+    int n = 0, v;
+
+    memset(o->host_ranks, 0, sizeof(o->host_ranks));
+    if (strlen(s) >= sizeof(buf))
+        return -EINVAL;
+    strcpy(buf, s);
+    if (!strchr(s, ','))
+        return lcr_parse_int(s, 1, LCR_MAX_NET_HOSTS, &o->nhosts);
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (n == LCR_MAX_NET_HOSTS || lcr_parse_int(tok, 1, LCR_MAX_RANKS, &v) < 0)
+            return -EINVAL;
+        o->host_ranks[n++] = (short)v;
+    }
+    if (n < 2 || s[strlen(s) - 1] == ',' || strstr(s, ",,"))
+        return -EINVAL;
+    o->nhosts = n;
+    return 0;
+}
+
+/* With --net: ranks per host (one host per rank without --hosts), checked
+ * against -n. 0, or -EINVAL after a message. */
+static int lcr_layout(lcr_opts_t *o)
+{
+    int sum = 0;
+
+    if (!o->nhosts) {
+        if (o->nranks > LCR_MAX_NET_HOSTS) {
+            lcr_usage_error("--net without --hosts runs at most 250 ranks (a host each)", NULL);
+            return -EINVAL;
+        }
+        o->nhosts = o->nranks;
+    }
+    if (!o->host_ranks[0]) { /* --hosts H: N/H each, the first N%H one more */
+        if (o->nhosts > o->nranks) {
+            lcr_usage_error("--hosts H needs H <= -n: every host runs a rank", NULL);
+            return -EINVAL;
+        }
+        for (int h = 0; h < o->nhosts; h++)
+            o->host_ranks[h] = (short)(o->nranks / o->nhosts + (h < o->nranks % o->nhosts));
+    }
+    for (int h = 0; h < o->nhosts; h++)
+        sum += o->host_ranks[h];
+    if (sum != o->nranks) {
+        char what[96];
+
+        snprintf(what, sizeof(what), "--hosts places %d ranks, -n asks for %d", sum, o->nranks);
+        lcr_usage_error(what, NULL);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* 0 and filled *o, or an exit code (-1: done, exit 0: --help, --cleanup). */
 static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
 {
     static const struct option longopts[] = {
         {"np", required_argument, NULL, 'n'},
         {"net", required_argument, NULL, OPT_NET},
+        {"hosts", required_argument, NULL, OPT_HOSTS},
         {"netem", required_argument, NULL, OPT_NETEM},
         {"mtu", required_argument, NULL, OPT_MTU},
         {"one", no_argument, NULL, OPT_ONE},
@@ -151,6 +220,7 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
         {"grace", required_argument, NULL, OPT_GRACE},
         {"port", required_argument, NULL, OPT_PORT},
         {"cleanup", no_argument, NULL, OPT_CLEANUP},
+        {"prefix", no_argument, NULL, OPT_PREFIX},
         {"no-prefix", no_argument, NULL, OPT_NO_PREFIX},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -158,7 +228,7 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
     };
     int c, mtu_set = 0;
 
-    *o = (lcr_opts_t){.mtu = 1500, .grace_s = 2.0};
+    *o = (lcr_opts_t){.mtu = 1500, .grace_s = 2.0, .prefix = -1};
     opterr = 0;
     lcr_accept_np(argc, argv);
     while ((c = getopt_long(argc, argv, "+n:h", longopts, NULL)) != -1) {
@@ -172,6 +242,11 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
                 return lcr_usage_error("--net needs a tc rate such as 100mbit, 1gbit, 10gbit",
                                        optarg);
             o->rate = optarg;
+            break;
+        case OPT_HOSTS:
+            if (lcr_parse_hosts(optarg, o) < 0)
+                return lcr_usage_error("--hosts needs a host count from 1 to 250, or a comma "
+                                       "list of ranks per host (each 1 to 1024)", optarg);
             break;
         case OPT_NETEM:
             if (!*optarg || strlen(optarg) > 500)
@@ -203,8 +278,9 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
                 return lcr_usage_error("--cleanup needs root", NULL);
             lcr_net_sweep_stale();
             return -1;
+        case OPT_PREFIX:
         case OPT_NO_PREFIX:
-            o->no_prefix = 1;
+            o->prefix = c == OPT_PREFIX;
             break;
         case OPT_VERSION:
             printf("lc_run (lioncub) %s\n", lc_version(NULL));
@@ -220,10 +296,10 @@ static int lcr_parse_args(int argc, char **argv, lcr_opts_t *o)
         return lcr_usage_error("no program given", NULL);
     if (!o->nranks)
         return lcr_usage_error("-n N is required", NULL);
-    if ((o->netem || mtu_set) && !o->rate)
-        return lcr_usage_error("--netem and --mtu need --net", NULL);
-    if (o->rate && o->nranks > LCR_MAX_NET_HOSTS)
-        return lcr_usage_error("--net supports at most 250 hosts", NULL);
+    if ((o->netem || mtu_set || o->nhosts) && !o->rate)
+        return lcr_usage_error("--hosts, --netem and --mtu need --net", NULL);
+    if (o->rate && lcr_layout(o) < 0)
+        return LCR_EXIT_USAGE;
     o->argv = argv + optind;
     return 0;
 }
@@ -261,23 +337,15 @@ static int lcr_job_key(void)
     return setenv("LC_JOB_KEY", hex, 1) ? -errno : 0;
 }
 
-static void lcr_setenv_int(const char *name, unsigned long long v)
-{
-    char buf[32];
-
-    snprintf(buf, sizeof(buf), "%llu", v);
-    setenv(name, buf, 1);
-}
-
 /* The environment every rank (or the --one program) shares. */
 static int lcr_common_env(const lcr_opts_t *o, const lcr_net_t *net)
 {
     static const char *const ifvars[] = {"LC_TCP_IFNAME", "LC_RAWETH_IFNAME", "LC_OFI_IFNAME"};
     char root[64];
-    char *hosts = NULL, *addrs = NULL;
-    size_t hn = 0, an = 0;
+    char *hosts = NULL, *addrs = NULL, *nr = NULL;
+    size_t hn = 0, an = 0, nn = 0;
     int port = o->port;
-    FILE *hf, *af;
+    FILE *hf, *af, *nf;
 
     if (!port)
         port = net ? LCR_NET_PORT : lcr_free_port();
@@ -293,25 +361,33 @@ static int lcr_common_env(const lcr_opts_t *o, const lcr_net_t *net)
 
     hf = open_memstream(&hosts, &hn);
     af = open_memstream(&addrs, &an);
-    if (!hf || !af) {
+    nf = open_memstream(&nr, &nn);
+    if (!hf || !af || !nf) {
         if (hf)
             fclose(hf);
         if (af)
             fclose(af);
+        if (nf)
+            fclose(nf);
         free(hosts);
         free(addrs);
+        free(nr);
         return -ENOMEM;
     }
-    for (int r = 0; net && r < net->nhosts; r++) {
-        fprintf(hf, "%s%s", r ? " " : "", net->host[r]);
-        fprintf(af, "%s%s", r ? " " : "", net->addr[r]);
+    for (int h = 0; net && h < net->nhosts; h++) {
+        fprintf(hf, "%s%s", h ? " " : "", net->host[h]);
+        fprintf(af, "%s%s", h ? " " : "", net->addr[h]);
+        fprintf(nf, "%s%d", h ? " " : "", o->host_ranks[h]);
     }
     fclose(hf);
     fclose(af);
+    fclose(nf);
     setenv("LC_NET_HOSTS", hosts, 1);
     setenv("LC_NET_ADDRS", addrs, 1);
+    setenv("LC_NET_RANKS", nr, 1);
     free(hosts);
     free(addrs);
+    free(nr);
 
     if (!net) {
         unsetenv("LC_NET_RATE");

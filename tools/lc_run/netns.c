@@ -232,7 +232,7 @@ int lcr_net_setup(lcr_net_t *net, const lcr_opts_t *o)
     int rc;
 
     memset(net, 0, sizeof(*net));
-    net->nhosts = o->nranks < LCR_MAX_NET_HOSTS ? o->nranks : LCR_MAX_NET_HOSTS;
+    net->nhosts = o->nhosts < LCR_MAX_NET_HOSTS ? o->nhosts : LCR_MAX_NET_HOSTS;
     net->mtu = o->mtu;
     snprintf(mtu, sizeof(mtu), "%d", o->mtu);
     snprintf(net->sw, sizeof(net->sw), "lc%ds", (int)pid);

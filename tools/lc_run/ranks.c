@@ -1,7 +1,8 @@
 /* ranks.c - lc_run's supervisor: starts the ranks (or the --one program),
- * forwards their output line by line with a "[rank] " prefix, and stops them
- * all when one fails, when lc_run is signalled, or when --timeout expires
- * (SIGTERM to each rank's process group, SIGKILL after the grace period). */
+ * forwards their output line by line (with a "[rank] " prefix on a terminal or
+ * with --prefix), and stops them all when one fails, when lc_run is signalled,
+ * or when --timeout expires (SIGTERM to each rank's process group, SIGKILL
+ * after the grace period). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -227,22 +228,35 @@ static void lcr_on_deadlines(lcr_sup_t *s)
     }
 }
 
+void lcr_place(const lcr_opts_t *o, int r, int *host, int *local, int *local_size)
+{
+    int h = 0;
+
+    *host = 0;
+    *local = r;
+    *local_size = o->nranks;
+    if (!o->rate)
+        return;
+    while (h < o->nhosts - 1 && r >= o->host_ranks[h])
+        r -= o->host_ranks[h++];
+    *host = h;
+    *local = r;
+    *local_size = o->host_ranks[h];
+}
+
 static void lcr_set_rank_env(const lcr_sup_t *s, int r)
 {
-    char v[16];
+    static const char *const vars[] = {"LC_RANK", "LC_LOCAL_RANK", "LC_LOCAL_SIZE", "LC_HOST"};
+    int v[4] = {r, 0, 0, 0};
 
     if (s->o->one) {
-        unsetenv("LC_RANK");
-        unsetenv("LC_LOCAL_RANK");
-        unsetenv("LC_LOCAL_SIZE");
+        for (int i = 0; i < 4; i++)
+            unsetenv(vars[i]);
         return;
     }
-    snprintf(v, sizeof(v), "%d", r);
-    setenv("LC_RANK", v, 1);
-    /* With --net every rank is a host of its own. */
-    setenv("LC_LOCAL_RANK", s->net ? "0" : v, 1);
-    snprintf(v, sizeof(v), "%d", s->net ? 1 : s->nproc);
-    setenv("LC_LOCAL_SIZE", v, 1);
+    lcr_place(s->o, r, &v[3], &v[1], &v[2]);
+    for (int i = 0; i < 4; i++)
+        lcr_setenv_int(vars[i], (unsigned long long)v[i]);
 }
 
 static void lcr_child(const lcr_sup_t *s, int r, pid_t parent, int pout[2], int perr[2])
@@ -261,8 +275,11 @@ static void lcr_child(const lcr_sup_t *s, int r, pid_t parent, int pout[2], int 
     lcr_set_rank_env(s, r);
     if (s->net) {
         const char *ip = lcr_tool("ip");
+        int host = 0, local, local_size;
         char **nargv;
 
+        if (!s->o->one)
+            lcr_place(s->o, r, &host, &local, &local_size);
         while (argv[argc])
             argc++;
         nargv = calloc((size_t)argc + 5, sizeof(*nargv));
@@ -271,7 +288,7 @@ static void lcr_child(const lcr_sup_t *s, int r, pid_t parent, int pout[2], int 
         nargv[0] = (char *)ip;
         nargv[1] = "netns";
         nargv[2] = "exec";
-        nargv[3] = (char *)s->net->host[r];
+        nargv[3] = (char *)s->net->host[host];
         memcpy(nargv + 4, argv, (size_t)argc * sizeof(*argv));
         argv = nargv;
     }
@@ -386,10 +403,13 @@ int lcr_supervise(const lcr_opts_t *o, const lcr_net_t *net, int sigfd)
         lcr_msg("out of memory");
         return LCR_EXIT_USAGE;
     }
-    for (int r = 0; r < s.nproc; r++) {
-        s.p[r].s[0] = (lcr_stream_t){.fd = -1, .out = STDOUT_FILENO, .prefix = !o->no_prefix};
-        s.p[r].s[1] = (lcr_stream_t){.fd = -1, .out = STDERR_FILENO, .prefix = !o->no_prefix};
-    }
+    for (int r = 0; r < s.nproc; r++)
+        for (int k = 0; k < 2; k++) {
+            int out = k ? STDERR_FILENO : STDOUT_FILENO;
+
+            s.p[r].s[k] = (lcr_stream_t){.fd = -1, .out = out,
+                                         .prefix = o->prefix >= 0 ? o->prefix : isatty(out)};
+        }
     if (o->timeout_s > 0)
         s.end_at = lcr_now_ms() + (int64_t)(o->timeout_s * 1000);
     for (int r = 0; r < s.nproc; r++) {
