@@ -7,6 +7,7 @@ run fails.
 """
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -16,9 +17,25 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range: no other test's connect() is
+    given it meanwhile (one the kernel picked could be), so it stays free until rank
+    0 binds it. MASTER_PORT (torch_vars) is the port below it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        lo = 32768
+    lo = lo if lo > 10002 else 32768
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(10001, lo)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 class RankResult:

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -62,17 +63,38 @@ out:
     return rc;
 }
 
+/*
+ * A free port below the kernel's ephemeral range (ip_local_port_range): the
+ * kernel never gives such a port to a connecting socket of another test, so
+ * it stays free until a rank binds it (a port the kernel picked from the
+ * ephemeral range may be taken by any connect() meanwhile).
+ */
 int lc_test_free_port(void)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    uint64_t seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ (uint64_t)time(NULL);
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    int lo = 32768;
 
-    bind(fd, (struct sockaddr *)&a, sizeof(a));
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    port = ntohs(a.sin_port);
-    close(fd);
-    return port;
+    if (f) {
+        if (fscanf(f, "%d", &lo) != 1)
+            lo = 32768;
+        fclose(f);
+    }
+    if (lo <= 10001)
+        lo = 32768;
+    for (int tries = 0; tries < 1000; tries++) {
+        int port = 10000 + (int)(lc_test_rand(&seed) % (uint64_t)(lo - 10000));
+        int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+        a.sin_port = htons((uint16_t)port);
+        ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (ok)
+            return port;
+    }
+    return 0;
 }
 
 void lc_test_env(int rank, int p, int port, const char *key, int timeout_ms)
