@@ -174,6 +174,33 @@ def _speedups(rows, base):
     return out
 
 
+def engine(res):
+    e = res.get("engine") or {}
+    parts = []
+    if e.get("latency"):
+        parts.append(
+            "Vote latency at p = 4 (`lc_coll -d bits`, the ranks' mean time per vote, median of "
+            "runs alternating between the two builds): this build against `--base`, the build "
+            "it is compared with, on loopback and on the emulated link.\n\n" +
+            table(["bytes", "elements", "net", "this build (us)", "base (us)", "base / this"],
+                  [(x["size"], f"{x['elements']:,}", x["net"], f"{x['this_us']:.1f}",
+                    _f(x["base_us"]), "-" if x["base_us"] is None else
+                    f"{x['base_us'] / x['this_us']:.2f}x") for x in e["latency"]]))
+    o = e.get("overlap")
+    if o:
+        parts.append(
+            "`lc_train --mode vote` on bench/train's model at p = 4: the plain step, its compute "
+            "and communication parts, the step with each layer's votes started during backward "
+            "(`--overlap`), the same with `LC_PROGRESS_THREAD=1`, and the better overlapped step "
+            "over max(compute, communication) of the plain one.\n\n" +
+            table(["plain (ms)", "compute (ms)", "comm (ms)", "overlap (ms)",
+                   "overlap + thread (ms)", "overlap / max(compute, comm)"],
+                  [(f"{o['plain_ms']:.1f}", f"{o['compute_ms']:.1f}", f"{o['comm_ms']:.1f}",
+                    f"{o['overlap_ms']:.1f}", f"{o['thread_ms']:.1f}",
+                    f"{min(o['overlap_ms'], o['thread_ms']) / max(o['compute_ms'], o['comm_ms']):.2f}")]))
+    return "\n\n".join(parts) or "Not measured in this run."
+
+
 def train(res):
     rows = (res.get("train") or []) + [dict(x, mode=x["mode"] + ", msync every 100")
                                        for x in res.get("msync") or []]
@@ -243,6 +270,7 @@ def document(res, r, m, mode, command, imgs):
         ("Collectives", "coll", coll(res, r.rate), _img(imgs.get("floor"), "floor % against size")),
         ("Hosts with many ranks", "hosts", hosts(res, r.rate), None),
         ("Against Open MPI", "mpi", mpi(res), _img(imgs.get("mpi"), "lioncub against Open MPI")),
+        ("Collective engine", "engine", engine(res), None),
         ("Point to point", "p2p", p2p(res), None),
         ("NCCL plugin", "plugin", plugin(res), None),
         ("Training", "train", train(res),

@@ -185,6 +185,26 @@ def _script(r, section, path, env):
     return r.run(section, [os.path.join(r.repo, *path)], env=env, shown=shown)
 
 
+def engine(r, base, steps):
+    """bench/engine: vote latency rows against the build base (None: this build's only)
+    and the overlapped training step."""
+    env = {"BUILD": r.build, "RATE": r.rate, "STEPS": str(steps)}
+    if base:
+        env["BASE"] = base
+    out = _script(r, "engine", ("bench", "engine"), env)
+    lines = (out or "").splitlines()
+    lat, over = [], None
+    for i, line in enumerate(lines):
+        f = line.split()
+        if len(f) == 6 and f[0][0].isdigit() and f[1].isdigit():
+            lat.append({"size": f[0], "elements": int(f[1]), "net": f[2],
+                        "this_us": float(f[3]), "base_us": None if f[4] == "-" else float(f[4])})
+        elif f[:1] == ["plain"] and i + 1 < len(lines):
+            v = [float(x) for x in lines[i + 1].split()]
+            over = dict(zip(("plain_ms", "compute_ms", "comm_ms", "overlap_ms", "thread_ms"), v))
+    return {"latency": lat, "overlap": over} if lat or over else None
+
+
 def train(r, ps, modes, steps, extra="", tag="train"):
     """bench/train's table, and each run's per-step curve (step, loss, step_ms)."""
     d = os.path.join(r.out, tag)

@@ -208,6 +208,36 @@ def two_level(layout, limit):
 
 
 # area, target, section anchor, check
+def _engine_lat(res, elements):
+    rows = [x for x in (res.get("engine") or {}).get("latency") or []
+            if x["elements"] == elements and x["base_us"]]
+    return [(x["net"], x["base_us"] / x["this_us"]) for x in rows]
+
+
+def engine_small(res):
+    v = _engine_lat(res, 1024) + _engine_lat(res, 65536)
+    if len(v) < 2:
+        return None
+    return " / ".join(f"{r:.2f}x" for _, r in v), min(r for _, r in v) >= 2.0
+
+
+def engine_large(res):
+    v = _engine_lat(res, 16 << 20)
+    if not v:
+        return None
+    return " / ".join(f"{r:.2f}x" for _, r in v), min(r for _, r in v) >= 0.95
+
+
+def engine_overlap(res):
+    o = (res.get("engine") or {}).get("overlap")
+    if not o:
+        return None
+    best = min(o["overlap_ms"], o["thread_ms"])
+    ratio = best / max(o["compute_ms"], o["comm_ms"])
+    return f"{ratio:.2f} ({best:.1f} vs plain {o['plain_ms']:.1f} ms)", \
+        ratio <= 1.10 and best < o["plain_ms"]
+
+
 TARGETS = [
     ("kernels", "fp32 / bf16 pack out of cache >= 0.8 of a streaming read", "kernels",
      pack_out_of_cache),
@@ -235,6 +265,12 @@ TARGETS = [
      "hosts-with-many-ranks", two_level("2x4", 1.8)),
     ("hosts", "4 hosts x 2 ranks: two-level vote >= 1.2x faster than flat", "hosts-with-many-ranks",
      two_level("4x2", 1.2)),
+    ("engine", "small votes (1K, 64K elements; loopback, emulated link) >= 2x faster than "
+     "the base build, p = 4", "collective-engine", engine_small),
+    ("engine", "16M-element votes no slower than the base build (>= 0.95x)", "collective-engine",
+     engine_large),
+    ("engine", "lc_train --overlap step <= 1.10 x max(compute, vote), below the plain step, "
+     "p = 4", "collective-engine", engine_overlap),
     ("NCCL plugin", "streaming within 5% of lc_ping", "nccl-plugin", plugin_vs_ping),
     ("training", "vote >= 5x faster per step than global-fp32 at p = 8", "training",
      train_speedup("global-fp32", 5)),

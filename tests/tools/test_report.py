@@ -29,6 +29,10 @@ def step(mode, p, ms, loss, py_pct=None):
             "curve": [], "py_ms": None if py_pct is None else 0.3, "py_pct": py_pct}
 
 
+def lat(elements, net, this_us, base_us):
+    return {"size": "-", "elements": elements, "net": net, "this_us": this_us, "base_us": base_us}
+
+
 SMALL, BIG = 65536, 256 << 20
 RES = {
     "kernels": [kern("pack", "avx512", "fp32", 0, SMALL, 64.0, 0.5),        # 16 G el/s: met
@@ -63,6 +67,11 @@ RES = {
               step("vote-l1", 8, 150.0, 1.0, py_pct=3.1)],                   # 4x; 3.1% >= 3
     "digits": {"vote": {1: 97.0, 2: 98.0}, "ddp": {1: 98.0, 2: 98.0}},       # 0.5 points
     "hosts": {"2x4": {"0": coll(64 << 20, 180000, 10), "1": coll(64 << 20, 100000, 18)}},
+    "engine": {"latency": [lat(1024, "none", 100.0, 200.0), lat(65536, "none", 100.0, 250.0),
+                           lat(1024, "1gbit", 100.0, 199.0),                 # 1.99x < 2
+                           lat(16 << 20, "none", 1000.0, 950.0)],            # 0.95x: met
+               "overlap": {"plain_ms": 130.0, "compute_ms": 100.0, "comm_ms": 40.0,
+                           "overlap_ms": 110.0, "thread_ms": 111.0}},        # 1.10, < 130
 }
 
 EXPECT = {  # target text -> status, from the comments above
@@ -90,6 +99,11 @@ EXPECT = {  # target text -> status, from the comments above
     "vote >= 4x faster per step than DDP + gloo + Lion": "**met**",
     "Python layer < 3% of the step": "**not met**",
     "digits accuracy of vote within 1 point of DDP + Lion": "**met**",
+    "small votes (1K, 64K elements; loopback, emulated link) >= 2x faster than the base build, "
+    "p = 4": "**not met**",
+    "16M-element votes no slower than the base build (>= 0.95x)": "**met**",
+    "lc_train --overlap step <= 1.10 x max(compute, vote), below the plain step, p = 4":
+        "**met**",
 }
 
 
