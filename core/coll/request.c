@@ -268,8 +268,11 @@ static int lc_req_pass(struct lc_request *r, int *progress)
     int rc;
 
     if (r->desc_x && (r->desc_left || !lc_req_desc_sent(r)) &&
-        (rc = lc_req_check_pass(r, progress, 0)))
+        (rc = lc_req_check_pass(r, progress, 0))) {
+        if (r->local_rc) /* the peers' messages did not fit a descriptor: ours differs anyway */
+            return r->local_rc;
         return rc == LC_ERR_MISMATCH || !r->desc_left ? rc : lc_req_explain(r, rc);
+    }
     if (r->local_rc) /* the peers learn of it from the descriptor */
         return r->desc_x && (r->desc_left || !lc_req_desc_sent(r)) ? 0 : r->local_rc;
     rc = r->kind->pass(r, progress);

@@ -26,6 +26,7 @@
  * and the latency is one exchange instead of two.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,8 @@ struct lc_vote {
     uint64_t *rows;     /* direct: p rows of w1 words, this rank's at its rank */
     uint64_t *dtmp;     /* direct: decode space (count planes, or bits and ties, then sums) */
     lc_xfer_t *dx;      /* direct: [0, p) sends, [p, 2p) receives; allocated once */
+    int derr;           /* direct: the first error (a mismatch first), reported at the end */
+    char dmsg[512];     /* its message */
 };
 
 static size_t lc_seg_len(const struct lc_vote *v, int s)
@@ -302,17 +305,23 @@ static int lc_slot_phase_done(struct lc_comm *c, struct lc_vote_slot *sl, int fr
     return all;
 }
 
-/* Direct: lay out the rows and the decode space, pack this rank's row, set up the transfers. */
+/*
+ * Direct: lay out the rows and the decode space, pack this rank's row, set up
+ * the transfers. A row is the packed votes followed by the argument check's
+ * descriptor, so that the check travels in the vote's only message.
+ */
 static int lc_vote_direct_setup(struct lc_vote *v)
 {
     struct lc_comm *c = v->c;
+    struct lc_request *r = &v->req;
     size_t p = (size_t)c->nranks, wn = LC_BITS_WORDS(v->n), tmp;
+    size_t words = LC_BITS_WORDS(v->n * v->b1), len = (words + 2) * 8;
     uint64_t *own;
     int rc;
 
-    v->w1 = lc_vote_row_words(LC_BITS_WORDS(v->n * v->b1));
+    v->w1 = lc_vote_row_words(words + 2);
     tmp = wn * (v->planes > 2 ? v->planes : 2) + (v->n * 4 + 7) / 8;
-    rc = lc_req_scratch(&v->req, 8 * (p * v->w1 + tmp), (void **)&v->rows);
+    rc = lc_req_scratch(r, 8 * (p * v->w1 + tmp), (void **)&v->rows);
     if (rc)
         return rc;
     v->dtmp = v->rows + p * v->w1;
@@ -322,18 +331,23 @@ static int lc_vote_direct_setup(struct lc_vote *v)
     if (v->mode == LC_VOTE_L1)
         rc = lc_levels_pack(v->levels, v->n, v->b1, own);
     else if (v->in_type == LC_BITS)
-        memcpy(own, v->in, LC_BITS_WORDS(v->n) * 8);
+        memcpy(own, v->in, wn * 8);
     else
         rc = lc_pack_signs(v->in, v->in_type, v->n, own);
+    own[words] = r->desc_x ? r->desc[0] : 0;
+    own[words + 1] = r->desc_x ? r->desc[1] : 0;
     for (int j = 0; j < c->nranks; j++) {
-        lc_xfer_init(&v->dx[j], j, 0, own, LC_BITS_WORDS(v->n * v->b1) * 8);
-        lc_xfer_init(&v->dx[p + (size_t)j], j, 1, v->rows + (size_t)j * v->w1,
-                     LC_BITS_WORDS(v->n * v->b1) * 8);
+        lc_xfer_init(&v->dx[j], j, 0, own, len);
+        lc_xfer_init(&v->dx[p + (size_t)j], j, 1, v->rows + (size_t)j * v->w1, len);
         if (j == c->rank)
             v->dx[j].state = v->dx[p + (size_t)j].state = LC_XFER_DONE;
+        if (r->desc_x) /* the descriptor goes in the row */
+            r->desc_x[2 * j].state = r->desc_x[2 * j + 1].state = LC_XFER_DONE;
     }
+    r->desc_left = 0;
     v->finished = c->nranks - 1; /* rows to come */
-    return 0;
+    v->derr = 0;
+    return rc;
 }
 
 /* Direct: every row is here; decode all n elements into the output. */
@@ -368,27 +382,64 @@ static int lc_vote_direct_decode(struct lc_vote *v)
     return lc_unpack_signs(t, v->n, v->out, v->out_type);
 }
 
-/* Direct: one pass; 1 when decoded. */
+/* Direct: record err, a mismatch before any other error (its message kept). */
+static void lc_vote_direct_error(struct lc_vote *v, int err)
+{
+    if (v->derr && (v->derr == LC_ERR_MISMATCH || err != LC_ERR_MISMATCH))
+        return;
+    v->derr = err;
+    snprintf(v->dmsg, sizeof(v->dmsg), "%s", lc_last_error());
+}
+
+/*
+ * Direct: one pass; 1 when decoded. A failed transfer does not end the vote
+ * at once: every row still on its way is read and this rank's own go out
+ * (or fail) first, so that a rank whose arguments differ is reported as such
+ * on every rank rather than as the connection its peers closed.
+ */
 static int lc_vote_direct_pass(struct lc_vote *v, int *progress)
 {
     struct lc_comm *c = v->c;
+    size_t words = LC_BITS_WORDS(v->n * v->b1);
     int p = c->nranks, rc;
 
     for (int i = 0; i < 2 * p; i++) {
+        lc_xfer_t *x = &v->dx[i];
+        const uint64_t *row = v->rows + (size_t)x->peer * v->w1;
         int got = 0;
 
-        if ((rc = lc_req_post(&v->req, &v->dx[i])) || (rc = lc_xfer_test(c, &v->dx[i], &got)))
-            return rc;
-        if (got && i >= p)
-            v->finished--;
-        *progress |= got;
+        if (x->state == LC_XFER_DONE)
+            continue;
+        if ((rc = lc_req_post(&v->req, x)) || (rc = lc_xfer_test(c, x, &got))) {
+            x->state = LC_XFER_DONE;
+            v->finished -= i >= p;
+            lc_vote_direct_error(v, rc);
+            continue;
+        }
+        if (!got)
+            continue;
+        *progress = 1;
+        if (i < p)
+            continue;
+        v->finished--;
+        if (v->req.desc_x && (row[words] != v->req.desc[0] || row[words + 1] != v->req.desc[1]))
+            lc_vote_direct_error(
+                v, lc_seterr(LC_ERR_MISMATCH, "coll",
+                             "rank %d: lc_vote #%llu: rank %d called %s with different arguments "
+                             "(or a different collective)",
+                             c->rank, (unsigned long long)v->req.seq, x->peer,
+                             row[words] != v->req.desc[0] ? "a different sequence" : "it"));
     }
-    for (int i = 0; i < p && v->finished == 0; i++)
+    for (int i = 0; i < p; i++)
         if (v->dx[i].state != LC_XFER_DONE)
             return 0; /* a send still going out */
     if (v->finished)
         return 0;
     v->finished = -1;
+    if (v->derr) {
+        lc_restore_error(v->dmsg);
+        return v->derr;
+    }
     return (rc = lc_vote_direct_decode(v)) ? rc : 1;
 }
 
