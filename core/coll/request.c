@@ -42,7 +42,7 @@ static int lc_req_desc_sent(const struct lc_request *r);
  */
 static void lc_req_flush_desc(struct lc_request *r)
 {
-    double until = lc_now() + (r->c->timeout_ms < 1000 ? r->c->timeout_ms : 1000) / 1000.0;
+    double until = lc_now() + lc_req_linger(r->c);
     char msg[512];
 
     snprintf(msg, sizeof(msg), "%s", lc_last_error());
@@ -246,7 +246,7 @@ static int lc_req_desc_sent(const struct lc_request *r)
  */
 static int lc_req_explain(struct lc_request *r, int rc)
 {
-    double until = lc_now() + (r->c->timeout_ms < 1000 ? r->c->timeout_ms : 1000) / 1000.0;
+    double until = lc_now() + lc_req_linger(r->c);
     char msg[512];
 
     snprintf(msg, sizeof(msg), "%s", lc_last_error());

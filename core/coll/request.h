@@ -80,6 +80,13 @@ LC_HIDDEN int lc_req_post(struct lc_request *r, lc_xfer_t *x);
 /* Wait for r (caller holds c->lock, released while the provider sleeps), free it. */
 LC_HIDDEN int lc_req_wait(struct lc_request *r);
 
+/* How long a failing collective still waits for its last messages (a
+ * descriptor going out, one arriving): min(LC_TIMEOUT, 1 s), in seconds. */
+static inline double lc_req_linger(const struct lc_comm *c)
+{
+    return (c->timeout_ms < 1000 ? c->timeout_ms : 1000) / 1000.0;
+}
+
 /* Run one engine pass over the comm's queue; caller holds c->lock. */
 LC_HIDDEN int lc_comm_progress(struct lc_comm *c, int *progress);
 

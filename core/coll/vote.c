@@ -87,6 +87,7 @@ struct lc_vote {
     uint64_t *dtmp;     /* direct: decode space (count planes, or bits and ties, then sums) */
     lc_xfer_t *dx;      /* direct: [0, p) sends, [p, 2p) receives; allocated once */
     int derr;           /* direct: the first error (a mismatch first), reported at the end */
+    double derr_t0;     /* when it happened */
     char dmsg[512];     /* its message */
 };
 
@@ -387,15 +388,18 @@ static void lc_vote_direct_error(struct lc_vote *v, int err)
 {
     if (v->derr && (v->derr == LC_ERR_MISMATCH || err != LC_ERR_MISMATCH))
         return;
+    if (!v->derr)
+        v->derr_t0 = lc_now();
     v->derr = err;
     snprintf(v->dmsg, sizeof(v->dmsg), "%s", lc_last_error());
 }
 
 /*
  * Direct: one pass; 1 when decoded. A failed transfer does not end the vote
- * at once: every row still on its way is read and this rank's own go out
- * (or fail) first, so that a rank whose arguments differ is reported as such
- * on every rank rather than as the connection its peers closed.
+ * at once: the rows still on their way are read and this rank's own go out
+ * (or fail) first, for lc_req_linger at most, so that a rank whose arguments
+ * differ is reported as such on every rank rather than as the connection its
+ * peers closed.
  */
 static int lc_vote_direct_pass(struct lc_vote *v, int *progress)
 {
@@ -430,11 +434,13 @@ static int lc_vote_direct_pass(struct lc_vote *v, int *progress)
                              c->rank, (unsigned long long)v->req.seq, x->peer,
                              row[words] != v->req.desc[0] ? "a different sequence" : "it"));
     }
-    for (int i = 0; i < p; i++)
-        if (v->dx[i].state != LC_XFER_DONE)
-            return 0; /* a send still going out */
-    if (v->finished)
-        return 0;
+    if (!v->derr || lc_now() - v->derr_t0 < lc_req_linger(c)) {
+        for (int i = 0; i < p; i++)
+            if (v->dx[i].state != LC_XFER_DONE)
+                return 0; /* a send still going out */
+        if (v->finished)
+            return 0;
+    }
     v->finished = -1;
     if (v->derr) {
         lc_restore_error(v->dmsg);
