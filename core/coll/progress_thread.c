@@ -38,9 +38,7 @@ static void *lc_progress_main(void *arg)
         if (progress)
             last = now;
         if (!progress && (now - last) * 1000.0 > c->timeout_ms) {
-            lc_seterr(-ETIMEDOUT, "coll", "rank %d: collectives in flight made no progress for %d ms",
-                      c->rank, c->timeout_ms);
-            lc_comm_fail_requests(c, -ETIMEDOUT);
+            lc_comm_timeout(c, NULL); /* the comm fails: its connections close */
             continue;
         }
         pthread_mutex_unlock(&c->lock);

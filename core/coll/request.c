@@ -62,6 +62,22 @@ static void lc_req_flush_desc(struct lc_request *r)
 }
 
 /* r failed with rc: once anything was posted the comm fails, and so does every request on it. */
+static void lc_req_fail(struct lc_request *r, int rc);
+
+void lc_comm_timeout(struct lc_comm *c, struct lc_request *r)
+{
+    for (struct lc_request *q = c->reqs; !r && q; q = q->next)
+        if (q->state == LC_REQ_ACTIVE)
+            r = q;
+    if (!r)
+        return;
+    lc_seterr(-ETIMEDOUT, "coll", "rank %d: %s #%llu made no progress for %d ms", c->rank,
+              r->name, (unsigned long long)r->seq, c->timeout_ms);
+    lc_req_fail(r, -ETIMEDOUT);
+    lc_comm_fail_requests(c, -ETIMEDOUT); /* a one-rank or already failed comm */
+}
+
+/* r failed with rc: once anything was posted the comm fails, and so does every request on it. */
 static void lc_req_fail(struct lc_request *r, int rc)
 {
     struct lc_comm *c = r->c;
@@ -338,10 +354,7 @@ int lc_req_wait(struct lc_request *r)
             continue;
         }
         if ((now - last) * 1000.0 > c->timeout_ms) {
-            lc_seterr(-ETIMEDOUT, "coll", "rank %d: %s #%llu made no progress for %d ms",
-                      c->rank, r->name, (unsigned long long)r->seq, c->timeout_ms);
-            lc_req_fail(r, -ETIMEDOUT);
-            lc_comm_fail_requests(c, -ETIMEDOUT);
+            lc_comm_timeout(c, r);
             break;
         }
         /* nothing moved: yield for a short while, which keeps latency low, then

@@ -90,6 +90,10 @@ static inline double lc_req_linger(const struct lc_comm *c)
 /* Run one engine pass over the comm's queue; caller holds c->lock. */
 LC_HIDDEN int lc_comm_progress(struct lc_comm *c, int *progress);
 
+/* Nothing moved for LC_TIMEOUT: fail r (or the oldest request in flight when r is
+ * NULL) with -ETIMEDOUT, which fails the comm and every request on it. */
+LC_HIDDEN void lc_comm_timeout(struct lc_comm *c, struct lc_request *r);
+
 /* Fail every request in flight on c with rc (the comm failed or closes). */
 LC_HIDDEN void lc_comm_fail_requests(struct lc_comm *c, int rc);
 

@@ -10,7 +10,7 @@ typedef void (*lc_rank_fn)(lc_comm_t *comm, int rank, int p, void *arg);
 
 /*
  * Start p threads; each joins a communicator (rendezvous through
- * lc_get_unique_id on loopback) and runs fn. Returns 0 when every rank
+ * lc_get_unique_id on loopback; LC_TIMEOUT when set, else 30 s) and runs fn. Returns 0 when every rank
  * initialised, or the first init error.
  */
 int lc_test_ranks(int p, lc_rank_fn fn, void *arg);

@@ -8,7 +8,9 @@
  *    the whole vector does;
  *  - lc_test polling, lc_waitall, and the same with LC_PROGRESS_THREAD=1;
  *  - bad requests and arguments give -EINVAL; a communicator destroyed with
- *    collectives in flight cancels them (no leak or crash under ASan).
+ *    collectives in flight cancels them (no leak or crash under ASan);
+ *  - a peer that never joins a collective: the progress thread fails it at
+ *    LC_TIMEOUT while the caller computes, and the communicator with it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -260,6 +262,46 @@ static void test_bad_requests(void **state)
                 fail_msg("rank %d: check %d failed", r, k);
 }
 
+/* Rank 0 starts a vote that rank 1 never joins, then "computes" past LC_TIMEOUT. */
+static void silent_rank(lc_comm_t *c, int r, int p, void *arg)
+{
+    int *rc = arg;
+    float x[64] = {0};
+    uint64_t bits[1];
+    lc_request_t *req = NULL;
+    struct timespec nap = {.tv_sec = 0, .tv_nsec = 900 * 1000 * 1000};
+    int done = 0;
+
+    (void)p;
+    if (r == 1) {
+        nanosleep(&nap, NULL); /* alive, connected, silent */
+        return;
+    }
+    rc[0] = lc_ivote(c, x, LC_FP32, bits, LC_BITS, 64, NULL, &req);
+    nanosleep(&nap, NULL); /* LC_TIMEOUT is 300 ms: the thread has failed the vote */
+    rc[1] = lc_test(&req, &done);
+    rc[2] = done;
+    rc[3] = lc_barrier(c);
+    rc[4] = strstr(lc_last_error(), "failed earlier") != NULL; /* failed by the thread */
+}
+
+static void test_progress_thread_timeout(void **state)
+{
+    int rc[5] = {-1, -1, -1, -1, -1};
+
+    (void)state;
+    setenv("LC_PROGRESS_THREAD", "1", 1);
+    setenv("LC_TIMEOUT", "300", 1);
+    assert_int_equal(lc_test_ranks(2, silent_rank, rc), 0);
+    unsetenv("LC_PROGRESS_THREAD");
+    unsetenv("LC_TIMEOUT");
+    assert_int_equal(rc[0], 0);
+    assert_int_equal(rc[1], -ETIMEDOUT);
+    assert_int_equal(rc[2], 1);
+    assert_int_equal(rc[3], LC_ERR_PEER);
+    assert_int_equal(rc[4], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_in_flight_test),
         cmocka_unit_test(test_progress_thread),
         cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_progress_thread_timeout),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
