@@ -130,6 +130,7 @@ static int lcp_stream(struct lc_comm *c, const struct lcp_opts *o, char *buf, si
                 break;
             posted++;
         }
+        rc = lc_xfer_drain(c);
         while (!rc && done < posted) {
             lc_xfer_t *xx = &x[done % o->window];
             if ((rc = lc_xfer_test(c, xx, &progress)) || xx->state != LC_XFER_DONE)

@@ -49,6 +49,8 @@ static void lc_req_flush_desc(struct lc_request *r)
     while (!lc_req_desc_sent(r) && lc_now() < until) {
         int progress = 0;
 
+        if (lc_xfer_drain(r->c))
+            break;
         for (int j = 0; j < r->c->nranks; j++) {
             lc_xfer_t *s = &r->desc_x[2 * j];
 
@@ -269,6 +271,8 @@ static int lc_req_explain(struct lc_request *r, int rc)
     while (r->desc_left && lc_now() < until) {
         int progress = 0;
 
+        if (lc_xfer_drain(r->c))
+            break;
         if (lc_req_check_pass(r, &progress, 1) == LC_ERR_MISMATCH)
             return LC_ERR_MISMATCH;
         if (!progress)
@@ -301,22 +305,31 @@ static int lc_req_pass(struct lc_request *r, int *progress)
 
 int lc_comm_progress(struct lc_comm *c, int *progress)
 {
-    for (struct lc_request *r = c->reqs; r; r = r->next) {
-        int rc;
+    /* the provider's one pass reports completions for every request; when the
+     * requests then posted new transfers, one more pass starts them moving */
+    for (int round = 0; round < 2; round++) {
+        uint64_t posted = c->xfers_posted;
+        int drc = lc_xfer_drain(c);
 
-        if (r->state != LC_REQ_ACTIVE)
-            continue;
-        rc = lc_req_pass(r, progress);
-        if (rc < 0) {
-            lc_req_fail(r, rc);
-            *progress = 1;
-            return rc;
+        for (struct lc_request *r = c->reqs; r; r = r->next) {
+            int rc;
+
+            if (r->state != LC_REQ_ACTIVE)
+                continue;
+            rc = drc ? drc : lc_req_pass(r, progress);
+            if (rc < 0) {
+                lc_req_fail(r, rc);
+                *progress = 1;
+                return rc;
+            }
+            if (rc == 1) {
+                r->state = LC_REQ_DONE;
+                c->stats.collectives++;
+                *progress = 1;
+            }
         }
-        if (rc == 1) {
-            r->state = LC_REQ_DONE;
-            c->stats.collectives++;
-            *progress = 1;
-        }
+        if (!c->prov->progress || c->xfers_posted == posted)
+            break;
     }
     return 0;
 }

@@ -23,6 +23,9 @@ int lc_xfer_post(struct lc_comm *c, lc_xfer_t *x)
                          x->peer, lc_strerror(rc));
     if (x->req) {
         x->state = LC_XFER_POSTED;
+        c->xfers_posted++;
+        if (c->prov->progress)
+            x->req->user = x; /* reported by lc_xfer_drain */
         if (!x->is_recv)
             c->stats.bytes_sent += x->len;
     }
@@ -34,9 +37,15 @@ int lc_xfer_test(struct lc_comm *c, lc_xfer_t *x, int *progress)
     size_t got = 0;
     int done = 0, rc;
 
-    if (x->state != LC_XFER_POSTED)
+    if (x->state == LC_XFER_ARRIVED) {
+        rc = x->status;
+        got = x->got;
+        done = 1;
+    } else if (x->state != LC_XFER_POSTED || c->prov->progress) {
         return 0;
-    rc = c->prov->test(x->req, &done, &got);
+    } else {
+        rc = c->prov->test(x->req, &done, &got);
+    }
     if (rc) {
         x->state = LC_XFER_DONE;
         x->req = NULL;
@@ -61,6 +70,30 @@ int lc_xfer_test(struct lc_comm *c, lc_xfer_t *x, int *progress)
                              x->peer, got, x->len);
     }
     return 0;
+}
+
+/* Completions read per call of the provider's progress op. */
+#define LC_XFER_DRAIN 32
+
+int lc_xfer_drain(struct lc_comm *c)
+{
+    lc_prov_cqe_t cqe[LC_XFER_DRAIN];
+    int n;
+
+    if (!c->prov->progress)
+        return 0;
+    do {
+        n = c->prov->progress(c->ctx, cqe, LC_XFER_DRAIN);
+        for (int i = 0; i < n; i++) {
+            lc_xfer_t *x = cqe[i].user;
+
+            x->state = LC_XFER_ARRIVED;
+            x->status = cqe[i].status;
+            x->got = cqe[i].size;
+            x->req = NULL;
+        }
+    } while (n == LC_XFER_DRAIN);
+    return n < 0 ? n : 0;
 }
 
 void lc_idle(struct lc_comm *c, int sleep)
@@ -100,6 +133,8 @@ int lc_xfer_wait_all(struct lc_comm *c, lc_xfer_t *x, int n)
     while (left) {
         int progress = 0;
 
+        if ((rc = lc_xfer_drain(c)))
+            return rc;
         for (int i = 0; i < n; i++) {
             int p = 0;
 

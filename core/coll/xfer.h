@@ -6,7 +6,8 @@
 
 #include "comm/comm.h"
 
-enum { LC_XFER_IDLE = 0, LC_XFER_POSTED = 1, LC_XFER_DONE = 2 };
+/* ARRIVED: the provider's progress op reported it; lc_xfer_test() takes it from there. */
+enum { LC_XFER_IDLE = 0, LC_XFER_POSTED = 1, LC_XFER_DONE = 2, LC_XFER_ARRIVED = 3 };
 
 typedef struct lc_xfer {
     void *buf;
@@ -15,6 +16,8 @@ typedef struct lc_xfer {
     int peer;
     int is_recv;
     int state;
+    int status;       /* ARRIVED: the provider's result */
+    size_t got;       /* ARRIVED: the message's size */
 } lc_xfer_t;
 
 /* Set up a transfer (not posted yet). */
@@ -31,8 +34,16 @@ static inline void lc_xfer_init(lc_xfer_t *x, int peer, int is_recv, void *buf, 
 /* Try to post an idle transfer (stays idle if the provider says retry). */
 LC_HIDDEN int lc_xfer_post(struct lc_comm *c, lc_xfer_t *x);
 
-/* Test a posted transfer; *progress is set when it completed. */
+/*
+ * Test a posted transfer; *progress is set when it completed. With a
+ * provider that has the progress op it moves nothing itself: lc_xfer_drain()
+ * (once per pass of the caller) collects the completions it reads.
+ */
 LC_HIDDEN int lc_xfer_test(struct lc_comm *c, lc_xfer_t *x, int *progress);
+
+/* One progress pass of the provider's context, marking the transfers it
+ * reports complete ARRIVED (nothing without the progress op). 0 or an error. */
+LC_HIDDEN int lc_xfer_drain(struct lc_comm *c);
 
 /* Post and complete n transfers (tools driving one connection; collectives use requests). */
 LC_HIDDEN int lc_xfer_wait_all(struct lc_comm *c, lc_xfer_t *x, int n);

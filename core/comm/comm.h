@@ -54,6 +54,7 @@ struct lc_comm {
     struct lc_request *req_free[3];   /* finished ones kept per kind, with their buffers */
     struct lc_progress_thread *progress; /* LC_PROGRESS_THREAD, or NULL */
 
+    uint64_t xfers_posted;  /* transfers handed to the provider (the engine's passes) */
     lc_comm_stats_t stats;
 };
 

@@ -100,7 +100,17 @@ typedef struct lc_prov_obj {
 typedef struct lc_prov_ctx { lc_prov_obj_t obj; } lc_prov_ctx_t;
 typedef struct lc_prov_comm { lc_prov_obj_t obj; } lc_prov_comm_t; /**< listen, send or recv */
 typedef struct lc_prov_mr { lc_prov_obj_t obj; } lc_prov_mr_t;
-typedef struct lc_prov_req { lc_prov_obj_t obj; } lc_prov_req_t;
+typedef struct lc_prov_req {
+    lc_prov_obj_t obj;
+    void *user; /**< NULL when made; set by the caller to have progress() report it */
+} lc_prov_req_t;
+
+/** A request progress() reports: completed or failed, and freed. */
+typedef struct lc_prov_cqe {
+    void *user;   /**< the request's user field */
+    int status;   /**< 0, or the error it failed with (test()'s return) */
+    size_t size;  /**< the message's size */
+} lc_prov_cqe_t;
 
 /** The ops table. Providers define one as `const lc_provider_t lc_prov_NAME`. */
 struct lc_provider {
@@ -152,6 +162,16 @@ struct lc_provider {
      * outnumber cores. Returns 0 or a negative code.
      */
     int (*wait)(lc_prov_ctx_t *ctx, int timeout_us);
+
+    /**
+     * Optional (NULL: callers test() each request): move every comm of the
+     * context once, then report up to max requests that completed or failed
+     * and whose user field the caller set (right after isend or irecv returned
+     * them); a reported request is freed and never goes through test().
+     * Requests whose user field stays NULL are test()ed as before. Returns the
+     * number reported (0..max), or a negative code.
+     */
+    int (*progress)(lc_prov_ctx_t *ctx, lc_prov_cqe_t *cqe, int max);
 };
 
 /* ------------------------------------------------------------------ */
@@ -348,7 +368,7 @@ LC_API void lc_log_set_rank(int rank);
 
 /** ABI version of the module entry; raised only when lc_prov_core_t or the
  *  entry changes incompatibly (both only grow, so far never). */
-#define LC_PROV_MODULE_ABI 1
+#define LC_PROV_MODULE_ABI 2
 
 /**
  * The library's services a module calls (its logging, errors and

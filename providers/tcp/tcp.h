@@ -162,7 +162,7 @@ struct tcp_req {
     size_t left;               /* payload bytes not yet transferred */
     uint64_t nchunks;
     tcp_msg_hdr_t hdr;
-    tcp_req_t *next_free;
+    tcp_req_t *next_free;      /* in the pool, or in the context's completions */
 };
 
 /** A memory registration: only a record, TCP needs none. */
@@ -191,6 +191,7 @@ struct tcp_ctx {
     tcp_comm_t *comms;         /* connected comms */
     tcp_comm_t *connecting;    /* send comms still connecting */
     tcp_req_t *free_reqs;
+    tcp_req_t *cq_head, *cq_tail; /* completed requests with a user field, for progress() */
     void **req_blocks;         /* every request allocation, freed at fini */
     int nreq_blocks;
     char scratch[65536];       /* sink for payload of truncated receives */
@@ -239,6 +240,7 @@ LC_HIDDEN int tcp_isend(lc_prov_comm_t *send_comm, const void *buf, size_t len,
 LC_HIDDEN int tcp_irecv(lc_prov_comm_t *recv_comm, void *buf, size_t len, lc_prov_mr_t *mhandle,
                         lc_prov_req_t **req);
 LC_HIDDEN int tcp_test(lc_prov_req_t *req, int *done, size_t *size);
+LC_HIDDEN int tcp_progress_op(lc_prov_ctx_t *ctx, lc_prov_cqe_t *cqe, int max);
 
 /* tcp_mr.c */
 LC_HIDDEN int tcp_reg_mr(lc_prov_comm_t *comm, void *buf, size_t len, lc_prov_mr_t **mhandle);

@@ -42,6 +42,16 @@ void tcp_req_complete(tcp_req_t *req)
     req->done = 1;
     req->comm = NULL;
     comm->ring[req->seq % TCP_MAX_REQS] = NULL;
+    if (req->base.user) { /* progress() reports it */
+        tcp_ctx_t *ctx = req->ctx;
+
+        req->next_free = NULL;
+        if (ctx->cq_tail)
+            ctx->cq_tail->next_free = req;
+        else
+            ctx->cq_head = req;
+        ctx->cq_tail = req;
+    }
     while (comm->head < comm->tail && !comm->ring[comm->head % TCP_MAX_REQS])
         comm->head++;
 }

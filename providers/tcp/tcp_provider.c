@@ -45,4 +45,5 @@ const lc_provider_t lc_prov_tcp = {
     .close_recv = tcp_close_recv,
     .close_listen = tcp_close_listen,
     .wait = tcp_wait,
+    .progress = tcp_progress_op,
 };

@@ -140,6 +140,34 @@ int tcp_irecv(lc_prov_comm_t *recv_comm, void *buf, size_t len, lc_prov_mr_t *mh
  *        request (done or failed) is freed.
  * @return 0, or the error the request failed with (*done is then 1 too).
  */
+/**
+ * @brief The provider's progress op: one pass over the context, then the
+ *        completed requests that carry a user field, oldest first.
+ */
+int tcp_progress_op(lc_prov_ctx_t *vctx, lc_prov_cqe_t *cqe, int max)
+{
+    tcp_ctx_t *ctx = (tcp_ctx_t *)vctx;
+    int n = 0, rc = lc_prov_check(vctx, LC_PROV_CTX, &lc_prov_tcp, "tcp progress");
+
+    if (rc)
+        return rc;
+    if (!cqe || max < 0)
+        return LC_EINVAL(TCP_SUBSYS, "progress: NULL completions or negative max");
+    pthread_mutex_lock(&ctx->lock);
+    tcp_progress(ctx);
+    while (n < max && ctx->cq_head) {
+        tcp_req_t *r = ctx->cq_head;
+
+        ctx->cq_head = r->next_free;
+        if (!ctx->cq_head)
+            ctx->cq_tail = NULL;
+        cqe[n++] = (lc_prov_cqe_t){.user = r->base.user, .status = r->status, .size = r->len};
+        tcp_req_put(r);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return n;
+}
+
 int tcp_test(lc_prov_req_t *vreq, int *done, size_t *size)
 {
     tcp_req_t *r = (tcp_req_t *)vreq;
