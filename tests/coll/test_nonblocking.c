@@ -262,27 +262,34 @@ static void test_bad_requests(void **state)
                 fail_msg("rank %d: check %d failed", r, k);
 }
 
-/* Rank 0 starts a vote that rank 1 never joins, then "computes" past LC_TIMEOUT. */
+/* Rank 0 starts a vote that rank 1 never joins, then computes (sleeps), testing it now
+ * and then; only the progress thread can fail it (lc_test applies no timeout). */
+static volatile int silent_done;
+
 static void silent_rank(lc_comm_t *c, int r, int p, void *arg)
 {
     int *rc = arg;
     float x[64] = {0};
     uint64_t bits[1];
     lc_request_t *req = NULL;
-    struct timespec nap = {.tv_sec = 0, .tv_nsec = 900 * 1000 * 1000};
+    struct timespec nap = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
     int done = 0;
 
     (void)p;
-    if (r == 1) {
-        nanosleep(&nap, NULL); /* alive, connected, silent */
+    if (r == 1) { /* alive, connected, silent until rank 0 is through (30 s at most) */
+        for (int i = 0; i < 300 && !silent_done; i++)
+            nanosleep(&nap, NULL);
         return;
     }
     rc[0] = lc_ivote(c, x, LC_FP32, bits, LC_BITS, 64, NULL, &req);
-    nanosleep(&nap, NULL); /* LC_TIMEOUT is 300 ms: the thread has failed the vote */
-    rc[1] = lc_test(&req, &done);
+    for (int i = 0; i < 250 && !done && !rc[0]; i++) { /* LC_TIMEOUT is 2 s; 25 s at most */
+        nanosleep(&nap, NULL);
+        rc[1] = lc_test(&req, &done);
+    }
     rc[2] = done;
     rc[3] = lc_barrier(c);
     rc[4] = strstr(lc_last_error(), "failed earlier") != NULL; /* failed by the thread */
+    silent_done = 1;
 }
 
 static void test_progress_thread_timeout(void **state)
@@ -291,7 +298,7 @@ static void test_progress_thread_timeout(void **state)
 
     (void)state;
     setenv("LC_PROGRESS_THREAD", "1", 1);
-    setenv("LC_TIMEOUT", "300", 1);
+    setenv("LC_TIMEOUT", "2000", 1);
     assert_int_equal(lc_test_ranks(2, silent_rank, rc), 0);
     unsetenv("LC_PROGRESS_THREAD");
     unsetenv("LC_TIMEOUT");
