@@ -91,6 +91,7 @@ static void lc_req_fail(struct lc_request *r, int rc)
     if (r->desc_x && (rc == LC_ERR_MISMATCH || r->local_rc))
         lc_req_flush_desc(r); /* only its descriptor tells the peers why */
     lc_comm_close_all(c);
+    lc_xfer_discard(c);
     for (struct lc_request *q = c->reqs; q; q = q->next)
         if (q->state != LC_REQ_DONE) {
             lc_seterr(LC_ERR_PEER, "coll", "rank %d: %s #%llu cancelled: %s #%llu failed: %s",

@@ -75,7 +75,8 @@ int lc_xfer_test(struct lc_comm *c, lc_xfer_t *x, int *progress)
 /* Completions read per call of the provider's progress op. */
 #define LC_XFER_DRAIN 32
 
-int lc_xfer_drain(struct lc_comm *c)
+/* The provider's progress op until it has nothing more to report; apply: mark the transfers. */
+static int lc_xfer_reap(struct lc_comm *c, int apply)
 {
     lc_prov_cqe_t cqe[LC_XFER_DRAIN];
     int n;
@@ -84,7 +85,7 @@ int lc_xfer_drain(struct lc_comm *c)
         return 0;
     do {
         n = c->prov->progress(c->ctx, cqe, LC_XFER_DRAIN);
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; apply && i < n; i++) {
             lc_xfer_t *x = cqe[i].user;
 
             x->state = LC_XFER_ARRIVED;
@@ -94,6 +95,16 @@ int lc_xfer_drain(struct lc_comm *c)
         }
     } while (n == LC_XFER_DRAIN);
     return n < 0 ? n : 0;
+}
+
+int lc_xfer_drain(struct lc_comm *c)
+{
+    return lc_xfer_reap(c, 1);
+}
+
+void lc_xfer_discard(struct lc_comm *c)
+{
+    lc_xfer_reap(c, 0);
 }
 
 void lc_idle(struct lc_comm *c, int sleep)

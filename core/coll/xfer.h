@@ -45,6 +45,9 @@ LC_HIDDEN int lc_xfer_test(struct lc_comm *c, lc_xfer_t *x, int *progress);
  * reports complete ARRIVED (nothing without the progress op). 0 or an error. */
 LC_HIDDEN int lc_xfer_drain(struct lc_comm *c);
 
+/* Read and drop the completions of connections just closed: nobody waits for them. */
+LC_HIDDEN void lc_xfer_discard(struct lc_comm *c);
+
 /* Post and complete n transfers (tools driving one connection; collectives use requests). */
 LC_HIDDEN int lc_xfer_wait_all(struct lc_comm *c, lc_xfer_t *x, int n);
 

@@ -147,11 +147,4 @@ void lc_comm_close_all(struct lc_comm *c)
         c->prov->close_listen(c->listen);
         c->listen = NULL;
     }
-    /* the closed connections' requests are reported failed: nobody waits for them now */
-    if (c->prov->progress) {
-        lc_prov_cqe_t cqe[32];
-
-        while (c->prov->progress(c->ctx, cqe, 32) == 32)
-            ;
-    }
 }
