@@ -51,6 +51,8 @@ LC_HIDDEN int lc_param_check_hostport(const char *v);
  * lc_log_level_t order), NULL-terminated. */
 LC_HIDDEN extern const char *const lc_simd_names[];
 LC_HIDDEN extern const char *const lc_log_level_names[];
+/* The words of LC_HIER, in lc_hier_t order (core/comm/comm.h). */
+LC_HIDDEN extern const char *const lc_hier_names[];
 
 /* A count in the K/M/G form lc_parse_size reads, where that is shorter:
  * 4194304 -> "4M", 86400000 -> "86400000". */

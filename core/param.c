@@ -13,6 +13,8 @@
 
 #include "internal.h"
 
+const char *const lc_hier_names[] = {"0", "1", "auto", NULL};
+
 /* A registered variable and its rule. */
 typedef struct lc_param_def {
     lc_param_t p;
@@ -73,6 +75,15 @@ static const lc_param_def_t lc_core_params[] = {
       "Send a hash of every collective's arguments ahead of its data and compare it on "
       "every rank (LC_ERR_MISMATCH on all ranks; no extra network round)"},
      {0}},
+    {{"LC_HOST", LC_PARAM_STR, NULL,
+      "This rank's host: ranks with the same name share a host (lc_run sets it; default: "
+      "ranks with the same hostname, boot id and network namespace)"},
+     {0}},
+    {{"LC_HIER", LC_PARAM_STR, "auto",
+      "Votes in two levels (inside each host, then across hosts) when ranks share hosts and "
+      "there are several: 0 never, 1 always, auto for votes too large for one round "
+      "(LC_VOTE_DIRECT)"},
+     {.words = lc_hier_names}},
     {{"LC_PROGRESS_THREAD", LC_PARAM_BOOL, "0",
       "A thread per communicator that progresses non-blocking collectives between calls"},
      {0}},
@@ -87,9 +98,6 @@ static const lc_param_def_t lc_run_params[] = {
      LC_ANY_INT(0)},
     {{"LC_LOCAL_SIZE", LC_PARAM_INT, NULL, "Set by lc_run: the number of ranks on this host"},
      LC_ANY_INT(1)},
-    {{"LC_HOST", LC_PARAM_INT, NULL,
-      "Set by lc_run: the index of this rank's host (0 without --net; lc_run --hosts)"},
-     LC_ANY_INT(0)},
     {{"LC_NET_HOSTS", LC_PARAM_STR, NULL,
       "Set by lc_run: the host namespaces of --net, space separated (empty without --net)"},
      {0}},

@@ -25,7 +25,9 @@
 
 #define LC_REQ_MAGIC 0x4c435251u /* "LCRQ" */
 
-enum { LC_REQ_VOTE = 0, LC_REQ_RING = 1, LC_REQ_XFERS = 2, LC_REQ_NKINDS = 3 };
+enum { LC_REQ_VOTE = 0, LC_REQ_RING = 1, LC_REQ_XFERS = 2, LC_REQ_VOTE_HIER = 3, LC_REQ_NKINDS = 4 };
+_Static_assert(LC_REQ_NKINDS == sizeof(((struct lc_comm *)0)->req_free) / sizeof(void *),
+               "struct lc_comm keeps finished requests of every kind");
 
 typedef struct lc_req_kind {
     int id;         /* LC_REQ_*: the comm keeps finished requests per kind */

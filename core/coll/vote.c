@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coll/request.h"
+#include "coll/vote.h"
 
 #define LC_VOTE_MAX_DEPTH 8
 #define LC_VOTE_DEFAULT_LEVEL_BITS 4
@@ -52,18 +52,8 @@ struct lc_vote_slot {
 struct lc_vote {
     struct lc_request req; /* first: the engine's header */
     struct lc_comm *c;
-    const void *in;
-    lc_dtype_t in_type;
-    void *out;
-    lc_dtype_t out_type;
-    size_t n;
-    lc_vote_mode_t mode;
-    unsigned b1;        /* phase-1 bits per element */
-    unsigned nlevels;   /* LC_VOTE_L1: levels per side s */
+    lc_vote_args_t a;   /* b1: phase-1 bits; p2planes: bits per element in phase 2 */
     unsigned planes;    /* count planes, w = ceil(log2(p+1)) */
-    unsigned p2planes;  /* bits per element in phase 2: 1, w (average) or 2 (L1 ties) */
-    uint64_t salt;
-    uint64_t base;      /* index of element 0 in the tie rule */
     const int8_t *levels; /* LC_VOTE_L1: quantized levels of the whole vector */
     int8_t *levels_owned; /* the same when this call quantized them (kept for reuse) */
     size_t levels_cap;
@@ -94,7 +84,7 @@ struct lc_vote {
 static size_t lc_seg_len(const struct lc_vote *v, int s)
 {
     size_t start = (size_t)s * v->seg;
-    return v->n - start < v->seg ? v->n - start : v->seg;
+    return v->a.n - start < v->seg ? v->a.n - start : v->seg;
 }
 
 static size_t lc_chunk_len(const struct lc_vote *v, int s, int j)
@@ -108,7 +98,7 @@ static size_t lc_chunk_len(const struct lc_vote *v, int s, int j)
 /* Words of the phase-2 message of chunk j of segment s. */
 static size_t lc_p2_words(const struct lc_vote *v, int s, int j)
 {
-    return LC_BITS_WORDS(lc_chunk_len(v, s, j)) * v->p2planes;
+    return LC_BITS_WORDS(lc_chunk_len(v, s, j)) * v->a.p2planes;
 }
 
 /* Words of the L1 sums of one chunk, before its phase-2 planes in the count buffer. */
@@ -120,20 +110,20 @@ static size_t lc_sums_words(const struct lc_vote *v)
 /* Whether phase 2 carries planes (average counts, L1 bits and ties), not decoded bits. */
 static int lc_p2_has_planes(const struct lc_vote *v)
 {
-    return v->mode == LC_VOTE_AVERAGE || v->p2planes == 2;
+    return v->a.mode == LC_VOTE_AVERAGE || v->a.p2planes == 2;
 }
 
 /* This rank's phase-2 planes when phase 2 carries planes. */
 static uint64_t *lc_p2_mine(const struct lc_vote *v, const struct lc_vote_slot *sl)
 {
-    return v->mode == LC_VOTE_L1 ? sl->count + lc_sums_words(v) : sl->count;
+    return v->a.mode == LC_VOTE_L1 ? sl->count + lc_sums_words(v) : sl->count;
 }
 
 /* Where decoded segment bits go: the caller's bit vector, or the slot's. */
 static uint64_t *lc_bits_dest(struct lc_vote *v, struct lc_vote_slot *sl)
 {
-    if (v->out_type == LC_BITS)
-        return (uint64_t *)v->out + (size_t)sl->seg * v->seg / 64;
+    if (v->a.out_type == LC_BITS)
+        return (uint64_t *)v->a.out + (size_t)sl->seg * v->seg / 64;
     return sl->bits2;
 }
 
@@ -142,18 +132,18 @@ static int lc_vote_start(struct lc_vote *v, struct lc_vote_slot *sl, int s)
 {
     struct lc_comm *c = v->c;
     int p = c->nranks, r = c->rank, rc = 0;
-    size_t start = (size_t)s * v->seg, len = lc_seg_len(v, s), esz = lc_dtype_size(v->in_type);
+    size_t start = (size_t)s * v->seg, len = lc_seg_len(v, s), esz = lc_dtype_size(v->a.in_type);
     const uint64_t *src;
     uint64_t *dest;
 
     sl->seg = s;
-    if (v->mode == LC_VOTE_L1) {
-        rc = lc_levels_pack(v->levels + start, len, v->b1, sl->send1);
+    if (v->a.mode == LC_VOTE_L1) {
+        rc = lc_levels_pack(v->levels + start, len, v->a.b1, sl->send1);
         src = sl->send1;
-    } else if (v->in_type == LC_BITS) {
-        src = (const uint64_t *)v->in + start / 64;
+    } else if (v->a.in_type == LC_BITS) {
+        src = (const uint64_t *)v->a.in + start / 64;
     } else {
-        rc = lc_pack_signs((const char *)v->in + start * esz, v->in_type, len, sl->send1);
+        rc = lc_pack_signs((const char *)v->a.in + start * esz, v->a.in_type, len, sl->send1);
         src = sl->send1;
     }
     if (rc)
@@ -161,14 +151,14 @@ static int lc_vote_start(struct lc_vote *v, struct lc_vote_slot *sl, int s)
     dest = lc_bits_dest(v, sl);
     for (int j = 0; j < p; j++) {
         size_t cj = lc_chunk_len(v, s, j), cr = lc_chunk_len(v, s, r);
-        size_t m1 = LC_BITS_WORDS(cj * v->b1) * 8, r1 = LC_BITS_WORDS(cr * v->b1) * 8;
+        size_t m1 = LC_BITS_WORDS(cj * v->a.b1) * 8, r1 = LC_BITS_WORDS(cr * v->a.b1) * 8;
         size_t m2 = lc_p2_words(v, s, r) * 8, q2 = lc_p2_words(v, s, j) * 8;
-        uint64_t *chunk_src = (uint64_t *)src + (size_t)j * v->chunk * v->b1 / 64;
+        uint64_t *chunk_src = (uint64_t *)src + (size_t)j * v->chunk * v->a.b1 / 64;
         void *p2_src, *p2_dst;
 
         if (lc_p2_has_planes(v)) {
             p2_src = lc_p2_mine(v, sl);
-            p2_dst = sl->recv2 + (size_t)j * v->wc * v->p2planes;
+            p2_dst = sl->recv2 + (size_t)j * v->wc * v->a.p2planes;
         } else {
             p2_src = dest + (size_t)r * v->chunk / 64;
             p2_dst = dest + (size_t)j * v->chunk / 64;
@@ -187,16 +177,36 @@ static int lc_vote_start(struct lc_vote *v, struct lc_vote_slot *sl, int s)
     return 0;
 }
 
-/* Bit i of ties: whether sums[i] is 0 (an L1 tie, which abstains in values). */
-static void lc_tie_plane(const int32_t *sums, size_t n, uint64_t *ties)
+int lc_vote_events(int nseg, int depth, int **events, size_t *cap)
+{
+    int e = 0;
+
+    if (2 * (size_t)nseg > *cap) {
+        int *ev = realloc(*events, 2 * (size_t)nseg * sizeof(int));
+
+        if (!ev)
+            return -ENOMEM;
+        *events = ev;
+        *cap = 2 * (size_t)nseg;
+    }
+    for (int s = 0; s < depth; s++)
+        (*events)[e++] = 2 * s;
+    for (int s = 0; s < nseg; s++) {
+        (*events)[e++] = 2 * s + 1;
+        if (s + depth < nseg)
+            (*events)[e++] = 2 * (s + depth);
+    }
+    return 0;
+}
+
+void lc_tie_plane(const int32_t *sums, size_t n, uint64_t *ties)
 {
     memset(ties, 0, LC_BITS_WORDS(n) * 8);
     for (size_t i = 0; i < n; i++)
         ties[i / 64] |= (uint64_t)(sums[i] == 0) << (i % 64);
 }
 
-/* Values from an L1 chunk's two planes: 0 for a tie, else -1 (bit set) or +1. */
-static int lc_decode_ternary(const uint64_t *planes, size_t n, void *out, lc_dtype_t dtype)
+int lc_decode_ternary(const uint64_t *planes, size_t n, void *out, lc_dtype_t dtype)
 {
     const uint64_t *ties = planes + LC_BITS_WORDS(n);
     int rc = lc_unpack_signs(planes, n, out, dtype);
@@ -214,28 +224,28 @@ static int lc_vote_reduce(struct lc_vote *v, struct lc_vote_slot *sl)
     struct lc_comm *c = v->c;
     int p = c->nranks, r = c->rank, s = sl->seg;
     size_t len = lc_chunk_len(v, s, r);
-    uint64_t first = v->base + (size_t)s * v->seg + (size_t)r * v->chunk;
+    uint64_t first = v->a.base + (size_t)s * v->seg + (size_t)r * v->chunk;
     int rc = 0;
 
     if (!len)
         return 0;
-    if (v->mode == LC_VOTE_L1) {
+    if (v->a.mode == LC_VOTE_L1) {
         int32_t *sums = (int32_t *)sl->count;
         uint64_t *dest = lc_p2_has_planes(v) ? lc_p2_mine(v, sl)
                                          : lc_bits_dest(v, sl) + (size_t)r * v->chunk / 64;
 
         memset(sums, 0, len * sizeof(*sums));
         for (int j = 0; j < p && !rc; j++)
-            rc = lc_levels_accumulate(sl->recv1 + (size_t)j * v->w1, len, v->b1, sums);
+            rc = lc_levels_accumulate(sl->recv1 + (size_t)j * v->w1, len, v->a.b1, sums);
         if (!rc)
-            rc = lc_decode_sum_sign(sums, len, first, v->salt, dest);
+            rc = lc_decode_sum_sign(sums, len, first, v->a.salt, dest);
         if (!rc && lc_p2_has_planes(v))
             lc_tie_plane(sums, len, dest + LC_BITS_WORDS(len));
         return rc;
     }
-    if (v->mode == LC_VOTE_AVERAGE) /* phase 2 sends the count planes */
+    if (v->a.mode == LC_VOTE_AVERAGE) /* phase 2 sends the count planes */
         return lc_count_votes(sl->recv1, v->w1, (size_t)p, len, sl->count);
-    return lc_vote_majority(sl->recv1, v->w1, (size_t)p, len, first, v->salt,
+    return lc_vote_majority(sl->recv1, v->w1, (size_t)p, len, first, v->a.salt,
                             lc_bits_dest(v, sl) + (size_t)r * v->chunk / 64);
 }
 
@@ -244,23 +254,23 @@ static int lc_vote_finish(struct lc_vote *v, struct lc_vote_slot *sl)
 {
     struct lc_comm *c = v->c;
     int s = sl->seg, rc = 0;
-    size_t start = (size_t)s * v->seg, osz = lc_dtype_size(v->out_type);
+    size_t start = (size_t)s * v->seg, osz = lc_dtype_size(v->a.out_type);
 
     if (lc_p2_has_planes(v)) {
         for (int j = 0; j < c->nranks && !rc; j++) {
             size_t len = lc_chunk_len(v, s, j);
             const uint64_t *planes = j == c->rank ? lc_p2_mine(v, sl)
-                                                  : sl->recv2 + (size_t)j * v->wc * v->p2planes;
-            void *dst = (char *)v->out + (start + (size_t)j * v->chunk) * osz;
+                                                  : sl->recv2 + (size_t)j * v->wc * v->a.p2planes;
+            void *dst = (char *)v->a.out + (start + (size_t)j * v->chunk) * osz;
 
-            if (len && v->mode == LC_VOTE_AVERAGE)
-                rc = lc_decode_average(planes, (size_t)c->nranks, len, dst, v->out_type);
+            if (len && v->a.mode == LC_VOTE_AVERAGE)
+                rc = lc_decode_average(planes, (size_t)c->nranks, len, dst, v->a.out_type);
             else if (len)
-                rc = lc_decode_ternary(planes, len, dst, v->out_type);
+                rc = lc_decode_ternary(planes, len, dst, v->a.out_type);
         }
-    } else if (v->out_type != LC_BITS) {
-        rc = lc_unpack_signs(sl->bits2, lc_seg_len(v, s), (char *)v->out + start * osz,
-                             v->out_type);
+    } else if (v->a.out_type != LC_BITS) {
+        rc = lc_unpack_signs(sl->bits2, lc_seg_len(v, s), (char *)v->a.out + start * osz,
+                             v->a.out_type);
     }
     sl->stage = LC_SLOT_FREE;
     return rc;
@@ -315,13 +325,13 @@ static int lc_vote_direct_setup(struct lc_vote *v)
 {
     struct lc_comm *c = v->c;
     struct lc_request *r = &v->req;
-    size_t p = (size_t)c->nranks, wn = LC_BITS_WORDS(v->n), tmp;
-    size_t words = LC_BITS_WORDS(v->n * v->b1), len = (words + 2) * 8;
+    size_t p = (size_t)c->nranks, wn = LC_BITS_WORDS(v->a.n), tmp;
+    size_t words = LC_BITS_WORDS(v->a.n * v->a.b1), len = (words + 2) * 8;
     uint64_t *own;
     int rc;
 
     v->w1 = lc_vote_row_words(words + 2);
-    tmp = wn * (v->planes > 2 ? v->planes : 2) + (v->n * 4 + 7) / 8;
+    tmp = wn * (v->planes > 2 ? v->planes : 2) + (v->a.n * 4 + 7) / 8;
     rc = lc_req_scratch(r, 8 * (p * v->w1 + tmp), (void **)&v->rows);
     if (rc)
         return rc;
@@ -329,12 +339,12 @@ static int lc_vote_direct_setup(struct lc_vote *v)
     if (!v->dx && !(v->dx = calloc(2 * p, sizeof(*v->dx))))
         return -ENOMEM;
     own = v->rows + (size_t)c->rank * v->w1;
-    if (v->mode == LC_VOTE_L1)
-        rc = lc_levels_pack(v->levels, v->n, v->b1, own);
-    else if (v->in_type == LC_BITS)
-        memcpy(own, v->in, wn * 8);
+    if (v->a.mode == LC_VOTE_L1)
+        rc = lc_levels_pack(v->levels, v->a.n, v->a.b1, own);
+    else if (v->a.in_type == LC_BITS)
+        memcpy(own, v->a.in, wn * 8);
     else
-        rc = lc_pack_signs(v->in, v->in_type, v->n, own);
+        rc = lc_pack_signs(v->a.in, v->a.in_type, v->a.n, own);
     own[words] = r->desc_x ? r->desc[0] : 0;
     own[words + 1] = r->desc_x ? r->desc[1] : 0;
     for (int j = 0; j < c->nranks; j++) {
@@ -354,33 +364,33 @@ static int lc_vote_direct_setup(struct lc_vote *v)
 /* Direct: every row is here; decode all n elements into the output. */
 static int lc_vote_direct_decode(struct lc_vote *v)
 {
-    size_t p = (size_t)v->c->nranks, wn = LC_BITS_WORDS(v->n);
+    size_t p = (size_t)v->c->nranks, wn = LC_BITS_WORDS(v->a.n);
     uint64_t *t = v->dtmp;
     int rc;
 
-    if (v->mode == LC_VOTE_AVERAGE) {
-        rc = lc_count_votes(v->rows, v->w1, p, v->n, t);
-        return rc ? rc : lc_decode_average(t, p, v->n, v->out, v->out_type);
+    if (v->a.mode == LC_VOTE_AVERAGE) {
+        rc = lc_count_votes(v->rows, v->w1, p, v->a.n, t);
+        return rc ? rc : lc_decode_average(t, p, v->a.n, v->a.out, v->a.out_type);
     }
-    if (v->mode == LC_VOTE_L1) {
+    if (v->a.mode == LC_VOTE_L1) {
         int32_t *sums = (int32_t *)(t + 2 * wn);
-        uint64_t *bits = v->out_type == LC_BITS ? v->out : t;
+        uint64_t *bits = v->a.out_type == LC_BITS ? v->a.out : t;
 
-        memset(sums, 0, v->n * sizeof(*sums));
+        memset(sums, 0, v->a.n * sizeof(*sums));
         for (size_t j = 0; j < p; j++)
-            if ((rc = lc_levels_accumulate(v->rows + j * v->w1, v->n, v->b1, sums)))
+            if ((rc = lc_levels_accumulate(v->rows + j * v->w1, v->a.n, v->a.b1, sums)))
                 return rc;
-        rc = lc_decode_sum_sign(sums, v->n, v->base, v->salt, bits);
-        if (rc || v->out_type == LC_BITS)
+        rc = lc_decode_sum_sign(sums, v->a.n, v->a.base, v->a.salt, bits);
+        if (rc || v->a.out_type == LC_BITS)
             return rc;
-        lc_tie_plane(sums, v->n, t + wn);
-        return lc_decode_ternary(t, v->n, v->out, v->out_type);
+        lc_tie_plane(sums, v->a.n, t + wn);
+        return lc_decode_ternary(t, v->a.n, v->a.out, v->a.out_type);
     }
-    rc = lc_vote_majority(v->rows, v->w1, p, v->n, v->base, v->salt,
-                          v->out_type == LC_BITS ? v->out : t);
-    if (rc || v->out_type == LC_BITS)
+    rc = lc_vote_majority(v->rows, v->w1, p, v->a.n, v->a.base, v->a.salt,
+                          v->a.out_type == LC_BITS ? v->a.out : t);
+    if (rc || v->a.out_type == LC_BITS)
         return rc;
-    return lc_unpack_signs(t, v->n, v->out, v->out_type);
+    return lc_unpack_signs(t, v->a.n, v->a.out, v->a.out_type);
 }
 
 /* Direct: record err, a mismatch before any other error (its message kept). */
@@ -404,7 +414,7 @@ static void lc_vote_direct_error(struct lc_vote *v, int err)
 static int lc_vote_direct_pass(struct lc_vote *v, int *progress)
 {
     struct lc_comm *c = v->c;
-    size_t words = LC_BITS_WORDS(v->n * v->b1);
+    size_t words = LC_BITS_WORDS(v->a.n * v->a.b1);
     int p = c->nranks, rc;
 
     for (int i = 0; i < 2 * p; i++) {
@@ -544,26 +554,26 @@ static int lc_vote_setup(struct lc_vote *v)
     struct lc_comm *c = v->c;
     size_t p = (size_t)c->nranks, words_seg, w_count, per_slot, total, wide;
     char *base;
-    int rc, e = 0;
+    int rc;
 
     /* LC_SEGMENT counts 1-bit elements: when a phase carries b bits per
      * element (L1 levels, average count planes) segments are b times shorter,
      * so every segment puts the same burst on the wire. */
-    wide = v->mode == LC_VOTE_AVERAGE ? v->planes : v->b1;
+    wide = v->a.mode == LC_VOTE_AVERAGE ? v->planes : v->a.b1;
     v->seg = (c->segment / wide) & ~(size_t)63;
     if (v->seg < 64)
         v->seg = 64;
-    if (v->n < v->seg)
-        v->seg = (v->n + 63) & ~(size_t)63;
-    v->nseg = (int)((v->n + v->seg - 1) / v->seg);
+    if (v->a.n < v->seg)
+        v->seg = (v->a.n + 63) & ~(size_t)63;
+    v->nseg = (int)((v->a.n + v->seg - 1) / v->seg);
     v->depth = v->nseg < c->vote_depth ? v->nseg : c->vote_depth;
     v->chunk = ((v->seg + p - 1) / p + 63) & ~(size_t)63;
     v->wc = LC_BITS_WORDS(v->chunk);
-    v->w1 = lc_vote_row_words(LC_BITS_WORDS(v->chunk * v->b1));
-    words_seg = LC_BITS_WORDS(p * v->chunk * v->b1);
-    w_count = v->mode == LC_VOTE_L1 ? lc_sums_words(v) + 2 * v->wc : v->wc * v->planes;
+    v->w1 = lc_vote_row_words(LC_BITS_WORDS(v->chunk * v->a.b1));
+    words_seg = LC_BITS_WORDS(p * v->chunk * v->a.b1);
+    w_count = v->a.mode == LC_VOTE_L1 ? lc_sums_words(v) + 2 * v->wc : v->wc * v->planes;
     per_slot = 8 * (words_seg + p * v->w1 + w_count + LC_BITS_WORDS(p * v->chunk) +
-                    (lc_p2_has_planes(v) ? p * v->wc * v->p2planes : 0));
+                    (lc_p2_has_planes(v) ? p * v->wc * v->a.p2planes : 0));
     total = per_slot * (size_t)v->depth;
     rc = lc_req_scratch(&v->req, total, (void **)&base);
     if (rc)
@@ -582,14 +592,6 @@ static int lc_vote_setup(struct lc_vote *v)
         if (!sl->x && !(sl->x = calloc(4 * p, sizeof(lc_xfer_t))))
             return -ENOMEM;
     }
-    if (2 * (size_t)v->nseg > v->events_cap) {
-        int *ev = realloc(v->events, 2 * (size_t)v->nseg * sizeof(int));
-
-        if (!ev)
-            return -ENOMEM;
-        v->events = ev;
-        v->events_cap = 2 * (size_t)v->nseg;
-    }
     if (!v->send_ev && !(v->send_ev = calloc(p, sizeof(int))))
         return -ENOMEM;
     if (!v->recv_ev && !(v->recv_ev = calloc(p, sizeof(int))))
@@ -597,14 +599,7 @@ static int lc_vote_setup(struct lc_vote *v)
     memset(v->send_ev, 0, p * sizeof(int));
     memset(v->recv_ev, 0, p * sizeof(int));
     v->next = v->finished = 0;
-    for (int s = 0; s < v->depth; s++)
-        v->events[e++] = 2 * s;
-    for (int s = 0; s < v->nseg; s++) {
-        v->events[e++] = 2 * s + 1;
-        if (s + v->depth < v->nseg)
-            v->events[e++] = 2 * (s + v->depth);
-    }
-    return 0;
+    return lc_vote_events(v->nseg, v->depth, &v->events, &v->events_cap);
 }
 
 static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void *out,
@@ -643,32 +638,31 @@ static int lc_vote_check(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
     return 0;
 }
 
-/* LC_VOTE_L1: quantize the input to levels, or check prequantized ones. */
-static int lc_vote_levels(struct lc_vote *v)
+int lc_vote_levels(const void *in, lc_dtype_t in_type, size_t n, unsigned nlevels,
+                   int8_t **owned, size_t *cap, const int8_t **levels)
 {
-    int lim = (int)v->nlevels;
+    int lim = (int)nlevels;
     int8_t *q;
 
-    if (v->in_type == LC_INT8) {
-        const int8_t *in = v->in;
+    if (in_type == LC_INT8) {
+        const int8_t *l = in;
 
-        for (size_t i = 0; i < v->n; i++)
-            if (in[i] < -lim || in[i] > lim)
+        for (size_t i = 0; i < n; i++)
+            if (l[i] < -lim || l[i] > lim)
                 return lc_seterr(-ERANGE, "vote", "lc_vote: level %d at %zu is not in [-%d, %d]",
-                                 in[i], i, lim, lim);
-        v->levels = in;
+                                 l[i], i, lim, lim);
+        *levels = l;
         return 0;
     }
-    if (v->n > v->levels_cap) {
-        q = realloc(v->levels_owned, v->n);
+    if (n > *cap) {
+        q = realloc(*owned, n);
         if (!q)
             return -ENOMEM;
-        v->levels_owned = q;
-        v->levels_cap = v->n;
+        *owned = q;
+        *cap = n;
     }
-    q = v->levels_owned;
-    v->levels = q;
-    return lc_quantize_l1_levels(v->in, v->in_type, v->n, v->nlevels, q);
+    *levels = *owned;
+    return lc_quantize_l1_levels(in, in_type, n, nlevels, *owned);
 }
 
 /* Set up a vote and queue it; caller holds c->lock. */
@@ -679,61 +673,58 @@ static int lc_vote_issue(lc_comm_t *c, const void *in, lc_dtype_t in_type, void 
     struct lc_request *r;
     struct lc_vote *v;
     lc_vote_opts_t o; /* the caller's opts at this build's size */
-    lc_vote_mode_t mode;
-    unsigned b1 = 1, nlevels = 0, p2planes;
-    uint64_t desc[8];
-    int rc;
+    lc_vote_args_t a;
+    uint64_t desc[9];
+    int rc, direct;
 
     if (opts && (rc = lc_struct_in(opts, &o, sizeof(o), "lc_vote_opts_t")))
         return rc;
     opts = opts ? &o : NULL;
-    mode = opts ? opts->mode : LC_VOTE_MAJORITY;
     rc = lc_vote_check(c, in, in_type, out, out_type, count, opts);
     if (rc)
         return rc;
-    if (mode == LC_VOTE_L1) {
+    a = (lc_vote_args_t){.in = in, .in_type = in_type, .out = out, .out_type = out_type,
+                         .n = count, .mode = opts ? opts->mode : LC_VOTE_MAJORITY, .b1 = 1,
+                         .salt = opts ? opts->tie_salt : 0, .base = opts ? opts->first_index : 0};
+    if (a.mode == LC_VOTE_L1) {
         unsigned b = opts->level_bits ? opts->level_bits : LC_VOTE_DEFAULT_LEVEL_BITS;
 
-        nlevels = opts->levels ? opts->levels : (1u << (b - 1)) - 1;
-        b1 = (unsigned)lc_levels_bits(nlevels);
+        a.nlevels = opts->levels ? opts->levels : (1u << (b - 1)) - 1;
+        a.b1 = (unsigned)lc_levels_bits(a.nlevels);
     }
-    p2planes = mode == LC_VOTE_AVERAGE                        ? (unsigned)lc_count_planes((size_t)c->nranks)
-               : mode == LC_VOTE_L1 && out_type != LC_BITS ? 2
-                                                              : 1;
+    a.p2planes = a.mode == LC_VOTE_AVERAGE ? (unsigned)lc_count_planes((size_t)c->nranks)
+                 : a.mode == LC_VOTE_L1 && out_type != LC_BITS ? 2
+                                                                : 1;
+    direct = count && c->nranks > 1 &&
+             (size_t)(c->nranks - 1) * LC_BITS_WORDS(count * a.b1) * 8 <= c->vote_direct;
     desc[0] = 1; /* collective id: vote */
     desc[1] = count;
-    desc[2] = mode | (uint64_t)p2planes << 8;
-    desc[3] = b1 | (uint64_t)nlevels << 8;
-    desc[4] = opts ? opts->tie_salt : 0;
+    desc[2] = a.mode | (uint64_t)a.p2planes << 8;
+    desc[3] = a.b1 | (uint64_t)a.nlevels << 8;
+    desc[4] = a.salt;
     desc[5] = c->segment * 16 + (uint64_t)c->vote_depth;
-    desc[6] = opts ? opts->first_index : 0;
+    desc[6] = a.base;
     desc[7] = c->vote_direct;
-    rc = lc_req_get(c, &lc_vote_kind, "lc_vote", desc, 8, &r);
+    desc[8] = (uint64_t)lc_vote_hier_chosen(c, &a, direct);
+    if (desc[8])
+        return lc_vote_hier_issue(c, &a, desc, 9, out_req);
+    rc = lc_req_get(c, &lc_vote_kind, "lc_vote", desc, 9, &r);
     if (rc)
         return rc;
     v = (struct lc_vote *)r;
     v->c = c;
-    v->in = in;
-    v->in_type = in_type;
-    v->out = out;
-    v->out_type = out_type;
-    v->n = count;
-    v->mode = mode;
-    v->salt = desc[4];
-    v->base = desc[6];
-    v->b1 = b1;
-    v->nlevels = nlevels;
+    v->a = a;
     v->planes = (unsigned)lc_count_planes((size_t)c->nranks);
-    v->p2planes = p2planes;
     v->levels = NULL;
     v->nseg = v->depth = 0;
     v->next = v->finished = 0;
-    v->direct = count && c->nranks > 1 &&
-                (size_t)(c->nranks - 1) * LC_BITS_WORDS(count * b1) * 8 <= c->vote_direct;
+    v->direct = direct;
 
     /* A rank whose levels are bad fails; its peers learn of it from the descriptor
      * (which already went out without the error: theirs differ from it only then). */
-    rc = mode == LC_VOTE_L1 && count ? lc_vote_levels(v) : 0;
+    rc = a.mode == LC_VOTE_L1 && count ? lc_vote_levels(in, in_type, count, a.nlevels, &v->levels_owned,
+                                                      &v->levels_cap, &v->levels)
+                                     : 0;
     if (rc && r->desc_x) {
         r->desc[1] ^= (uint64_t)-rc; /* a different descriptor: the peers fail too */
         r->local_rc = rc;

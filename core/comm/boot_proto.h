@@ -5,7 +5,7 @@
  *   rank -> root   hello: arguments, handle, a fresh nonce of the rank's, and
  *                  HMAC(bootstrap key, "hello", root nonce, hello)
  *   root -> rank   reply: status and what happened in words, then (status 0)
- *                  the table of handles; HMAC(key, "reply", rank nonce, reply,
+ *                  the table of handles and host keys; HMAC(key, "reply", rank nonce, reply,
  *                  table) proves it comes from the job's root and is fresh.
  * Nothing on the wire lets a listener answer another challenge: the nonces
  * come from getrandom() for every connection.
@@ -16,7 +16,7 @@
 #include "bootstrap.h"
 
 #define LC_BOOT_MAGIC 0x4c43424fu /* "LCBO" */
-#define LC_BOOT_VERSION 2u
+#define LC_BOOT_VERSION 3u
 #define LC_BOOT_MSG 128
 
 struct lc_boot_challenge {
@@ -33,6 +33,7 @@ struct lc_boot_hello {
     int32_t nranks;
     char provider[LC_BOOT_PROV_NAME];
     uint8_t handle[LC_PROV_HANDLE_MAX];
+    uint64_t host;
     uint8_t nonce[LC_NONCE_LEN];
     uint8_t tag[LC_SHA256_LEN]; /* last */
 };

@@ -48,18 +48,18 @@ struct lc_boot_root {
 };
 
 static void lc_boot_send_reply(struct lc_boot_root *root, int fd, const uint8_t *nonce,
-                               int status, const char *msg, const uint8_t *table,
+                               int status, const char *msg, const lc_boot_entry_t *table,
                                double deadline)
 {
     struct lc_boot_reply r;
-    size_t tlen = table ? (size_t)root->nranks * LC_PROV_HANDLE_MAX : 0;
+    size_t tlen = table ? (size_t)root->nranks * sizeof(lc_boot_entry_t) : 0;
 
     memset(&r, 0, sizeof(r));
     r.magic = LC_BOOT_MAGIC;
     r.status = status;
     r.nranks = table ? root->nranks : 0;
     snprintf(r.msg, sizeof(r.msg), "%s", msg);
-    lc_boot_reply_tag(root->key, nonce, &r, table, tlen, r.tag);
+    lc_boot_reply_tag(root->key, nonce, &r, (const uint8_t *)table, tlen, r.tag);
     if (!lc_sock_send(fd, &r, sizeof(r), deadline) && table)
         lc_sock_send(fd, table, tlen, deadline);
 }
@@ -311,16 +311,16 @@ static void *lc_boot_root_main(void *arg)
     while (root->npend)
         lc_boot_drop(root, root->npend - 1);
     if (rc == 0) {
-        size_t tlen = (size_t)root->nranks * LC_PROV_HANDLE_MAX;
-        uint8_t *table = malloc(tlen);
+        lc_boot_entry_t *table = calloc((size_t)root->nranks, sizeof(*table));
         double deadline = lc_now() + root->timeout_ms / 1000.0;
 
         if (!table) {
             lc_boot_fail_all(root, -ENOMEM, "the root is out of memory");
         } else {
-            for (int i = 0; i < root->nranks; i++)
-                memcpy(table + (size_t)i * LC_PROV_HANDLE_MAX, root->hellos[i].handle,
-                       LC_PROV_HANDLE_MAX);
+            for (int i = 0; i < root->nranks; i++) {
+                memcpy(table[i].handle, root->hellos[i].handle, LC_PROV_HANDLE_MAX);
+                table[i].host = root->hellos[i].host;
+            }
             for (int i = 0; i < root->nranks; i++)
                 lc_boot_send_reply(root, root->fds[i], root->hellos[i].nonce, 0, "", table,
                                    deadline);

@@ -36,9 +36,9 @@ void lc_boot_reply_tag(const uint8_t key[LC_SHA256_LEN], const uint8_t rank_nonc
 
 /* One attempt. 1: the root closed before replying (try again); 0 or a negative code. */
 static int lc_boot_try(int fd, const char *where, const lc_boot_info_t *self, double deadline,
-                       uint8_t *handles)
+                       lc_boot_entry_t *table)
 {
-    size_t tlen = (size_t)self->nranks * LC_PROV_HANDLE_MAX;
+    size_t tlen = (size_t)self->nranks * sizeof(*table);
     struct lc_boot_challenge ch;
     struct lc_boot_hello h;
     struct lc_boot_reply r;
@@ -60,6 +60,7 @@ static int lc_boot_try(int fd, const char *where, const lc_boot_info_t *self, do
     h.nranks = self->nranks;
     memcpy(h.provider, self->provider, LC_BOOT_PROV_NAME);
     memcpy(h.handle, self->handle, LC_PROV_HANDLE_MAX);
+    h.host = self->host;
     if ((rc = lc_random(h.nonce, sizeof(h.nonce))))
         return rc;
     lc_boot_hello_tag(self->key, ch.nonce, &h, h.tag);
@@ -72,12 +73,12 @@ static int lc_boot_try(int fd, const char *where, const lc_boot_info_t *self, do
         return lc_seterr(LC_ERR_PROTO, "bootstrap", "%s is not a lioncub root", where);
     r.msg[LC_BOOT_MSG - 1] = 0;
     if (r.status == 0 && r.nranks == self->nranks) {
-        rc = lc_sock_recv(fd, handles, tlen, deadline);
+        rc = lc_sock_recv(fd, table, tlen, deadline);
         if (rc)
             return lc_seterr(rc, "bootstrap", "rank %d: lost the root %s while reading the table",
                              self->rank, where);
     }
-    lc_boot_reply_tag(self->key, h.nonce, &r, r.status ? NULL : handles, tlen, tag);
+    lc_boot_reply_tag(self->key, h.nonce, &r, r.status ? NULL : (const uint8_t *)table, tlen, tag);
     if (lc_ct_diff(tag, r.tag, sizeof(tag))) {
         if (r.status)
             return lc_seterr(r.status, "bootstrap",
@@ -96,7 +97,7 @@ static int lc_boot_try(int fd, const char *where, const lc_boot_info_t *self, do
 }
 
 int lc_boot_exchange(const char *host, const char *port, const lc_boot_info_t *self,
-                     int timeout_ms, uint8_t *handles)
+                     int timeout_ms, lc_boot_entry_t *table)
 {
     double start = lc_now(), deadline = start + timeout_ms / 1000.0;
     char where[160];
@@ -108,7 +109,7 @@ int lc_boot_exchange(const char *host, const char *port, const lc_boot_info_t *s
 
         if (fd < 0)
             return fd; /* the message names the root and the reason */
-        rc = lc_boot_try(fd, where, self, deadline, handles);
+        rc = lc_boot_try(fd, where, self, deadline, table);
         close(fd);
         if (rc != 1)
             break;

@@ -17,7 +17,14 @@ typedef struct lc_boot_info {
     uint8_t key[LC_SHA256_LEN]; /* the job's bootstrap key (lc_job_keys_t.boot) */
     char provider[LC_BOOT_PROV_NAME];
     uint8_t handle[LC_PROV_HANDLE_MAX];
+    uint64_t host;              /* the rank's host key (core/comm/topo.c) */
 } lc_boot_info_t;
+
+/* One rank's line of the table the root sends every rank. */
+typedef struct lc_boot_entry {
+    uint8_t handle[LC_PROV_HANDLE_MAX];
+    uint64_t host;
+} lc_boot_entry_t;
 
 /*
  * Start a root listening on host:port (port "0": ephemeral) in a thread; it
@@ -31,10 +38,10 @@ LC_HIDDEN int lc_boot_root_start(const char *host, const char *port, uint64_t jo
 
 /*
  * Join the rendezvous at host:port: answer the root's challenge, receive
- * nranks handles into handles (nranks * LC_PROV_HANDLE_MAX bytes) and check
- * the root's proof over them.
+ * the table of nranks entries (handle and host key of every rank) and check
+ * the root's proof over it.
  */
 LC_HIDDEN int lc_boot_exchange(const char *host, const char *port, const lc_boot_info_t *self,
-                               int timeout_ms, uint8_t *handles);
+                               int timeout_ms, lc_boot_entry_t *table);
 
 #endif

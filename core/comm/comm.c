@@ -182,7 +182,9 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     lc_comm_config_t cfg_full; /* the caller's cfg at this build's size */
     struct lc_comm *c;
     lc_boot_info_t self = {0};
+    lc_boot_entry_t *table = NULL;
     uint8_t *handles = NULL;
+    uint64_t *keys = NULL;
     char root[128], host[112], port[16];
     int64_t v;
     int rc, start_root, progress_thread;
@@ -223,19 +225,30 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     if ((rc = lc_param_int("LC_PROGRESS_THREAD", &v)))
         goto fail;
     progress_thread = v != 0;
+    if ((rc = lc_param_word("LC_HIER")) < 0) {
+        rc = lc_param_check("LC_HIER");
+        goto fail;
+    }
+    c->hier = rc;
 
     c->send = calloc((size_t)c->nranks, sizeof(*c->send));
     c->recv = calloc((size_t)c->nranks, sizeof(*c->recv));
     handles = calloc((size_t)c->nranks, LC_PROV_HANDLE_MAX);
-    if (!c->send || !c->recv || !handles) {
+    table = calloc((size_t)c->nranks, sizeof(*table));
+    keys = calloc((size_t)c->nranks, sizeof(*keys));
+    if (!c->send || !c->recv || !handles || !table || !keys) {
         rc = -ENOMEM;
         goto fail;
     }
     rc = lc_comm_open_provider(c, cfg ? cfg->provider : NULL, self.handle);
     if (rc)
         goto fail;
-    if (c->nranks == 1 && !root[0])
+    if (c->nranks == 1 && !root[0]) {
+        rc = lc_topo_build(c, NULL);
+        if (rc)
+            goto fail;
         goto done;
+    }
 
     if (lc_sock_split(root, host, sizeof(host), port, sizeof(port))) {
         rc = lc_seterr(LC_ERR_CONFIG, "comm", "LC_ROOT=%s is not host:port", root);
@@ -253,8 +266,15 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     self.job_id = c->job_id;
     memcpy(self.key, c->keys.boot, sizeof(self.key));
     snprintf(self.provider, sizeof(self.provider), "%s", c->prov->name);
-    rc = lc_boot_exchange(host, port, &self, c->timeout_ms, handles);
+    self.host = lc_topo_host_key(cfg ? cfg->host : NULL);
+    rc = lc_boot_exchange(host, port, &self, c->timeout_ms, table);
     if (rc)
+        goto fail;
+    for (int i = 0; i < c->nranks; i++) {
+        memcpy(handles + (size_t)i * LC_PROV_HANDLE_MAX, table[i].handle, LC_PROV_HANDLE_MAX);
+        keys[i] = table[i].host;
+    }
+    if ((rc = lc_topo_build(c, keys)))
         goto fail;
     rc = lc_comm_connect_all(c, handles);
     if (rc)
@@ -263,10 +283,14 @@ done:
     if (progress_thread && c->nranks > 1 && (rc = lc_progress_thread_start(c)))
         goto fail;
     free(handles);
+    free(table);
+    free(keys);
     *out = c;
     return 0;
 fail:
     free(handles);
+    free(table);
+    free(keys);
     lc_comm_destroy(c);
     return rc;
 }
@@ -292,6 +316,7 @@ int lc_comm_destroy(lc_comm_t *c)
     pthread_mutex_destroy(&c->lock);
     free(c->send);
     free(c->recv);
+    free(c->host_of);
     memset(&c->keys, 0, sizeof(c->keys));
     free(c);
     return 0;

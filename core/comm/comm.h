@@ -37,6 +37,14 @@ struct lc_comm {
     size_t segment;         /* elements per pipelined vote segment */
     int vote_depth;         /* vote segments in flight */
     size_t vote_direct;     /* LC_VOTE_DIRECT: bytes a one-round vote may send per rank */
+    int hier;               /* LC_HIER: LC_HIER_NEVER, _ALWAYS or _AUTO */
+
+    /* topology (core/comm/topo.c) */
+    int *host_of;           /* host index of every rank; hosts in order of their lowest rank */
+    int nhosts;
+    int local_rank;         /* index among the ranks of this rank's host */
+    int local_size;
+    int max_local;          /* most ranks on one host */
 
     const lc_provider_t *prov;
     lc_prov_ctx_t *ctx;
@@ -51,7 +59,7 @@ struct lc_comm {
 
     pthread_mutex_t lock;   /* the request queue and the engine (core/coll/request.c) */
     struct lc_request *reqs;          /* collectives issued and not yet freed, in issue order */
-    struct lc_request *req_free[3];   /* finished ones kept per kind, with their buffers */
+    struct lc_request *req_free[4];   /* finished ones kept per kind (LC_REQ_NKINDS) */
     struct lc_progress_thread *progress; /* LC_PROGRESS_THREAD, or NULL */
 
     uint64_t xfers_posted;  /* transfers handed to the provider (the engine's passes) */
@@ -72,6 +80,19 @@ LC_HIDDEN int lc_env_torch_root(char *root, size_t len);
 
 /* 64-bit FNV-1a hash (not keyed), used to compare collective descriptors. */
 LC_HIDDEN uint64_t lc_hash64(const void *data, size_t len, uint64_t seed);
+
+enum { LC_HIER_NEVER = 0, LC_HIER_ALWAYS = 1, LC_HIER_AUTO = 2 }; /* lc_hier_names */
+
+/* A rank's host key: from name (lc_comm_config_t.host), else LC_HOST, else the
+ * hostname, boot id and network namespace (ranks in other namespaces reach it
+ * over a network). */
+LC_HIDDEN uint64_t lc_topo_host_key(const char *name);
+
+/* Set c's topology from every rank's host key (keys[rank]; NULL: a single rank). */
+LC_HIDDEN int lc_topo_build(struct lc_comm *c, const uint64_t *keys);
+
+/* Whether collectives on c run in two levels (LC_HIER and the layout). */
+LC_HIDDEN int lc_topo_two_level(const struct lc_comm *c);
 
 /* Connect every pair of ranks given all ranks' listen handles. */
 LC_HIDDEN int lc_comm_connect_all(struct lc_comm *comm, const uint8_t *handles);

@@ -361,6 +361,8 @@ typedef struct lc_comm_config {
     const char *job_key;      /**< shared secret, or NULL: LC_JOB_KEY (may be unset) */
     const char *provider;     /**< provider list, or NULL: LC_PROVIDER (default "tcp") */
     int timeout_ms;           /**< collective and bootstrap timeout, or 0: LC_TIMEOUT */
+    const char *host;         /**< this rank's host: ranks with equal names share a host;
+                                   NULL: LC_HOST, else hostname, boot id and network namespace */
 } lc_comm_config_t;
 
 /**
@@ -392,6 +394,24 @@ LC_API int lc_comm_rank(const lc_comm_t *comm);
 /** @brief Number of ranks, or -EINVAL for a NULL comm. */
 LC_API int lc_comm_size(const lc_comm_t *comm);
 
+/**
+ * @brief The host of @p rank: hosts are numbered 0.. in the order of their
+ * lowest rank. Ranks share a host when their lc_comm_config_t.host or LC_HOST
+ * names are equal, or, without either, their hostname, boot id and network
+ * namespace.
+ * -EINVAL for a NULL comm or a rank out of range.
+ */
+LC_API int lc_comm_host(const lc_comm_t *comm, int rank);
+
+/** @brief Number of hosts the communicator's ranks are on, or -EINVAL. */
+LC_API int lc_comm_num_hosts(const lc_comm_t *comm);
+
+/** @brief This rank's index among the ranks of its host (in rank order), or -EINVAL. */
+LC_API int lc_comm_local_rank(const lc_comm_t *comm);
+
+/** @brief Number of ranks on this rank's host, or -EINVAL. */
+LC_API int lc_comm_local_size(const lc_comm_t *comm);
+
 /** @brief Name of the provider the communicator runs on, or NULL for a NULL comm. */
 LC_API const char *lc_comm_provider(const lc_comm_t *comm);
 
@@ -402,6 +422,7 @@ typedef struct lc_comm_stats {
     uint64_t bytes_recv;   /**< payload bytes received */
     uint64_t collectives;  /**< collectives completed */
     double comm_seconds;   /**< wall time spent inside collectives */
+    uint64_t votes_two_level; /**< votes that ran in two levels (inside hosts, then across) */
 } lc_comm_stats_t;
 
 /**

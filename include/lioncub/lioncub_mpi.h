@@ -5,7 +5,9 @@
  *
  * Rank 0 starts the rendezvous (lc_get_unique_id) and MPI_Bcast spreads the
  * token. The rendezvous listens on LC_ROOT's host if set; otherwise on
- * loopback when all ranks share a node, else on rank 0's host name.
+ * loopback when all ranks share a node, else on rank 0's host name. Ranks
+ * share a host in lioncub when MPI puts them in one shared-memory node
+ * (MPI_COMM_TYPE_SHARED), unless LC_HOST says otherwise.
  */
 #ifndef LIONCUB_MPI_H
 #define LIONCUB_MPI_H
@@ -25,9 +27,10 @@
 static inline int lc_comm_init_mpi(MPI_Comm mcomm, lc_comm_t **comm)
 {
     lc_unique_id_t id;
-    lc_comm_config_t cfg = {sizeof(cfg), -1, 0, NULL, NULL, NULL, NULL, 0};
+    lc_comm_config_t cfg = {sizeof(cfg), -1, 0, NULL, NULL, NULL, NULL, 0, NULL};
     MPI_Comm node;
-    int rank, size, node_size, rc = 0;
+    char node_name[32];
+    int rank, size, node_size, node_first, rc = 0;
 
     if (!comm)
         return -22; /* -EINVAL */
@@ -35,7 +38,9 @@ static inline int lc_comm_init_mpi(MPI_Comm mcomm, lc_comm_t **comm)
     MPI_Comm_size(mcomm, &size);
     MPI_Comm_split_type(mcomm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &node_size);
+    MPI_Allreduce(&rank, &node_first, 1, MPI_INT, MPI_MIN, node);
     MPI_Comm_free(&node);
+    snprintf(node_name, sizeof(node_name), "mpi-node-%d", node_first);
     if (rank == 0) {
         if (!getenv("LC_ROOT") && node_size < size) {
             char host[256], root[300];
@@ -54,6 +59,7 @@ static inline int lc_comm_init_mpi(MPI_Comm mcomm, lc_comm_t **comm)
     cfg.rank = rank;
     cfg.nranks = size;
     cfg.id = &id;
+    cfg.host = getenv("LC_HOST") ? NULL : node_name;
     rc = lc_comm_init(&cfg, comm);
     /* agree on the outcome: a rank that failed makes every rank fail */
     {

@@ -13,6 +13,7 @@
 struct lc_rank_arg {
     const lc_unique_id_t *id;
     int rank, p, rc;
+    char host[32];
     lc_rank_fn fn;
     void *arg;
 };
@@ -22,7 +23,8 @@ static void *lc_rank_main(void *a)
     struct lc_rank_arg *ra = a;
     /* 30 s, unless the test set LC_TIMEOUT (0: the library reads it) */
     lc_comm_config_t cfg = {.size = sizeof(cfg), .rank = ra->rank, .nranks = ra->p,
-                            .id = ra->id, .timeout_ms = getenv("LC_TIMEOUT") ? 0 : 30000};
+                            .id = ra->id, .timeout_ms = getenv("LC_TIMEOUT") ? 0 : 30000,
+                            .host = ra->host[0] ? ra->host : NULL};
     lc_comm_t *comm;
 
     ra->rc = lc_comm_init(&cfg, &comm);
@@ -38,6 +40,11 @@ static void *lc_rank_main(void *a)
 
 int lc_test_ranks(int p, lc_rank_fn fn, void *arg)
 {
+    return lc_test_ranks_on_hosts(p, NULL, fn, arg);
+}
+
+int lc_test_ranks_on_hosts(int p, const int *host, lc_rank_fn fn, void *arg)
+{
     lc_unique_id_t id;
     pthread_t *t = calloc((size_t)p, sizeof(*t));
     struct lc_rank_arg *ra = calloc((size_t)p, sizeof(*ra));
@@ -51,6 +58,8 @@ int lc_test_ranks(int p, lc_rank_fn fn, void *arg)
     }
     for (int i = 0; i < p; i++) {
         ra[i] = (struct lc_rank_arg){.id = &id, .rank = i, .p = p, .fn = fn, .arg = arg};
+        if (host)
+            snprintf(ra[i].host, sizeof(ra[i].host), "test-host-%d", host[i]);
         pthread_create(&t[i], NULL, lc_rank_main, &ra[i]);
     }
     for (int i = 0; i < p; i++) {

@@ -15,6 +15,10 @@ typedef void (*lc_rank_fn)(lc_comm_t *comm, int rank, int p, void *arg);
  */
 int lc_test_ranks(int p, lc_rank_fn fn, void *arg);
 
+/* The same with rank r on host host[r] (lc_comm_config_t.host), emulating a
+ * cluster of several hosts inside this process. */
+int lc_test_ranks_on_hosts(int p, const int *host, lc_rank_fn fn, void *arg);
+
 /* Deterministic pseudo-random numbers (splitmix64). */
 static inline uint64_t lc_test_rand(uint64_t *s)
 {

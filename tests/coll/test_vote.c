@@ -4,7 +4,8 @@
  * sizes from 0 to tens of millions, against references computed from all
  * ranks' inputs; and every rank gets the same bits. L1 runs with level_bits
  * and with the levels given directly (the authors' s = floor(127 / p)), and
- * its ties are 0 in value outputs.
+ * its ties are 0 in value outputs. The same cases run in two levels (LC_HIER)
+ * on emulated hosts of uneven sizes, against the same references.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,6 +38,7 @@ static size_t bytes_of(lc_dtype_t dt, size_t n)
 struct vote_batch {
     struct vote_case *cases;
     int ncases;
+    uint64_t *two_level; /* per rank: votes that ran in two levels */
 };
 
 static void vote_rank(lc_comm_t *comm, int rank, int p, void *arg)
@@ -52,6 +54,11 @@ static void vote_rank(lc_comm_t *comm, int rank, int p, void *arg)
         if (vc->rc[rank])
             fprintf(stderr, "rank %d/%d: lc_vote n=%zu: %s (%s)\n", rank, p, vc->n,
                     lc_strerror(vc->rc[rank]), lc_last_error());
+    }
+    if (b->two_level) {
+        lc_comm_stats_t st = {.size = sizeof(st)};
+
+        b->two_level[rank] = lc_comm_get_stats(comm, &st) ? UINT64_MAX : st.votes_two_level;
     }
 }
 
@@ -152,17 +159,33 @@ static void case_check(struct vote_case *vc, int p)
     free(avg);
 }
 
-static void run_batch(int p, struct vote_case *cases, int ncases)
+/* Run the cases on ranks placed on hosts (NULL: one host); *two_level (when
+ * not NULL) gets the votes every rank ran in two levels (all must agree). */
+static void run_batch_on_hosts(int p, const int *host, struct vote_case *cases, int ncases,
+                               uint64_t *two_level)
 {
     struct vote_batch b = {.cases = cases, .ncases = ncases};
 
+    if (two_level)
+        b.two_level = calloc((size_t)p, sizeof(*b.two_level));
     for (int k = 0; k < ncases; k++)
         case_alloc(&cases[k], p);
-    assert_int_equal(lc_test_ranks(p, vote_rank, &b), 0);
+    assert_int_equal(lc_test_ranks_on_hosts(p, host, vote_rank, &b), 0);
+    if (two_level) {
+        for (int r = 1; r < p; r++)
+            assert_int_equal(b.two_level[r], b.two_level[0]);
+        *two_level = b.two_level[0];
+        free(b.two_level);
+    }
     for (int k = 0; k < ncases; k++) {
         case_check(&cases[k], p);
         case_free(&cases[k], p);
     }
+}
+
+static void run_batch(int p, struct vote_case *cases, int ncases)
+{
+    run_batch_on_hosts(p, NULL, cases, ncases, NULL);
 }
 
 static const size_t sweep_sizes[] = {0, 1, 63, 64, 65, 1000, 4097, 100003};
@@ -225,9 +248,81 @@ static void test_vote_large(void **state)
     run_batch(8, c3, 1);
 }
 
+/*
+ * Two levels (LC_HIER=1) on emulated hosts: uneven and interleaved layouts up
+ * to p = 16, every mode, sizes from one element to several segments; the
+ * results against the references, and every vote that the layout allows ran
+ * in two levels (L1 when the host's summed levels fit a level field).
+ */
+static void test_vote_hier(void **state)
+{
+    static const int l124[] = {0, 1, 1, 2, 2, 2, 2}, l2x4[] = {0, 0, 0, 0, 1, 1, 1, 1};
+    static const int l4x2[] = {0, 0, 1, 1, 2, 2, 3, 3}, lrr[] = {0, 1, 0, 1, 0, 1};
+    static const int l31[] = {0, 0, 0, 1}, l2x8[] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                                     1, 1, 1, 1, 1, 1, 1, 1};
+    static const struct {
+        const int *host;
+        int p, hosts_max; /* most ranks on one host */
+    } layouts[] = {{l124, 7, 4}, {l2x4, 8, 4}, {l4x2, 8, 2}, {lrr, 6, 3}, {l31, 4, 3},
+                   {l2x8, 16, 8}};
+    static const size_t sizes[] = {1, 65, 4097, 100003, 1000037};
+    static const lc_dtype_t ins[] = {LC_FP32, LC_BF16, LC_FP16, LC_BITS};
+    static const lc_dtype_t outs[] = {LC_BITS, LC_FP32, LC_BF16, LC_FP16};
+    const size_t ns = sizeof(sizes) / sizeof(sizes[0]);
+
+    setenv("LC_HIER", "1", 1);
+    setenv("LC_SEGMENT", "64K", 1); /* several segments in flight from 100003 on */
+    for (size_t l = 0; l < sizeof(layouts) / sizeof(layouts[0]); l++) {
+        int p = layouts[l].p;
+        struct vote_case cases[3 * 5];
+        uint64_t want = 0, got = 0;
+        int k = 0;
+
+        memset(cases, 0, sizeof(cases));
+        for (size_t s = 0; s < ns; s++) {
+            size_t i = s + l;
+
+            cases[k++] = (struct vote_case){.mode = LC_VOTE_MAJORITY, .in_type = ins[i % 4],
+                                            .out_type = outs[(i + 1) % 4], .n = sizes[s],
+                                            .salt = i, .seed = 5000 + 10 * l + s};
+            cases[k++] = (struct vote_case){.mode = LC_VOTE_AVERAGE, .in_type = ins[i % 4],
+                                            .out_type = i % 2 ? LC_FP32 : LC_BF16,
+                                            .n = sizes[s], .seed = 6000 + 10 * l + s};
+            cases[k++] = (struct vote_case){.mode = LC_VOTE_L1,
+                                            .in_type = i % 3 == 2 ? LC_INT8 : LC_FP32,
+                                            .out_type = i % 2 ? LC_BITS : LC_FP32,
+                                            .level_bits = i % 3 == 2 ? 4 : 3 + (unsigned)(i % 3),
+                                            .levels = s == 2 ? 127u / (unsigned)p : 0,
+                                            .n = sizes[s], .salt = 3 * i,
+                                            .seed = 7000 + 10 * l + s};
+        }
+        for (int j = 0; j < k; j++) {
+            unsigned lv = cases[j].levels ? cases[j].levels
+                                          : (1u << ((cases[j].level_bits ? cases[j].level_bits
+                                                                         : 4) - 1)) - 1;
+            want += cases[j].mode != LC_VOTE_L1 || layouts[l].hosts_max * lv <= 127;
+        }
+        run_batch_on_hosts(p, layouts[l].host, cases, k, &got);
+        assert_int_equal(got, want);
+    }
+    /* LC_HIER=0: the same layout votes flat */
+    {
+        struct vote_case c[1] = {{.mode = LC_VOTE_MAJORITY, .in_type = LC_FP32,
+                                  .out_type = LC_BITS, .n = 100003, .salt = 1, .seed = 9}};
+        uint64_t got = 1;
+
+        setenv("LC_HIER", "0", 1);
+        run_batch_on_hosts(8, l2x4, c, 1, &got);
+        assert_int_equal(got, 0);
+    }
+    unsetenv("LC_HIER");
+    unsetenv("LC_SEGMENT");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vote_hier),
         cmocka_unit_test(test_vote_sweep),
         cmocka_unit_test(test_vote_large),
     };

@@ -41,7 +41,7 @@ static int connect_lo(int port)
 struct boot_rank {
     lc_boot_info_t info;
     char port[16];
-    uint8_t table[2 * LC_PROV_HANDLE_MAX];
+    lc_boot_entry_t table[2];
     int rc;
 };
 
@@ -62,6 +62,7 @@ static void make_info(lc_boot_info_t *info, int rank, const lc_job_keys_t *k)
     memcpy(info->key, k->boot, sizeof(info->key));
     snprintf(info->provider, sizeof(info->provider), "tcp");
     memset(info->handle, 0x40 + rank, sizeof(info->handle));
+    info->host = 0x1000u + (unsigned)rank;
 }
 
 /* Ranks 0 and 1 join at port; each gets both real handles. */
@@ -78,9 +79,10 @@ static void join_two(int port, const lc_job_keys_t *k)
     for (int i = 0; i < 2; i++) {
         pthread_join(t[i], NULL);
         assert_int_equal(r[i].rc, 0);
-        for (int j = 0; j < 2; j++)
-            assert_memory_equal(r[i].table + j * LC_PROV_HANDLE_MAX, r[j].info.handle,
-                                LC_PROV_HANDLE_MAX);
+        for (int j = 0; j < 2; j++) {
+            assert_memory_equal(r[i].table[j].handle, r[j].info.handle, LC_PROV_HANDLE_MAX);
+            assert_int_equal(r[i].table[j].host, r[j].info.host);
+        }
     }
 }
 
