@@ -84,6 +84,10 @@ static const lc_param_def_t lc_core_params[] = {
       "there are several: 0 never, 1 always, auto for votes too large for one round "
       "(LC_VOTE_DIRECT)"},
      {.words = lc_hier_names}},
+    {{"LC_SHM", LC_PARAM_BOOL, "1",
+      "Ranks of one host exchange their votes through shared memory (memfd regions mapped "
+      "by the host's ranks) instead of the provider"},
+     {0}},
     {{"LC_PROGRESS_THREAD", LC_PARAM_BOOL, "0",
       "A thread per communicator that progresses non-blocking collectives between calls"},
      {0}},

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "coll/vote.h"
+#include "comm/shm.h"
 
 #define LC_HIER_MAX_DEPTH 8
 
@@ -53,6 +54,10 @@ struct lc_hier_slot {
     int *range;        /* per (peer, phase, direction): first transfer and count */
     int recv_left[5];  /* receives not done, per event */
     int sends_left;
+    uint64_t tag;      /* shared memory: the segment's tag (shm.h) */
+    uint64_t e1_done;  /* shared memory: local ranks whose votes (E1) were read, a bit each */
+    uint64_t e4_done;  /* ... whose decoded stripes (E4) were read */
+    int published;     /* shared memory: this rank's decoded stripes are in its region */
 };
 
 struct lc_hier_vote {
@@ -79,6 +84,7 @@ struct lc_hier_vote {
     uint64_t *acc;      /* count planes of all p votes of one cell */
     int32_t *sums;      /* L1 sums of one cell */
     int8_t *sums8;      /* the same as levels, for packing */
+    struct lc_shm *shm; /* E1 and E4 through shared memory, or NULL: through the provider */
 };
 
 /* Local rank owning stripe s on host h, and its rank. */
@@ -166,7 +172,9 @@ static void lc_hier_transfers(struct lc_hier_vote *v, struct lc_hier_slot *sl)
                 for (int s = 0; s < v->nstripe; s++) {
                     int mine = s >= v->s0 && s < v->s1;
 
-                    if (hj == v->myhost) {
+                    if (hj == v->myhost && v->shm) {
+                        continue; /* E1 and E4 go through shared memory */
+                    } else if (hj == v->myhost) {
                         int theirs = lc_hier_owner(v, hj, s) == j;
                         int lj = 0;
 
@@ -203,8 +211,20 @@ static int lc_hier_start(struct lc_hier_vote *v, struct lc_hier_slot *sl, int s)
     const lc_vote_args_t *a = &v->a;
     size_t start = (size_t)s * v->seglen, len = a->n - start < v->seglen ? a->n - start : v->seglen;
     size_t words = v->seglen * a->b1 / 64, used = LC_BITS_WORDS(len * a->b1);
-    int rc = 0;
+    int k = (int)(sl - v->slot), rc = 0;
 
+    if (v->shm) { /* the votes go into the region: once its readers finished its last segment */
+        for (int l = 0; l < v->lsize; l++)
+            if (l != v->lrank &&
+                lc_shm_load(&v->shm->mine->slot[k].done[l]) != v->shm->last[k]) {
+                v->shm->waiting = 1;
+                return 1;
+            }
+        sl->send1 = lc_shm_votes(v->shm, v->lrank, k);
+        sl->tag = lc_shm_tag(v->req.seq, s);
+        sl->e1_done = sl->e4_done = 1ull << v->lrank;
+        sl->published = 0;
+    }
     sl->seg = s;
     if (a->mode == LC_VOTE_L1)
         rc = lc_levels_pack(v->levels + start, len, a->b1, sl->send1);
@@ -219,9 +239,60 @@ static int lc_hier_start(struct lc_hier_vote *v, struct lc_hier_slot *sl, int s)
     for (int st = v->s0; st < v->s1; st++)
         memcpy(lc_hier_row(v, sl, st, v->lrank), sl->send1 + (size_t)st * v->stripe * a->b1 / 64,
                v->stripe * a->b1 / 8);
+    if (v->shm) {
+        v->shm->last[k] = sl->tag;
+        lc_shm_store(&v->shm->mine->slot[k].votes, sl->tag);
+    }
     lc_hier_transfers(v, sl);
     sl->stage = LC_HS_E1;
     return 0;
+}
+
+/*
+ * Shared memory: copy from every local rank whose region holds the segment
+ * what this rank needs of it: at E1 its votes of this rank's stripes, at E4
+ * its decoded stripes (this rank's went into its own region first), after
+ * which this rank is done with the peer's slot. Sets *progress.
+ */
+static void lc_hier_shm_read(struct lc_hier_vote *v, struct lc_hier_slot *sl, int *progress)
+{
+    struct lc_shm *shm = v->shm;
+    int k = (int)(sl - v->slot), e4 = sl->stage == LC_HS_E4, me = v->lrank;
+    size_t sw = v->stripe * v->a.b1 / 64, cres = lc_hier_cell_words(v, v->a.p2planes);
+    uint64_t full = v->lsize == 64 ? ~0ull : (1ull << v->lsize) - 1;
+
+    if (e4 && !sl->published) {
+        size_t off = (size_t)v->s0 * v->nhosts * cres;
+
+        memcpy(lc_shm_stripes(shm, me, k) + off, sl->cellres + off,
+               (size_t)(v->s1 - v->s0) * v->nhosts * cres * 8);
+        lc_shm_store(&shm->mine->slot[k].stripes, sl->tag);
+        sl->published = 1;
+    }
+    for (int l = 0; l < v->lsize; l++) {
+        lc_shm_hdr_t *h = shm->peer[l];
+        int rank = v->hranks[v->hoff[v->myhost] + l];
+
+        if (!(sl->e1_done >> l & 1) && lc_shm_load(&h->slot[k].votes) == sl->tag) {
+            for (int st = v->s0; st < v->s1; st++)
+                memcpy(lc_hier_row(v, sl, st, l), lc_shm_votes(shm, l, k) + (size_t)st * sw,
+                       sw * 8);
+            sl->e1_done |= 1ull << l;
+            *progress = 1;
+        }
+        if (e4 && !(sl->e4_done >> l & 1) && lc_shm_load(&h->slot[k].stripes) == sl->tag) {
+            for (int st = 0; st < v->nstripe; st++)
+                if (lc_hier_owner(v, v->myhost, st) == rank)
+                    memcpy(lc_hier_cellres(v, sl, st, 0),
+                           lc_shm_stripes(shm, l, k) + (size_t)st * v->nhosts * cres,
+                           v->nhosts * cres * 8);
+            lc_shm_store(&h->slot[k].done[me], sl->tag);
+            sl->e4_done |= 1ull << l;
+            *progress = 1;
+        }
+    }
+    if (sl->e1_done != full || (e4 && sl->e4_done != full))
+        shm->waiting = 1;
 }
 
 /* acc (w planes of `words` words) += src (ws planes): bit-sliced addition. */
@@ -395,17 +466,35 @@ static int lc_hier_test(struct lc_hier_vote *v, struct lc_hier_slot *sl, int *pr
     return 0;
 }
 
+static const lc_req_kind_t lc_hier_kind;
+
+/* Shared memory: whether an earlier two-level vote is still in flight (its
+ * slots would be those this one fills: they run one after the other). */
+static int lc_hier_shm_busy(const struct lc_hier_vote *v)
+{
+    for (const struct lc_request *q = v->c->reqs; q && q != &v->req; q = q->next)
+        if (q->kind == &lc_hier_kind && q->state != LC_REQ_DONE &&
+            ((const struct lc_hier_vote *)q)->shm)
+            return 1;
+    return 0;
+}
+
 static int lc_hier_pass(struct lc_request *r, int *progress)
 {
     struct lc_hier_vote *v = (struct lc_hier_vote *)r;
     struct lc_comm *c = v->c;
+    uint64_t full = v->lsize == 64 ? ~0ull : (1ull << v->lsize) - 1;
     int rc;
 
     if (!v->nseg)
         return 1;
+    if (v->shm && v->next == 0 && lc_hier_shm_busy(v))
+        return 0;
     while (v->next < v->nseg && v->slot[v->next % v->depth].stage == LC_HS_FREE) {
-        if ((rc = lc_hier_start(v, &v->slot[v->next % v->depth], v->next)))
+        if ((rc = lc_hier_start(v, &v->slot[v->next % v->depth], v->next)) < 0)
             return rc;
+        if (rc)
+            break; /* its region slot is still being read */
         v->next++;
         *progress = 1;
     }
@@ -422,8 +511,15 @@ static int lc_hier_pass(struct lc_request *r, int *progress)
         if ((rc = lc_hier_test(v, sl, progress)))
             return rc;
         while (moved && sl->stage != LC_HS_FREE) {
+            int shm_e1 = 1, shm_e4 = 1;
+
+            if (v->shm) {
+                lc_hier_shm_read(v, sl, progress);
+                shm_e1 = sl->e1_done == full;
+                shm_e4 = sl->e4_done == full;
+            }
             moved = 0;
-            if (sl->stage == LC_HS_E1 && !sl->recv_left[LC_HS_E1]) {
+            if (sl->stage == LC_HS_E1 && shm_e1 && !sl->recv_left[LC_HS_E1]) {
                 rc = lc_hier_count(v, sl);
                 moved = 1;
             } else if (sl->stage == LC_HS_E2 && !sl->recv_left[LC_HS_E2]) {
@@ -431,7 +527,8 @@ static int lc_hier_pass(struct lc_request *r, int *progress)
                 moved = 1;
             } else if (sl->stage == LC_HS_E3 && !sl->recv_left[LC_HS_E3]) {
                 moved = 1;
-            } else if (sl->stage == LC_HS_E4 && !sl->recv_left[LC_HS_E4] && !sl->sends_left) {
+            } else if (sl->stage == LC_HS_E4 && shm_e4 && !sl->recv_left[LC_HS_E4] &&
+                       !sl->sends_left) {
                 if ((rc = lc_hier_finish(v, sl)))
                     return rc;
                 v->finished++;
@@ -511,6 +608,7 @@ static int lc_hier_layout(struct lc_hier_vote *v)
     v->lrank = c->local_rank;
     v->lsize = c->local_size;
     v->nstripe = c->max_local;
+    v->shm = c->shm && c->shm->active && v->lsize > 1 ? c->shm : NULL;
     v->s0 = (v->lrank * v->nstripe + v->lsize - 1) / v->lsize;
     v->s1 = ((v->lrank + 1) * v->nstripe + v->lsize - 1) / v->lsize;
     v->planes = (unsigned)lc_count_planes((size_t)p);
@@ -553,6 +651,11 @@ static int lc_hier_setup(struct lc_hier_vote *v)
     v->depth = v->nseg < c->vote_depth ? v->nseg : c->vote_depth;
     if (v->depth > LC_HIER_MAX_DEPTH)
         v->depth = LC_HIER_MAX_DEPTH;
+    if (v->shm && (v->seglen * a->b1 / 8 > v->shm->mine->vote_bytes ||
+                   v->seglen * a->p2planes / 8 > v->shm->mine->slot_bytes - v->shm->mine->vote_bytes ||
+                   v->nseg >= 1 << 30))
+        return lc_seterr(-EOVERFLOW, "vote", "rank %d: a segment does not fit a shared-memory slot",
+                         c->rank); /* shm.c sizes slots for every segment LC_SEGMENT allows */
     per_slot = v->seglen * a->b1 / 64 + own * (size_t)v->lsize * v->stripe * a->b1 / 64 +
                own * H * lc_hier_cell_words(v, v->eb[v->myhost]) +
                own * H * lc_hier_cell_words(v, v->ebmax) +

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "coll/xfer.h"
+#include "comm/shm.h"
 
 int lc_xfer_post(struct lc_comm *c, lc_xfer_t *x)
 {
@@ -109,7 +110,10 @@ void lc_xfer_discard(struct lc_comm *c)
 
 void lc_idle(struct lc_comm *c, int sleep)
 {
-    if (sleep && c->prov->wait &&
+    if (c->shm && c->shm->waiting) { /* a peer on this host writes the flag: no wakeup comes */
+        c->shm->waiting = 0;
+        sched_yield();
+    } else if (sleep && c->prov->wait &&
         c->prov->size >= offsetof(lc_provider_t, wait) + sizeof(c->prov->wait))
         c->prov->wait(c->ctx, 1000);
     else

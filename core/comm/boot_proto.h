@@ -34,6 +34,7 @@ struct lc_boot_hello {
     char provider[LC_BOOT_PROV_NAME];
     uint8_t handle[LC_PROV_HANDLE_MAX];
     uint64_t host;
+    int32_t shm_pid, shm_fd;
     uint8_t nonce[LC_NONCE_LEN];
     uint8_t tag[LC_SHA256_LEN]; /* last */
 };

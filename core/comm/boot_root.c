@@ -320,6 +320,8 @@ static void *lc_boot_root_main(void *arg)
             for (int i = 0; i < root->nranks; i++) {
                 memcpy(table[i].handle, root->hellos[i].handle, LC_PROV_HANDLE_MAX);
                 table[i].host = root->hellos[i].host;
+                table[i].shm_pid = root->hellos[i].shm_pid;
+                table[i].shm_fd = root->hellos[i].shm_fd;
             }
             for (int i = 0; i < root->nranks; i++)
                 lc_boot_send_reply(root, root->fds[i], root->hellos[i].nonce, 0, "", table,

@@ -61,6 +61,8 @@ static int lc_boot_try(int fd, const char *where, const lc_boot_info_t *self, do
     memcpy(h.provider, self->provider, LC_BOOT_PROV_NAME);
     memcpy(h.handle, self->handle, LC_PROV_HANDLE_MAX);
     h.host = self->host;
+    h.shm_pid = self->shm_pid;
+    h.shm_fd = self->shm_fd;
     if ((rc = lc_random(h.nonce, sizeof(h.nonce))))
         return rc;
     lc_boot_hello_tag(self->key, ch.nonce, &h, h.tag);

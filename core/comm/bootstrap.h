@@ -18,12 +18,14 @@ typedef struct lc_boot_info {
     char provider[LC_BOOT_PROV_NAME];
     uint8_t handle[LC_PROV_HANDLE_MAX];
     uint64_t host;              /* the rank's host key (core/comm/topo.c) */
+    int32_t shm_pid, shm_fd;    /* its shared-memory region (core/comm/shm.c), or 0, -1 */
 } lc_boot_info_t;
 
 /* One rank's line of the table the root sends every rank. */
 typedef struct lc_boot_entry {
     uint8_t handle[LC_PROV_HANDLE_MAX];
     uint64_t host;
+    int32_t shm_pid, shm_fd;
 } lc_boot_entry_t;
 
 /*

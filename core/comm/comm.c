@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bootstrap.h"
+#include "shm.h"
 #include "coll/request.h"
 #include "comm.h"
 #include "sock.h"
@@ -185,6 +186,7 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     lc_boot_entry_t *table = NULL;
     uint8_t *handles = NULL;
     uint64_t *keys = NULL;
+    int32_t *shm_ids = NULL; /* pid, then descriptor, of every rank's region */
     char root[128], host[112], port[16];
     int64_t v;
     int rc, start_root, progress_thread;
@@ -236,7 +238,8 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     handles = calloc((size_t)c->nranks, LC_PROV_HANDLE_MAX);
     table = calloc((size_t)c->nranks, sizeof(*table));
     keys = calloc((size_t)c->nranks, sizeof(*keys));
-    if (!c->send || !c->recv || !handles || !table || !keys) {
+    shm_ids = calloc(2 * (size_t)c->nranks, sizeof(*shm_ids));
+    if (!c->send || !c->recv || !handles || !table || !keys || !shm_ids) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -267,16 +270,22 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     memcpy(self.key, c->keys.boot, sizeof(self.key));
     snprintf(self.provider, sizeof(self.provider), "%s", c->prov->name);
     self.host = lc_topo_host_key(cfg ? cfg->host : NULL);
+    if ((rc = lc_shm_create(c, &self.shm_pid, &self.shm_fd)))
+        goto fail;
     rc = lc_boot_exchange(host, port, &self, c->timeout_ms, table);
     if (rc)
         goto fail;
     for (int i = 0; i < c->nranks; i++) {
         memcpy(handles + (size_t)i * LC_PROV_HANDLE_MAX, table[i].handle, LC_PROV_HANDLE_MAX);
         keys[i] = table[i].host;
+        shm_ids[i] = table[i].shm_pid;
+        shm_ids[c->nranks + i] = table[i].shm_fd;
     }
     if ((rc = lc_topo_build(c, keys)))
         goto fail;
     rc = lc_comm_connect_all(c, handles);
+    if (!rc)
+        rc = lc_shm_attach(c, shm_ids, shm_ids + c->nranks);
     if (rc)
         goto fail;
 done:
@@ -285,12 +294,14 @@ done:
     free(handles);
     free(table);
     free(keys);
+    free(shm_ids);
     *out = c;
     return 0;
 fail:
     free(handles);
     free(table);
     free(keys);
+    free(shm_ids);
     lc_comm_destroy(c);
     return rc;
 }
@@ -313,6 +324,7 @@ int lc_comm_destroy(lc_comm_t *c)
     if (c->ctx)
         c->prov->fini(c->ctx);
     lc_comm_scratch_free(c);
+    lc_shm_close(c);
     pthread_mutex_destroy(&c->lock);
     free(c->send);
     free(c->recv);

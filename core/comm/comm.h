@@ -45,6 +45,7 @@ struct lc_comm {
     int local_rank;         /* index among the ranks of this rank's host */
     int local_size;
     int max_local;          /* most ranks on one host */
+    struct lc_shm *shm;     /* shared memory with the ranks of this host (core/comm/shm.c) */
 
     const lc_provider_t *prov;
     lc_prov_ctx_t *ctx;

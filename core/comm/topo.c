@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "comm.h"
+#include "shm.h"
 
 uint64_t lc_topo_host_key(const char *name)
 {
@@ -103,9 +104,10 @@ int lc_topo_build(struct lc_comm *c, const uint64_t *keys)
 
 int lc_topo_two_level(const struct lc_comm *c)
 {
-    if (c->hier == LC_HIER_NEVER || c->nhosts < 2 || c->max_local < 2)
+    if (c->hier == LC_HIER_NEVER || c->max_local < 2)
         return 0;
-    return 1;
+    /* one host: the levels inside it over shared memory are the whole vote */
+    return c->nhosts >= 2 || (c->shm && c->shm->active);
 }
 
 int lc_comm_local_rank(const lc_comm_t *c)

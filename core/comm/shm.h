@@ -1,0 +1,92 @@
+/*
+ * shm.h - the shared-memory path between the ranks of one host, used by the
+ * two-level vote (core/coll/vote_hier.c) for its steps inside the host.
+ *
+ * Every rank owns one region: an anonymous memfd, mapped by the ranks of its
+ * host through /proc/PID/fd/FD (process and descriptor travel in the
+ * rendezvous table). It has no name anywhere, so nothing outlives the ranks,
+ * whichever way they end (kill -9 included). A region holds LC_SHM_SLOTS
+ * slots; slot k carries one pipelined segment at a time: the owner's packed
+ * votes, then its decoded stripes. Flags in the region's header say which
+ * segment (a tag: collective sequence and segment) a slot holds and which
+ * tag every reader has finished with; the owner refills a slot only after
+ * every reader finished with what it held.
+ */
+#ifndef LC_SHM_H
+#define LC_SHM_H
+
+#include <stdint.h>
+
+#include "comm.h"
+
+#define LC_SHM_SLOTS 8
+#define LC_SHM_MAX_LOCAL 64
+
+/* One rank's region as a peer sees it: the header, then the slots. */
+typedef struct lc_shm_hdr {
+    uint64_t magic;
+    uint64_t size;
+    uint64_t slot_bytes;  /* bytes of one slot: votes, then stripes at vote_bytes */
+    uint64_t vote_bytes;
+    struct {
+        uint64_t votes;                    /* tag of the packed votes in the slot */
+        uint64_t pad1[7];
+        uint64_t stripes;                  /* tag of the decoded stripes in the slot */
+        uint64_t pad2[7];
+        uint64_t done[LC_SHM_MAX_LOCAL];   /* per local rank: the last tag it finished reading */
+    } slot[LC_SHM_SLOTS];
+} lc_shm_hdr_t;
+
+struct lc_shm {
+    int fd;
+    lc_shm_hdr_t *mine;
+    lc_shm_hdr_t **peer;   /* by local rank; peer[local_rank] is mine */
+    uint64_t last[LC_SHM_SLOTS]; /* the tag each of my slots held last */
+    int active;            /* every rank of the comm mapped its host's regions */
+    int waiting;           /* a collective waits for a flag: poll, do not sleep in the provider */
+};
+
+/* Create this rank's region (before the rendezvous): *pid and *fd for the table. */
+LC_HIDDEN int lc_shm_create(struct lc_comm *c, int32_t *pid, int32_t *fd);
+
+/*
+ * Map the regions of the ranks on this rank's host (after the connections
+ * are up: pids[r], fds[r] from the table), and agree with every rank on
+ * whether the path is used (an allgather): it is when every rank of a host
+ * with several ranks mapped all of them, and LC_SHM allows it.
+ */
+LC_HIDDEN int lc_shm_attach(struct lc_comm *c, const int32_t *pids, const int32_t *fds);
+
+/* Unmap everything and close (at destroy; fine when nothing was created). */
+LC_HIDDEN void lc_shm_close(struct lc_comm *c);
+
+/* Slot k of local rank l's region: its packed votes, and its decoded stripes. */
+static inline uint64_t *lc_shm_votes(const struct lc_shm *s, int l, int k)
+{
+    lc_shm_hdr_t *h = s->peer[l];
+
+    return (uint64_t *)((char *)h + sizeof(*h) + h->slot_bytes * (uint64_t)k);
+}
+
+static inline uint64_t *lc_shm_stripes(const struct lc_shm *s, int l, int k)
+{
+    return (uint64_t *)((char *)lc_shm_votes(s, l, k) + s->peer[l]->vote_bytes);
+}
+
+/* Tags: the collective's sequence number and the segment, never 0. */
+static inline uint64_t lc_shm_tag(uint64_t seq, int seg)
+{
+    return seq << 32 | (uint64_t)(seg + 1);
+}
+
+static inline uint64_t lc_shm_load(const uint64_t *flag)
+{
+    return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
+}
+
+static inline void lc_shm_store(uint64_t *flag, uint64_t v)
+{
+    __atomic_store_n(flag, v, __ATOMIC_RELEASE);
+}
+
+#endif
