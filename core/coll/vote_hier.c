@@ -95,6 +95,16 @@ static int lc_hier_owner(const struct lc_hier_vote *v, int h, int s)
     return v->hranks[v->hoff[h] + (int)((long)s * lh / v->nstripe)];
 }
 
+/* Local rank of rank r on this rank's host. */
+static int lc_hier_local_of(const struct lc_hier_vote *v, int r)
+{
+    int l = 0;
+
+    while (v->hranks[v->hoff[v->myhost] + l] != r)
+        l++;
+    return l;
+}
+
 static size_t lc_hier_cell_words(const struct lc_hier_vote *v, unsigned bits)
 {
     return v->cell * bits / 64;
@@ -175,11 +185,8 @@ static void lc_hier_transfers(struct lc_hier_vote *v, struct lc_hier_slot *sl)
                     if (hj == v->myhost && v->shm) {
                         continue; /* E1 and E4 go through shared memory */
                     } else if (hj == v->myhost) {
-                        int theirs = lc_hier_owner(v, hj, s) == j;
-                        int lj = 0;
+                        int theirs = lc_hier_owner(v, hj, s) == j, lj = lc_hier_local_of(v, j);
 
-                        while (v->hranks[v->hoff[hj] + lj] != j)
-                            lj++;
                         if (phase == 0 && !dir && theirs) /* E1: my votes of their stripe */
                             lc_hier_add(sl, LC_HS_E1, j, 0,
                                         sl->send1 + (size_t)s * v->stripe * v->a.b1 / 64, sbytes);
@@ -236,7 +243,7 @@ static int lc_hier_start(struct lc_hier_vote *v, struct lc_hier_slot *sl, int s)
     if (rc)
         return rc;
     memset(sl->send1 + used, 0, (words - used) * 8);
-    for (int st = v->s0; st < v->s1; st++)
+    for (int st = v->s0; st < v->s1 && !v->shm; st++)
         memcpy(lc_hier_row(v, sl, st, v->lrank), sl->send1 + (size_t)st * v->stripe * a->b1 / 64,
                v->stripe * a->b1 / 8);
     if (v->shm) {
@@ -249,44 +256,33 @@ static int lc_hier_start(struct lc_hier_vote *v, struct lc_hier_slot *sl, int s)
 }
 
 /*
- * Shared memory: copy from every local rank whose region holds the segment
- * what this rank needs of it: at E1 its votes of this rank's stripes, at E4
- * its decoded stripes (this rank's went into its own region first), after
- * which this rank is done with the peer's slot. Sets *progress.
+ * Shared memory: note the local ranks whose region holds the segment's votes
+ * (E1) and, once this rank's decoded stripes are in its own region, those
+ * whose decoded stripes are there (E4); both are read in place. Sets *progress.
  */
-static void lc_hier_shm_read(struct lc_hier_vote *v, struct lc_hier_slot *sl, int *progress)
+static void lc_hier_shm_poll(struct lc_hier_vote *v, struct lc_hier_slot *sl, int *progress)
 {
     struct lc_shm *shm = v->shm;
-    int k = (int)(sl - v->slot), e4 = sl->stage == LC_HS_E4, me = v->lrank;
-    size_t sw = v->stripe * v->a.b1 / 64, cres = lc_hier_cell_words(v, v->a.p2planes);
+    int k = (int)(sl - v->slot), e4 = sl->stage == LC_HS_E4;
+    size_t cres = lc_hier_cell_words(v, v->a.p2planes);
     uint64_t full = v->lsize == 64 ? ~0ull : (1ull << v->lsize) - 1;
 
     if (e4 && !sl->published) {
         size_t off = (size_t)v->s0 * v->nhosts * cres;
 
-        memcpy(lc_shm_stripes(shm, me, k) + off, sl->cellres + off,
+        memcpy(lc_shm_stripes(shm, v->lrank, k) + off, sl->cellres + off,
                (size_t)(v->s1 - v->s0) * v->nhosts * cres * 8);
         lc_shm_store(&shm->mine->slot[k].stripes, sl->tag);
         sl->published = 1;
     }
     for (int l = 0; l < v->lsize; l++) {
         lc_shm_hdr_t *h = shm->peer[l];
-        int rank = v->hranks[v->hoff[v->myhost] + l];
 
         if (!(sl->e1_done >> l & 1) && lc_shm_load(&h->slot[k].votes) == sl->tag) {
-            for (int st = v->s0; st < v->s1; st++)
-                memcpy(lc_hier_row(v, sl, st, l), lc_shm_votes(shm, l, k) + (size_t)st * sw,
-                       sw * 8);
             sl->e1_done |= 1ull << l;
             *progress = 1;
         }
         if (e4 && !(sl->e4_done >> l & 1) && lc_shm_load(&h->slot[k].stripes) == sl->tag) {
-            for (int st = 0; st < v->nstripe; st++)
-                if (lc_hier_owner(v, v->myhost, st) == rank)
-                    memcpy(lc_hier_cellres(v, sl, st, 0),
-                           lc_shm_stripes(shm, l, k) + (size_t)st * v->nhosts * cres,
-                           v->nhosts * cres * 8);
-            lc_shm_store(&h->slot[k].done[me], sl->tag);
             sl->e4_done |= 1ull << l;
             *progress = 1;
         }
@@ -319,9 +315,15 @@ static int lc_hier_count(struct lc_hier_vote *v, struct lc_hier_slot *sl)
     unsigned eb = v->eb[v->myhost];
     int rc = 0;
 
+    if (v->shm) /* the host's votes side by side in the regions, read in place */
+        stride = v->shm->size / 8;
     for (int s = v->s0; s < v->s1 && !rc; s++)
         for (int h = 0; h < v->nhosts && !rc; h++) {
-            const uint64_t *rows = lc_hier_row(v, sl, s, 0) + (size_t)h * cw1;
+            const uint64_t *rows =
+                (v->shm ? lc_shm_votes(v->shm, 0, (int)(sl - v->slot)) + (size_t)s * v->stripe *
+                                                                          a->b1 / 64
+                        : lc_hier_row(v, sl, s, 0)) +
+                (size_t)h * cw1;
 
             if (a->mode != LC_VOTE_L1) {
                 rc = lc_count_votes(rows, stride, (size_t)v->lsize, v->cell,
@@ -380,6 +382,7 @@ static int lc_hier_reduce(struct lc_hier_vote *v, struct lc_hier_slot *sl)
 /* Every stripe decoded: write the segment into the caller's output. */
 static int lc_hier_finish(struct lc_hier_vote *v, struct lc_hier_slot *sl)
 {
+    struct lc_comm *c = v->c;
     const lc_vote_args_t *a = &v->a;
     size_t osz = lc_dtype_size(a->out_type), wc = v->cell / 64;
     int rc = 0;
@@ -389,7 +392,11 @@ static int lc_hier_finish(struct lc_hier_vote *v, struct lc_hier_slot *sl)
             size_t e0 = (size_t)sl->seg * v->seglen + (size_t)s * v->stripe + (size_t)h * v->cell;
             size_t len, wl;
             uint64_t *planes = lc_hier_cellres(v, sl, s, h);
+            int owner = lc_hier_owner(v, v->myhost, s);
 
+            if (v->shm && owner != c->rank) /* read in place in the owner's region */
+                planes = lc_shm_stripes(v->shm, lc_hier_local_of(v, owner), (int)(sl - v->slot)) +
+                         (planes - sl->cellres);
             if (e0 >= a->n)
                 continue;
             len = a->n - e0 < v->cell ? a->n - e0 : v->cell;
@@ -402,8 +409,11 @@ static int lc_hier_finish(struct lc_hier_vote *v, struct lc_hier_slot *sl)
                     o[wl - 1] &= ~0ull >> (64 - len % 64);
                 continue;
             }
-            for (unsigned k = 1; wl < wc && k < a->p2planes; k++) /* planes of a shorter cell */
-                memmove(planes + k * wl, planes + k * wc, wl * 8);
+            if (wl < wc && a->p2planes > 1) { /* planes of a shorter cell, packed */
+                for (unsigned k = 0; k < a->p2planes; k++)
+                    memcpy(v->acc + k * wl, planes + k * wc, wl * 8);
+                planes = v->acc;
+            }
             if (a->mode == LC_VOTE_AVERAGE)
                 rc = lc_decode_average(planes, (size_t)v->c->nranks, len,
                                        (char *)a->out + e0 * osz, a->out_type);
@@ -412,6 +422,9 @@ static int lc_hier_finish(struct lc_hier_vote *v, struct lc_hier_slot *sl)
             else
                 rc = lc_unpack_signs(planes, len, (char *)a->out + e0 * osz, a->out_type);
         }
+    for (int l = 0; v->shm && l < v->lsize; l++) /* done with every local rank's slot */
+        if (l != v->lrank)
+            lc_shm_store(&v->shm->peer[l]->slot[sl - v->slot].done[v->lrank], sl->tag);
     sl->stage = LC_HS_FREE;
     return rc;
 }
@@ -514,7 +527,7 @@ static int lc_hier_pass(struct lc_request *r, int *progress)
             int shm_e1 = 1, shm_e4 = 1;
 
             if (v->shm) {
-                lc_hier_shm_read(v, sl, progress);
+                lc_hier_shm_poll(v, sl, progress);
                 shm_e1 = sl->e1_done == full;
                 shm_e4 = sl->e4_done == full;
             }

@@ -49,30 +49,31 @@ static size_t lc_shm_area_bytes(const struct lc_comm *c)
     return ((c->segment + cells * 64 * (w > 8 ? w : 8)) / 8 + 63) & ~(size_t)63;
 }
 
-/* Size and map this rank's region, and lay out its header. */
-static int lc_shm_map_mine(struct lc_comm *c)
+/* Size this rank's region and lay out its header (through a temporary mapping). */
+static int lc_shm_init_mine(struct lc_comm *c)
 {
     struct lc_shm *s = c->shm;
     size_t area = lc_shm_area_bytes(c), slots = (size_t)c->vote_depth;
-    size_t size = sizeof(lc_shm_hdr_t) + slots * 2 * area;
-    void *p;
+    lc_shm_hdr_t *h;
 
-    if (ftruncate(s->fd, (off_t)size))
+    s->size = (sizeof(lc_shm_hdr_t) + slots * 2 * area + 4095) & ~(size_t)4095;
+    if (ftruncate(s->fd, (off_t)s->size))
         return -errno;
-    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
-    if (p == MAP_FAILED)
+    h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
+    if (h == MAP_FAILED)
         return -errno;
-    s->mine = p;
-    memset(s->mine, 0, sizeof(*s->mine));
-    s->mine->size = size;
-    s->mine->slot_bytes = 2 * area;
-    s->mine->vote_bytes = area;
-    lc_shm_store(&s->mine->magic, LC_SHM_MAGIC);
+    memset(h, 0, sizeof(*h));
+    h->size = s->size;
+    h->slot_bytes = 2 * area;
+    h->vote_bytes = area;
+    lc_shm_store(&h->magic, LC_SHM_MAGIC);
+    munmap(h, sizeof(*h));
     return 0;
 }
 
-/* Map the region of the process pid's descriptor fd. */
-static int lc_shm_map_peer(int32_t pid, int32_t fd, lc_shm_hdr_t **out)
+/* Map the region of the process pid's descriptor fd (fd itself when pid is
+ * this process's: its own region) at addr, which the caller reserved. */
+static int lc_shm_map_at(int32_t pid, int32_t fd, size_t size, void *addr)
 {
     char path[64];
     struct stat st;
@@ -83,16 +84,15 @@ static int lc_shm_map_peer(int32_t pid, int32_t fd, lc_shm_hdr_t **out)
     f = open(path, O_RDWR | O_CLOEXEC);
     if (f < 0)
         return -errno;
-    if (fstat(f, &st) || (size_t)st.st_size < sizeof(lc_shm_hdr_t)) {
+    if (fstat(f, &st) || (size_t)st.st_size != size) {
         close(f);
-        return -EPROTO;
+        return -EPROTO; /* another size: another LC_SEGMENT or LC_VOTE_DEPTH */
     }
-    p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+    p = mmap(addr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, f, 0);
     close(f);
     if (p == MAP_FAILED)
         return -errno;
-    *out = p;
-    if (lc_shm_load(&(*out)->magic) != LC_SHM_MAGIC || (*out)->size != (uint64_t)st.st_size)
+    if (lc_shm_load(&((lc_shm_hdr_t *)p)->magic) != LC_SHM_MAGIC)
         return -EPROTO;
     return 0;
 }
@@ -107,31 +107,36 @@ int lc_shm_attach(struct lc_comm *c, const int32_t *pids, const int32_t *fds)
         return -ENOMEM;
     /* 1: every rank's own region is laid out before anyone maps it */
     ok = s && s->fd >= 0 && c->local_size > 1 && c->local_size <= LC_SHM_MAX_LOCAL &&
-         lc_shm_map_mine(c) == 0;
+         lc_shm_init_mine(c) == 0;
     if ((rc = lc_allgather(c, &ok, all, 1)))
         goto out;
-    /* 2: map the regions of this host's ranks; used only when every rank could */
-    if (ok && !(s->peer = calloc((size_t)c->local_size, sizeof(*s->peer))))
-        ok = 0;
+    /* 2: map the host's regions side by side; used only when every rank could */
+    if (ok) {
+        s->nlocal = c->local_size;
+        s->peer = calloc((size_t)s->nlocal, sizeof(*s->peer));
+        s->all = mmap(NULL, s->size * (size_t)s->nlocal, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (s->all == MAP_FAILED)
+            s->all = NULL;
+        ok = s->peer && s->all;
+    }
     for (int r = 0; ok && r < p; r++) {
         if (c->host_of[r] != c->host_of[c->rank])
             continue;
-        if (!all[r])
+        s->peer[l] = (lc_shm_hdr_t *)(s->all + (size_t)l * s->size);
+        if (!all[r]) {
             ok = 0;
-        else if (r == c->rank)
-            s->peer[l] = s->mine;
-        else if ((rc = lc_shm_map_peer(pids[r], fds[r], &s->peer[l]))) {
+        } else if ((rc = lc_shm_map_at(pids[r], fds[r], s->size, s->peer[l]))) {
             LC_WARN("comm", "rank %d: cannot map rank %d's shared memory (/proc/%d/fd/%d): %s",
                     c->rank, r, (int)pids[r], (int)fds[r], strerror(-rc));
             ok = 0;
+            rc = 0;
         }
         l++;
     }
-    rc = lc_allgather(c, &ok, all, 1);
-    if (rc)
-        goto out;
-    s = c->shm;
-    if (!s)
+    if (ok)
+        s->mine = s->peer[c->local_rank];
+    if ((rc = lc_allgather(c, &ok, all, 1)) || !s)
         goto out;
     s->active = 1;
     for (int r = 0; r < p; r++) { /* a rank alone on its host has nothing to map */
@@ -142,6 +147,9 @@ int lc_shm_attach(struct lc_comm *c, const int32_t *pids, const int32_t *fds)
         if (shared && !all[r])
             s->active = 0;
     }
+    if (s->active && c->local_size > 1)
+        LC_INFO("comm", "rank %d: votes inside the host go through shared memory (%d ranks)",
+                c->rank, c->local_size);
 out:
     free(all);
     return rc;
@@ -153,11 +161,8 @@ void lc_shm_close(struct lc_comm *c)
 
     if (!s)
         return;
-    for (int l = 0; s->peer && l < c->local_size; l++)
-        if (s->peer[l] && s->peer[l] != s->mine)
-            munmap(s->peer[l], s->peer[l]->size);
-    if (s->mine)
-        munmap(s->mine, s->mine->size);
+    if (s->all)
+        munmap(s->all, s->size * (size_t)s->nlocal);
     if (s->fd >= 0)
         close(s->fd);
     free(s->peer);

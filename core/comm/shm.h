@@ -5,7 +5,9 @@
  * Every rank owns one region: an anonymous memfd, mapped by the ranks of its
  * host through /proc/PID/fd/FD (process and descriptor travel in the
  * rendezvous table). It has no name anywhere, so nothing outlives the ranks,
- * whichever way they end (kill -9 included). A region holds LC_SHM_SLOTS
+ * whichever way they end (kill -9 included). Every rank maps the host's
+ * regions side by side in local-rank order, so the same slot of all of them
+ * is one strided array that the count kernels read in place. A region holds LC_SHM_SLOTS
  * slots; slot k carries one pipelined segment at a time: the owner's packed
  * votes, then its decoded stripes. Flags in the region's header say which
  * segment (a tag: collective sequence and segment) a slot holds and which
@@ -39,6 +41,9 @@ typedef struct lc_shm_hdr {
 
 struct lc_shm {
     int fd;
+    size_t size;           /* bytes of every region (the same on every rank) */
+    char *all;             /* the host's regions, local rank l's at all + l * size */
+    int nlocal;
     lc_shm_hdr_t *mine;
     lc_shm_hdr_t **peer;   /* by local rank; peer[local_rank] is mine */
     uint64_t last[LC_SHM_SLOTS]; /* the tag each of my slots held last */
