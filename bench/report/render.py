@@ -107,16 +107,25 @@ def hosts(res, rate):
     if not h:
         return ("Not measured in this run (the build has no two-level vote: `lc_info -e` lists "
                 "no LC_HIER).")
+    labels = {"flat": "flat (LC_HIER=0)", "flat-depth1": "flat, LC_VOTE_DEPTH=1",
+              "two-level": "two-level (LC_HIER=1)"}
     out = []
-    for layout, v in h.items():
-        for hier, label in (("0", "flat (LC_HIER=0)"), ("1", "two-level (LC_HIER=1)")):
-            if hier in v:
-                x = v[hier]
-                out.append((layout.replace("x", " x "), label, f"{float(x['time_us']) / 1e3:.2f}",
-                            x["wrong"]))
-    return (f"Vote of 16M elements (fp32 input) with the ranks of a host behind one {rate} "
-            "link (`lc_run --hosts`); lc_coll's floor column assumes a link per rank, so only "
-            "times are shown.\n\n" + table(["hosts x ranks", "vote", "ms", "#wrong"], out))
+    for layout, by_input in h.items():
+        for inp, votes in by_input.items():
+            for vote, x in votes.items():
+                out.append((layout.replace("x", " x "), inp, labels.get(vote, vote),
+                            f"{float(x['time_us']) / 1e3:.2f}", x["wrong"]))
+    text = (f"Vote of 16M elements with the ranks of a host behind one {rate} link (`lc_run "
+            "--hosts`), fp32 input and packed sign bits (`lc_coll --packed`, what the Lion step "
+            "votes); slowest rank. lc_coll's floor column assumes a link per rank, so only "
+            "times are shown.\n\n" + table(["hosts x ranks", "input", "vote", "ms", "#wrong"], out))
+    s = res.get("shm") or {}
+    if s:
+        rows = [(k, f"{float(x['time_us']) / 1e3:.2f}", x["wrong"]) for k, x in s.items()]
+        text += ("\n\nOne host, p = 4, 16M packed elements (`lc_run -n 4`, no --net): the flat "
+                 "vote over the tcp provider on loopback (LC_HIER=0) and the vote over shared "
+                 "memory (the default).\n\n" + table(["path", "ms", "#wrong"], rows))
+    return text
 
 
 def mpi(res):

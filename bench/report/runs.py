@@ -97,18 +97,41 @@ def has_variable(r, name):
     return re.search(rf"^{name}\s", out, re.M) is not None
 
 
+# The votes each layout runs: flat at the defaults, flat with one segment in
+# flight (LC_VOTE_DEPTH=1: the flat vote's best setting behind a shared link,
+# where deeper pipelines overflow the switch), and two-level.
+HOST_VOTES = (("flat", {"LC_HIER": "0"}), ("flat-depth1", {"LC_HIER": "0", "LC_VOTE_DEPTH": "1"}),
+              ("two-level", {"LC_HIER": "1"}))
+
+
 def hosts(r, layouts, iters):
-    """Vote at 16M elements on L ranks per host: {(hosts, per_host): {hier: lc_coll row}}."""
+    """Vote of 16M elements on L ranks per host, fp32 input and packed bits (the Lion
+    step's input): {"HxL": {"fp32"|"packed": {vote: lc_coll row}}}."""
     res = {}
     for h, l in layouts:
-        for hier in ("0", "1"):
-            out = r.lc_run("hosts", h * l, [os.path.join(r.bin, "lc_coll"), "--op", "vote", "-b",
-                                            "64M", "-e", "64M", "-n", str(iters), "-w", "1", "-a",
-                                            "3", "--link", r.rate, "--csv"],
-                           env={"LC_HIER": hier}, net_args=("--hosts", str(h)))
-            rows = csv_rows(out, "size,") if out else None
-            if rows:
-                res.setdefault(f"{h}x{l}", {})[hier] = rows[0]
+        for inp, size, extra in (("fp32", "64M", ()), ("packed", "2M", ("--packed",))):
+            for vote, env in HOST_VOTES:
+                out = r.lc_run("hosts", h * l, [os.path.join(r.bin, "lc_coll"), "--op", "vote",
+                                                *extra, "-b", size, "-e", size, "-n", str(iters),
+                                                "-w", "1", "-a", "3", "--link", r.rate, "--csv"],
+                               env=env, net_args=("--hosts", str(h)))
+                rows = csv_rows(out, "size,") if out else None
+                if rows:
+                    res.setdefault(f"{h}x{l}", {}).setdefault(inp, {})[vote] = rows[0]
+    return res
+
+
+def shm(r, p, iters):
+    """Vote of 16M packed elements on p ranks of this host (no --net): over the tcp
+    provider (LC_HIER=0: flat on loopback) and over shared memory (the default)."""
+    res = {}
+    for vote, env in (("tcp", {"LC_HIER": "0"}), ("shm", {})):
+        out = r.run("shm", [os.path.join(r.bin, "lc_run"), "-n", str(p), "--",
+                            os.path.join(r.bin, "lc_coll"), "--op", "vote", "--packed", "-b", "2M",
+                            "-e", "2M", "-n", str(iters), "-w", "1", "-a", "3", "--csv"], env=env)
+        rows = csv_rows(out, "size,") if out else None
+        if rows:
+            res[vote] = rows[0]
     return res
 
 

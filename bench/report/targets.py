@@ -197,14 +197,25 @@ def digits_gap(res):
 
 
 def two_level(layout, limit):
+    """Packed input (the Lion step's): two-level against the faster flat setting."""
     def check(res):
-        runs = (res.get("hosts") or {}).get(layout) or {}
-        if "0" not in runs or "1" not in runs:
+        v = ((res.get("hosts") or {}).get(layout) or {}).get("packed") or {}
+        flats = [float(v[k]["time_us"]) for k in ("flat", "flat-depth1") if k in v]
+        if not flats or "two-level" not in v:
             return None
-        v = float(runs["0"]["time_us"]) / float(runs["1"]["time_us"])
-        wrong = int(runs["0"]["wrong"]) + int(runs["1"]["wrong"])
-        return f"{v:.2f}x, #wrong {wrong}", v >= limit and wrong == 0
+        ratio = min(flats) / float(v["two-level"]["time_us"])
+        wrong = sum(int(x["wrong"]) for x in v.values())
+        return f"{ratio:.2f}x, #wrong {wrong}", ratio >= limit and wrong == 0
     return check
+
+
+def shm_vs_tcp(res):
+    v = res.get("shm") or {}
+    if "tcp" not in v or "shm" not in v:
+        return None
+    ratio = float(v["tcp"]["time_us"]) / float(v["shm"]["time_us"])
+    wrong = int(v["tcp"]["wrong"]) + int(v["shm"]["wrong"])
+    return f"{ratio:.2f}x, #wrong {wrong}", ratio >= 3.0 and wrong == 0
 
 
 # area, target, section anchor, check
@@ -265,6 +276,8 @@ TARGETS = [
      "hosts-with-many-ranks", two_level("2x4", 1.8)),
     ("hosts", "4 hosts x 2 ranks: two-level vote >= 1.2x faster than flat", "hosts-with-many-ranks",
      two_level("4x2", 1.2)),
+    ("hosts", "one host, p = 4: vote over shared memory >= 3x faster than over tcp on loopback",
+     "hosts-with-many-ranks", shm_vs_tcp),
     ("engine", "small votes (1K, 64K elements; loopback, emulated link) >= 2x faster than "
      "the base build, p = 4", "collective-engine", engine_small),
     ("engine", "16M-element votes no slower than the base build (>= 0.95x)", "collective-engine",
