@@ -225,7 +225,8 @@ static int lc_hier_start(struct lc_hier_vote *v, struct lc_hier_slot *sl, int s)
             if (l != v->lrank &&
                 lc_shm_load(&v->shm->mine->slot[k].done[l]) != v->shm->last[k]) {
                 v->shm->waiting = 1;
-                return 1;
+                rc = lc_shm_check_alive(v->c);
+                return rc ? rc : 1;
             }
         sl->send1 = lc_shm_votes(v->shm, v->lrank, k);
         sl->tag = lc_shm_tag(v->req.seq, s);
@@ -258,9 +259,10 @@ static int lc_hier_start(struct lc_hier_vote *v, struct lc_hier_slot *sl, int s)
 /*
  * Shared memory: note the local ranks whose region holds the segment's votes
  * (E1) and, once this rank's decoded stripes are in its own region, those
- * whose decoded stripes are there (E4); both are read in place. Sets *progress.
+ * whose decoded stripes are there (E4); both are read in place. Sets *progress;
+ * fails when a local rank waited on is gone.
  */
-static void lc_hier_shm_poll(struct lc_hier_vote *v, struct lc_hier_slot *sl, int *progress)
+static int lc_hier_shm_poll(struct lc_hier_vote *v, struct lc_hier_slot *sl, int *progress)
 {
     struct lc_shm *shm = v->shm;
     int k = (int)(sl - v->slot), e4 = sl->stage == LC_HS_E4;
@@ -287,8 +289,10 @@ static void lc_hier_shm_poll(struct lc_hier_vote *v, struct lc_hier_slot *sl, in
             *progress = 1;
         }
     }
-    if (sl->e1_done != full || (e4 && sl->e4_done != full))
-        shm->waiting = 1;
+    if (sl->e1_done == full && (!e4 || sl->e4_done == full))
+        return 0;
+    shm->waiting = 1;
+    return lc_shm_check_alive(v->c);
 }
 
 /* acc (w planes of `words` words) += src (ws planes): bit-sliced addition. */
@@ -527,7 +531,8 @@ static int lc_hier_pass(struct lc_request *r, int *progress)
             int shm_e1 = 1, shm_e4 = 1;
 
             if (v->shm) {
-                lc_hier_shm_poll(v, sl, progress);
+                if ((rc = lc_hier_shm_poll(v, sl, progress)))
+                    return rc;
                 shm_e1 = sl->e1_done == full;
                 shm_e4 = sl->e4_done == full;
             }

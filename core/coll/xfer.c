@@ -1,6 +1,7 @@
 /* xfer.c - point-to-point transfers: post and test one, wait for several, the watchdog. */
 #include <sched.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #include "coll/xfer.h"
 #include "comm/shm.h"
@@ -110,9 +111,12 @@ void lc_xfer_discard(struct lc_comm *c)
 
 void lc_idle(struct lc_comm *c, int sleep)
 {
-    if (c->shm && c->shm->waiting) { /* a peer on this host writes the flag: no wakeup comes */
+    if (c->shm && c->shm->waiting) { /* a rank on this host sets the flag: no wakeup comes */
         c->shm->waiting = 0;
-        sched_yield();
+        if (sleep)
+            usleep(20);
+        else
+            sched_yield();
     } else if (sleep && c->prov->wait &&
         c->prov->size >= offsetof(lc_provider_t, wait) + sizeof(c->prov->wait))
         c->prov->wait(c->ctx, 1000);

@@ -3,7 +3,9 @@
  * (shm.h). Sizes follow the vote's segments: a slot holds one segment's
  * packed votes and its decoded planes, the largest LC_SEGMENT allows.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,16 +116,18 @@ int lc_shm_attach(struct lc_comm *c, const int32_t *pids, const int32_t *fds)
     if (ok) {
         s->nlocal = c->local_size;
         s->peer = calloc((size_t)s->nlocal, sizeof(*s->peer));
+        s->pid = calloc((size_t)s->nlocal, sizeof(*s->pid));
         s->all = mmap(NULL, s->size * (size_t)s->nlocal, PROT_NONE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (s->all == MAP_FAILED)
             s->all = NULL;
-        ok = s->peer && s->all;
+        ok = s->peer && s->pid && s->all;
     }
     for (int r = 0; ok && r < p; r++) {
         if (c->host_of[r] != c->host_of[c->rank])
             continue;
         s->peer[l] = (lc_shm_hdr_t *)(s->all + (size_t)l * s->size);
+        s->pid[l] = pids[r];
         if (!all[r]) {
             ok = 0;
         } else if ((rc = lc_shm_map_at(pids[r], fds[r], s->size, s->peer[l]))) {
@@ -155,6 +159,22 @@ out:
     return rc;
 }
 
+int lc_shm_check_alive(struct lc_comm *c)
+{
+    struct lc_shm *s = c->shm;
+    double now = lc_now();
+
+    if (now - s->checked < 0.1)
+        return 0;
+    s->checked = now;
+    for (int l = 0; l < s->nlocal; l++)
+        if (kill(s->pid[l], 0) && errno == ESRCH)
+            return lc_seterr(LC_ERR_PEER, "comm",
+                             "rank %d: process %d of local rank %d on this host is gone",
+                             c->rank, (int)s->pid[l], l);
+    return 0;
+}
+
 void lc_shm_close(struct lc_comm *c)
 {
     struct lc_shm *s = c->shm;
@@ -166,6 +186,7 @@ void lc_shm_close(struct lc_comm *c)
     if (s->fd >= 0)
         close(s->fd);
     free(s->peer);
+    free(s->pid);
     free(s);
     c->shm = NULL;
 }

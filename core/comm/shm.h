@@ -46,6 +46,8 @@ struct lc_shm {
     int nlocal;
     lc_shm_hdr_t *mine;
     lc_shm_hdr_t **peer;   /* by local rank; peer[local_rank] is mine */
+    int32_t *pid;          /* by local rank: its process, checked while waiting on it */
+    double checked;        /* when the processes were last checked */
     uint64_t last[LC_SHM_SLOTS]; /* the tag each of my slots held last */
     int active;            /* every rank of the comm mapped its host's regions */
     int waiting;           /* a collective waits for a flag: poll, do not sleep in the provider */
@@ -61,6 +63,11 @@ LC_HIDDEN int lc_shm_create(struct lc_comm *c, int32_t *pid, int32_t *fd);
  * with several ranks mapped all of them, and LC_SHM allows it.
  */
 LC_HIDDEN int lc_shm_attach(struct lc_comm *c, const int32_t *pids, const int32_t *fds);
+
+/* While a collective waits on local ranks' flags: every 100 ms, whether the
+ * process of each is alive; LC_ERR_PEER (with a message) when one is gone,
+ * so a killed rank fails its host's collectives at once, not at LC_TIMEOUT. */
+LC_HIDDEN int lc_shm_check_alive(struct lc_comm *c);
 
 /* Unmap everything and close (at destroy; fine when nothing was created). */
 LC_HIDDEN void lc_shm_close(struct lc_comm *c);

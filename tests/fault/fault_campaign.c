@@ -6,7 +6,8 @@
  *    rank other than 0 stops (SIGSTOP) or dies (SIGKILL) at a random moment;
  *    every other rank must return an error within LC_TIMEOUT (+ slack) and the
  *    communicator must refuse the next call at once; results before the fault
- *    are checked against the reference;
+ *    are checked against the reference; the vote runs flat and in two levels
+ *    (ranks on two emulated hosts, the ranks of a host through shared memory);
  *  - the rendezvous under attack: idle connections and garbage hellos while
  *    the job forms, a rank with another key;
  *  - API misuse: NULL and out-of-range arguments return negative codes.
@@ -32,9 +33,11 @@
 #define TIMEOUT_MS 2000
 #define SLACK_S 2.0 /* scheduling on a loaded machine, beyond LC_TIMEOUT */
 
-enum { C_VOTE, C_ALLREDUCE, C_ALLGATHER, C_BCAST, C_BARRIER, C_N };
-static const char *const coll_names[C_N] = {"vote", "allreduce", "allgather", "bcast",
-                                            "barrier"};
+/* vote-2lvl: the vote in two levels, ranks on two emulated hosts (LC_HOST), the
+ * ranks of a host through shared memory */
+enum { C_VOTE, C_VOTE_HIER, C_ALLREDUCE, C_ALLGATHER, C_BCAST, C_BARRIER, C_N };
+static const char *const coll_names[C_N] = {"vote", "vote-2lvl", "allreduce", "allgather",
+                                            "bcast", "barrier"};
 
 /* Child exit codes. */
 enum { FC_OK = 0, FC_INIT = 1, FC_WRONG = 2, FC_NOERR = 4, FC_LATE = 5, FC_REUSE = 6 };
@@ -61,6 +64,7 @@ static int run_coll(lc_comm_t *c, int coll, int rank, int p, size_t n, int iter,
         x[i] = (i + (size_t)rank + (size_t)iter) % 3 ? 1.0f : -1.0f;
     switch (coll) {
     case C_VOTE:
+    case C_VOTE_HIER:
         rc = lc_vote(c, x, LC_FP32, bits, LC_BITS, n, NULL);
         for (size_t i = 0; !rc && i < n; i++) {
             int plus = 0;
@@ -112,6 +116,14 @@ static int death_child(int rank, int p, int port, const char *prov, int coll, in
     int wrong = 0;
 
     set_env(rank, p, port, prov, "campaign");
+    if (coll == C_VOTE_HIER) {
+        setenv("LC_HOST", rank % 2 ? "odd" : "even", 1);
+        setenv("LC_HIER", "1", 1);
+    }
+    if (coll == C_VOTE_HIER) {
+        setenv("LC_HOST", rank % 2 ? "odd" : "even", 1);
+        setenv("LC_HIER", "1", 1);
+    }
     if (lc_comm_init(NULL, &c))
         return FC_INIT;
     t0 = lc_now();
