@@ -2,8 +2,9 @@
  * lc_info.c - what this lioncub build and machine offer: version, SIMD levels,
  * the provider modules found (loaded, or why not), the providers and their
  * devices, every network interface that is up with its speed and the
- * providers that would use it, and whether the LC_* variables set are valid; `lc_info -e` lists every LC_* variable with its
- * default, current value, help and accepted form.
+ * providers that would use it, whether the LC_* variables set are valid, and
+ * how ranks tell which others share their host; `lc_info -e` lists every LC_*
+ * variable with its default, current value, help and accepted form.
  */
 #include <dirent.h>
 #include <ifaddrs.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "comm/comm.h"
 #include "internal.h"
 
 #define LCI_MAX_PROV 8
@@ -23,6 +25,25 @@ struct lci_use {
     const char *prov;
     char ifname[IF_NAMESIZE];
 };
+
+/* How a rank here finds the ranks of its host, and what the votes do with them. */
+static void lci_topology(void)
+{
+    static const char *const local[] = {"LC_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK",
+                                        "SLURM_LOCALID", "LOCAL_RANK"};
+    const char *hier = lc_param_str("LC_HIER"), *shm = lc_param_str("LC_SHM");
+    char buf[512];
+
+    lc_topo_describe(buf, sizeof(buf));
+    printf("topology: %s; ranks with equal keys share a host (the rendezvous tells every rank "
+           "all keys)\n", buf);
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+        if (getenv(local[i]))
+            printf("  %s=%s (checked against the rendezvous' count)\n", local[i],
+                   getenv(local[i]));
+    printf("  two-level votes: LC_HIER=%s; shared memory inside a host: LC_SHM=%s (memfd)\n",
+           hier ? hier : "auto", shm ? shm : "1");
+}
 
 static void lci_params(void)
 {
@@ -229,6 +250,7 @@ int main(int argc, char **argv)
     printf("\n");
     rc = lc_params_check();
     printf("variables: %s\n", rc ? lc_last_error() : "the LC_* values set are valid");
+    lci_topology();
     nuse = lci_providers(use);
     lci_interfaces(use, nuse);
     return simd < 0 || rc;

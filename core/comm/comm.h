@@ -89,6 +89,9 @@ enum { LC_HIER_NEVER = 0, LC_HIER_ALWAYS = 1, LC_HIER_AUTO = 2 }; /* lc_hier_nam
  * over a network). */
 LC_HIDDEN uint64_t lc_topo_host_key(const char *name);
 
+/* How this process's host key is made, and the key, in words (lc_info). */
+LC_HIDDEN void lc_topo_describe(char *buf, size_t len);
+
 /* Set c's topology from every rank's host key (keys[rank]; NULL: a single rank). */
 LC_HIDDEN int lc_topo_build(struct lc_comm *c, const uint64_t *keys);
 

@@ -13,30 +13,48 @@
 #include "comm.h"
 #include "shm.h"
 
-uint64_t lc_topo_host_key(const char *name)
+/* The host key's source in words, into how; the key. */
+static uint64_t lc_topo_key_from(const char *name, char *how, size_t len)
 {
-    char id[256 + 64 + 32] = "";
-    size_t len;
+    char id[256 + 64 + 32] = "", host[256] = "";
+    size_t n = 0;
     struct stat ns;
     FILE *f;
 
     if (!name)
         name = lc_param_str("LC_HOST");
-    if (name && *name)
+    if (name && *name) {
+        snprintf(how, len, "the name \"%s\"", name);
         return lc_hash64(name, strlen(name), 0x4c43484f5354ull); /* "LCHOST" */
-    if (gethostname(id, 256))
-        id[0] = 0;
-    id[255] = 0;
-    len = strlen(id);
+    }
+    if (!gethostname(host, sizeof(host) - 1))
+        n = (size_t)snprintf(id, sizeof(id), "%s", host);
     if ((f = fopen("/proc/sys/kernel/random/boot_id", "r"))) {
-        if (fgets(id + len, 64, f))
-            len += strlen(id + len);
+        if (fgets(id + n, 64, f))
+            n += strlen(id + n);
         fclose(f);
     }
+    ns.st_ino = 0;
     if (!stat("/proc/self/ns/net", &ns))
-        len += (size_t)snprintf(id + len, sizeof(id) - len, "/%llu",
-                                (unsigned long long)ns.st_ino);
-    return lc_hash64(id, len, 0);
+        n += (size_t)snprintf(id + n, sizeof(id) - n, "/%llu", (unsigned long long)ns.st_ino);
+    snprintf(how, len, "hostname %s, boot id, network namespace %llu", host,
+             (unsigned long long)ns.st_ino);
+    return lc_hash64(id, n, 0);
+}
+
+uint64_t lc_topo_host_key(const char *name)
+{
+    char how[320];
+
+    return lc_topo_key_from(name, how, sizeof(how));
+}
+
+void lc_topo_describe(char *buf, size_t len)
+{
+    char how[320];
+    uint64_t key = lc_topo_key_from(NULL, how, sizeof(how));
+
+    snprintf(buf, len, "host key %016llx from %s", (unsigned long long)key, how);
 }
 
 /* The environment's idea of the local rank, or -1 when it has none. */
