@@ -54,7 +54,9 @@ def flat_vote(m, p, n, per_host=1):
 
 def two_level_vote(m, p, n, per_host):
     """Two-level vote: counts of the host's L votes (w bits) cross the host link
-    once, striped over its L ranks: (w + 1)(H - 1)/H bits per element per host."""
+    once, striped over its L ranks: (w + 1)(H - 1)/H bits per element per host.
+    Inside the host the ranks read each other's votes and results in shared
+    memory: no messages there, the count reads the L rows in place."""
     hosts = p / per_host
     w = math.ceil(math.log2(per_host + 1))
     wire = (w + 1) * n * (hosts - 1) / hosts
@@ -64,7 +66,7 @@ def two_level_vote(m, p, n, per_host):
              + (n / 8) / m.count_rate(per_host)                 # count L rows of N/L bits
              + (w * stripe * hosts / 8) / m.count_rate(hosts)   # add H hosts' counts
              + (n / 8) / m.mem) * m.oversub                     # gather the result in the host
-    t_msg = _segments(n) * 2 * ((hosts - 1) + (per_host - 1)) * m.msg * m.oversub
+    t_msg = _segments(n) * 2 * (hosts - 1) * m.msg * m.oversub
     t_fill = t_cpu * min(1.0, SEGMENT / n)
     return dict(total=m.busy(t_net, t_cpu) + t_msg + t_fill + 4 * m.alpha, net=t_net, cpu=t_cpu,
                 wire_bits=wire)

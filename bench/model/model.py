@@ -9,7 +9,8 @@ extrapolated to clusters; writes docs/scaling.md and its plot.
 Measured inputs: the kernel rates (lc_bench_kernels at lioncub's active SIMD
 level), the latency and per-message cost of the emulated link (lc_ping), and
 for the check the times of the flat vote at p = 2..8 (a host per rank, and
-hosts of 2 and 4 ranks with lc_run --hosts) and of the fp32 ring allreduce
+hosts of 2 and 4 ranks with lc_run --hosts), of the two-level vote on those
+hosts, and of the fp32 ring allreduce
 (lc_coll, slowest rank). The predictions for 16..1024 ranks at 8 per host
 use the measured kernel rates with a core per rank, and the latency and
 message cost of --alpha and --msg (the emulated link's are a loaded 2-core
@@ -203,13 +204,14 @@ cost of every message a rank sends or receives.
   a host's link carries 2 N L (H-1)/H bits (2 N (p-1)/p with a host per rank);
   compute is packing 4N bytes of fp32 and counting p rows of N/p bits; 2(p-1)
   messages per segment; two phases of latency.
-- **Two-level vote** (reduce in the host, exchange across hosts, broadcast in
-  the host; design.md's Topology section): the counts of a
-  host's L votes (w = ceil(log2(L+1)) bits) cross the link once, striped over
-  the host's ranks: (w+1)(H-1)/H bits per element per host link; compute adds
-  the count over L local rows, the sum of H hosts' w-bit counts and the
-  in-host gather of the result (at the streaming read rate); 2(H-1) + 2(L-1)
-  messages per segment; four phases of latency.
+- **Two-level vote** (count in the host, exchange counts across hosts, read
+  the result in the host; [hosts.md](hosts.md)): the counts of a host's L
+  votes (w = ceil(log2(L+1)) bits) cross the link once, striped over the
+  host's ranks: (w+1)(H-1)/H bits per element per host link; compute adds the
+  count over L local rows (read in place in shared memory), the sum of H
+  hosts' w-bit counts and the read of the result (at the streaming read
+  rate); 2(H-1) messages per segment (none inside the host); four phases of
+  latency.
 - **fp32 ring allreduce** (reduce-scatter and all-gather, the ranks of a host
   adjacent on the ring, as NCCL's ring): a host's link carries
   2(p-1)/p x 32 N bits; the reduction reads two fp32 and writes one per
