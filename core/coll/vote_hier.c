@@ -83,6 +83,7 @@ struct lc_hier_vote {
     int *cur;           /* per (peer, direction): event index, and transfer within it */
     uint64_t *acc;      /* count planes of all p votes of one cell */
     int32_t *sums;      /* L1 sums of one cell */
+    size_t cell_cap;    /* elements acc, sums and sums8 hold */
     int8_t *sums8;      /* the same as levels, for packing */
     struct lc_shm *shm; /* E1 and E4 through shared memory, or NULL: through the provider */
 };
@@ -682,14 +683,19 @@ static int lc_hier_setup(struct lc_hier_vote *v)
     rc = lc_req_scratch(&v->req, 8 * (per_slot * (size_t)v->depth + tmp), (void **)&base);
     if (rc)
         return rc;
-    free(v->acc);
-    free(v->sums);
-    free(v->sums8);
-    v->acc = malloc(tmp * 8);
-    v->sums = malloc(v->cell * sizeof(*v->sums));
-    v->sums8 = malloc(v->cell);
-    if (!v->acc || !v->sums || !v->sums8)
-        return -ENOMEM;
+    if (v->cell > v->cell_cap) { /* kept for the next vote, as the slots' transfers */
+        free(v->acc);
+        free(v->sums);
+        free(v->sums8);
+        v->acc = malloc(tmp * 8);
+        v->sums = malloc(v->cell * sizeof(*v->sums));
+        v->sums8 = malloc(v->cell);
+        if (!v->acc || !v->sums || !v->sums8) {
+            v->cell_cap = 0;
+            return -ENOMEM;
+        }
+        v->cell_cap = v->cell;
+    }
     for (int k = 0; k < v->depth; k++) {
         struct lc_hier_slot *sl = &v->slot[k];
         uint64_t *w = (uint64_t *)base + per_slot * (size_t)k;
@@ -702,12 +708,12 @@ static int lc_hier_setup(struct lc_hier_vote *v)
         sl->cellres = w;
         sl->stage = LC_HS_FREE;
         sl->seg = -1;
-        free(sl->x);
-        free(sl->xev);
-        free(sl->range);
-        sl->x = calloc(maxx, sizeof(*sl->x));
-        sl->xev = calloc(maxx, 1);
-        sl->range = calloc(8 * p, sizeof(int));
+        if (!sl->x) /* sized by p and S, which the comm fixes */
+            sl->x = calloc(maxx, sizeof(*sl->x));
+        if (!sl->xev)
+            sl->xev = calloc(maxx, 1);
+        if (!sl->range)
+            sl->range = calloc(8 * p, sizeof(int));
         if (!sl->x || !sl->xev || !sl->range)
             return -ENOMEM;
     }
