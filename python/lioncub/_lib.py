@@ -33,12 +33,13 @@ LC_LION_EXACT_BETAS = 1
 class CommConfig(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("rank", c_int), ("nranks", c_int), ("root", c_char_p),
                 ("id", c_void_p), ("job_key", c_char_p), ("provider", c_char_p),
-                ("timeout_ms", c_int)]
+                ("timeout_ms", c_int), ("host", c_char_p)]
 
 
 class CommStats(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("bytes_sent", c_uint64), ("bytes_recv", c_uint64),
-                ("collectives", c_uint64), ("comm_seconds", c_double)]
+                ("collectives", c_uint64), ("comm_seconds", c_double),
+                ("votes_two_level", c_uint64)]
 
 
 class VoteOpts(ctypes.Structure):
@@ -79,6 +80,10 @@ _PROTOS = {
     "lc_comm_rank": (c_int, [c_void_p]),
     "lc_comm_size": (c_int, [c_void_p]),
     "lc_comm_provider": (c_char_p, [c_void_p]),
+    "lc_comm_host": (c_int, [c_void_p, c_int]),
+    "lc_comm_num_hosts": (c_int, [c_void_p]),
+    "lc_comm_local_rank": (c_int, [c_void_p]),
+    "lc_comm_local_size": (c_int, [c_void_p]),
     "lc_comm_get_stats": (c_int, [c_void_p, ctypes.POINTER(CommStats)]),
     "lc_vote": (c_int, [c_void_p, c_void_p, c_int, c_void_p, c_int, c_size_t,
                         ctypes.POINTER(VoteOpts)]),

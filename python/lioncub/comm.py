@@ -6,7 +6,6 @@ same order with the same sizes, as with MPI; a mismatch raises MismatchError
 on every rank.
 """
 import ctypes
-import os
 
 from . import _lib
 from ._lib import check, lib
@@ -44,11 +43,6 @@ def check_tensor(t, what, dtypes=None):
         raise TypeError(f"{what} has dtype {t.dtype}; expected one of {names}")
 
 
-def _env_int(name):
-    v = os.environ.get(name)
-    return int(v) if v not in (None, "") else None
-
-
 class Communicator:
     """A group of ranks that run lioncub collectives together.
 
@@ -61,7 +55,7 @@ class Communicator:
     """
 
     def __init__(self, rank=None, size=None, root=None, job_key=None, provider=None,
-                 timeout_ms=None):
+                 timeout_ms=None, host=None):
         self._comm = None
         if (rank is None) != (size is None):
             raise ValueError("give both rank and size, or neither")
@@ -71,7 +65,8 @@ class Communicator:
                               root=root.encode() if root else None, id=None,
                               job_key=job_key.encode() if job_key else None,
                               provider=provider.encode() if provider else None,
-                              timeout_ms=int(timeout_ms or 0))
+                              timeout_ms=int(timeout_ms or 0),
+                              host=str(host).encode() if host is not None else None)
         if rank is not None and not 0 <= cfg.rank < cfg.nranks:
             raise ValueError(f"rank {rank} is not in [0, {size})")
         handle = ctypes.c_void_p()
@@ -80,14 +75,11 @@ class Communicator:
         self.rank = lib.lc_comm_rank(handle)
         self.size = lib.lc_comm_size(handle)
         self.provider = lib.lc_comm_provider(handle).decode()
-        # Ranks per host, as the launchers tell it (torch's, Open MPI's, Slurm's variables).
-        self.local_rank = next((v for v in (_env_int("LC_LOCAL_RANK"), _env_int("LOCAL_RANK"),
-                                            _env_int("OMPI_COMM_WORLD_LOCAL_RANK"),
-                                            _env_int("SLURM_LOCALID")) if v is not None), None)
-        self.local_size = next((v for v in (_env_int("LC_LOCAL_SIZE"),
-                                            _env_int("LOCAL_WORLD_SIZE"),
-                                            _env_int("OMPI_COMM_WORLD_LOCAL_SIZE")) if v is not None),
-                               None)
+        # Which ranks share a host, as the rendezvous told every rank (docs/hosts.md).
+        self.host = check(lib.lc_comm_host(handle, self.rank), "lc_comm_host")
+        self.num_hosts = check(lib.lc_comm_num_hosts(handle), "lc_comm_num_hosts")
+        self.local_rank = check(lib.lc_comm_local_rank(handle), "lc_comm_local_rank")
+        self.local_size = check(lib.lc_comm_local_size(handle), "lc_comm_local_size")
 
     # -- lifetime --
     @property
@@ -201,11 +193,13 @@ class Communicator:
         check(lib.lc_barrier(self.handle), "barrier")
 
     def stats(self):
-        """Traffic since creation: bytes_sent, bytes_recv, collectives, comm_seconds."""
+        """Traffic since creation: bytes_sent, bytes_recv, collectives, comm_seconds,
+        votes_two_level (votes that ran inside hosts, then across)."""
         s = _lib.CommStats(size=ctypes.sizeof(_lib.CommStats))
         check(lib.lc_comm_get_stats(self.handle, ctypes.byref(s)), "stats")
         return {"bytes_sent": s.bytes_sent, "bytes_recv": s.bytes_recv,
-                "collectives": s.collectives, "comm_seconds": s.comm_seconds}
+                "collectives": s.collectives, "comm_seconds": s.comm_seconds,
+                "votes_two_level": s.votes_two_level}
 
 
 _default = None

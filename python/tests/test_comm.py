@@ -1,5 +1,6 @@
 """lioncub.Communicator: every collective at p = 4 (ties happen) against a reference
-computed here from all ranks' inputs; errors and their classes."""
+computed here from all ranks' inputs; errors and their classes; the same ranks on
+two emulated hosts (LC_HOST) vote in two levels to the same bits."""
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -86,4 +87,17 @@ def test_local_argument_errors():
 def test_torch_variables():
     """Launched with torch's RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT only."""
     res = values(run_ranks(3, "whoami", torch_vars=True))
-    assert res == [{"rank": r, "size": 3, "local_rank": r, "local_size": 3} for r in range(3)]
+    assert res == [{"rank": r, "size": 3, "local_rank": r, "local_size": 3, "host": 0,
+                    "num_hosts": 1} for r in range(3)]
+
+
+def test_two_hosts_vote_like_one(results):
+    """Ranks 0, 2 and 1, 3 on two hosts (LC_HOST), votes in two levels (LC_HIER=1):
+    the topology the rendezvous gives, and every vote's result equal to one host's."""
+    hosts = values(run_ranks(P, "comm_ops", {"n": N},
+                             env=lambda r: {"LC_HOST": f"h{r % 2}", "LC_HIER": "1"}))
+    for r, (flat, two) in enumerate(zip(results, hosts)):
+        assert two["topology"] == [r % 2, 2, r // 2, 2]
+        assert two["two_level"] == 5  # majority, average, into words, from packed, l1
+        for k in ("majority", "average", "majority_words", "majority_from_packed", "l1"):
+            assert two[k] == flat[k], k

@@ -236,6 +236,8 @@ def comm_ops(args):
     out["bcast"] = b.tolist()
     comm.barrier()
     out["bytes_sent"] = comm.stats()["bytes_sent"]
+    out["two_level"] = comm.stats()["votes_two_level"]
+    out["topology"] = [comm.host, comm.num_hosts, comm.local_rank, comm.local_size]
     try:
         comm.vote(x, mode="l1", level_bits=9)
     except lioncub.InvalidArgument as e:
@@ -266,7 +268,7 @@ def pack_signs(x):
 def whoami(args):
     comm = lioncub.default_communicator()
     return {"rank": comm.rank, "size": comm.size, "local_rank": comm.local_rank,
-            "local_size": comm.local_size}
+            "local_size": comm.local_size, "host": comm.host, "num_hosts": comm.num_hosts}
 
 
 REF_SHAPES = [((37, 11), "float32"), ((129,), "bfloat16"), ((64,), "float32"), ((5,), "float32")]
