@@ -86,6 +86,7 @@ struct lc_hier_vote {
     size_t cell_cap;    /* elements acc, sums and sums8 hold */
     int8_t *sums8;      /* the same as levels, for packing */
     struct lc_shm *shm; /* E1 and E4 through shared memory, or NULL: through the provider */
+    int all_own;        /* one host over shared memory: this rank decodes every stripe */
 };
 
 /* Local rank owning stripe s on host h, and its rank. */
@@ -270,6 +271,8 @@ static int lc_hier_shm_poll(struct lc_hier_vote *v, struct lc_hier_slot *sl, int
     size_t cres = lc_hier_cell_words(v, v->a.p2planes);
     uint64_t full = v->lsize == 64 ? ~0ull : (1ull << v->lsize) - 1;
 
+    if (v->all_own)
+        sl->e4_done = full, sl->published = 1; /* nobody reads the stripes */
     if (e4 && !sl->published) {
         size_t off = (size_t)v->s0 * v->nhosts * cres;
 
@@ -313,12 +316,33 @@ static void lc_planes_add(uint64_t *acc, unsigned w, const uint64_t *src, unsign
 }
 
 /* E1 done: count this host's votes of every cell of this rank's stripes. */
+/* Index of element 0 of cell (s, h) of the slot's segment, for the tie rule. */
+static uint64_t lc_hier_first(const struct lc_hier_vote *v, const struct lc_hier_slot *sl, int s,
+                              int h)
+{
+    return v->a.base + (size_t)sl->seg * v->seglen + (size_t)s * v->stripe + (size_t)h * v->cell;
+}
+
+/* L1: decode a cell's sums of all p votes into dst (bits, then ties when values). */
+static int lc_hier_decode_sums(struct lc_hier_vote *v, uint64_t first, uint64_t *dst)
+{
+    int rc = lc_decode_sum_sign(v->sums, v->cell, first, v->a.salt, dst);
+
+    if (!rc && v->a.p2planes == 2)
+        lc_tie_plane(v->sums, v->cell, dst + v->cell / 64);
+    return rc;
+}
+
+/*
+ * E1 done: count this host's votes of every cell of this rank's stripes. With
+ * one host that count is the whole vote's: the cell is decoded at once.
+ */
 static int lc_hier_count(struct lc_hier_vote *v, struct lc_hier_slot *sl)
 {
     const lc_vote_args_t *a = &v->a;
-    size_t stride = v->stripe * a->b1 / 64, cw1 = v->cell * a->b1 / 64;
+    size_t stride = v->stripe * a->b1 / 64, cw1 = v->cell * a->b1 / 64, L = (size_t)v->lsize;
     unsigned eb = v->eb[v->myhost];
-    int rc = 0;
+    int rc = 0, one = v->nhosts == 1;
 
     if (v->shm) /* the host's votes side by side in the regions, read in place */
         stride = v->shm->size / 8;
@@ -329,19 +353,27 @@ static int lc_hier_count(struct lc_hier_vote *v, struct lc_hier_slot *sl)
                                                                           a->b1 / 64
                         : lc_hier_row(v, sl, s, 0)) +
                 (size_t)h * cw1;
+            uint64_t *dst = one ? lc_hier_cellres(v, sl, s, h) : lc_hier_hostcnt(v, sl, s, h);
 
-            if (a->mode != LC_VOTE_L1) {
-                rc = lc_count_votes(rows, stride, (size_t)v->lsize, v->cell,
-                                    lc_hier_hostcnt(v, sl, s, h));
+            if (a->mode == LC_VOTE_MAJORITY && one) {
+                rc = lc_vote_majority(rows, stride, L, v->cell, lc_hier_first(v, sl, s, h),
+                                      a->salt, dst);
+                continue;
+            }
+            if (a->mode != LC_VOTE_L1) { /* the count planes (average: the result's) */
+                rc = lc_count_votes(rows, stride, L, v->cell, dst);
                 continue;
             }
             memset(v->sums, 0, v->cell * sizeof(*v->sums));
-            for (int l = 0; l < v->lsize && !rc; l++)
-                rc = lc_levels_accumulate(rows + (size_t)l * stride, v->cell, a->b1, v->sums);
+            for (size_t l = 0; l < L && !rc; l++)
+                rc = lc_levels_accumulate(rows + l * stride, v->cell, a->b1, v->sums);
+            if (rc || one) {
+                rc = rc ? rc : lc_hier_decode_sums(v, lc_hier_first(v, sl, s, h), dst);
+                continue;
+            }
             for (size_t i = 0; i < v->cell; i++)
                 v->sums8[i] = (int8_t)v->sums[i];
-            if (!rc)
-                rc = lc_levels_pack(v->sums8, v->cell, eb, lc_hier_hostcnt(v, sl, s, h));
+            rc = lc_levels_pack(v->sums8, v->cell, eb, dst);
         }
     return rc;
 }
@@ -353,9 +385,10 @@ static int lc_hier_reduce(struct lc_hier_vote *v, struct lc_hier_slot *sl)
     size_t wc = v->cell / 64, p = (size_t)v->c->nranks;
     int rc = 0;
 
+    if (v->nhosts == 1) /* decoded when counted */
+        return 0;
     for (int s = v->s0; s < v->s1 && !rc; s++) {
-        uint64_t first = a->base + (size_t)sl->seg * v->seglen + (size_t)s * v->stripe +
-                         (size_t)v->myhost * v->cell;
+        uint64_t first = lc_hier_first(v, sl, s, v->myhost);
         uint64_t *dst = lc_hier_cellres(v, sl, s, v->myhost);
 
         if (a->mode != LC_VOTE_L1) {
@@ -377,9 +410,7 @@ static int lc_hier_reduce(struct lc_hier_vote *v, struct lc_hier_slot *sl)
                                                      : lc_hier_railrecv(v, sl, s, h),
                                       v->cell, v->eb[h], v->sums);
         if (!rc)
-            rc = lc_decode_sum_sign(v->sums, v->cell, first, a->salt, dst);
-        if (!rc && a->p2planes == 2)
-            lc_tie_plane(v->sums, v->cell, dst + wc);
+            rc = lc_hier_decode_sums(v, first, dst);
     }
     return rc;
 }
@@ -399,7 +430,7 @@ static int lc_hier_finish(struct lc_hier_vote *v, struct lc_hier_slot *sl)
             uint64_t *planes = lc_hier_cellres(v, sl, s, h);
             int owner = lc_hier_owner(v, v->myhost, s);
 
-            if (v->shm && owner != c->rank) /* read in place in the owner's region */
+            if (v->shm && !v->all_own && owner != c->rank) /* in place in the owner's region */
                 planes = lc_shm_stripes(v->shm, lc_hier_local_of(v, owner), (int)(sl - v->slot)) +
                          (planes - sl->cellres);
             if (e0 >= a->n)
@@ -630,6 +661,11 @@ static int lc_hier_layout(struct lc_hier_vote *v)
     v->shm = c->shm && c->shm->active && v->lsize > 1 ? c->shm : NULL;
     v->s0 = (v->lrank * v->nstripe + v->lsize - 1) / v->lsize;
     v->s1 = ((v->lrank + 1) * v->nstripe + v->lsize - 1) / v->lsize;
+    /* one host, shared memory: every rank reads all votes in place and decodes
+     * every stripe itself, which saves the wait for the owners' stripes */
+    v->all_own = v->shm && H == 1;
+    if (v->all_own)
+        v->s0 = 0, v->s1 = v->nstripe;
     v->planes = (unsigned)lc_count_planes((size_t)p);
     v->ebmax = 0;
     for (int h = 0; h < H; h++) {
@@ -649,7 +685,7 @@ static int lc_hier_setup(struct lc_hier_vote *v)
 {
     struct lc_comm *c = v->c;
     const lc_vote_args_t *a = &v->a;
-    size_t p = (size_t)c->nranks, H, S, own, target, per_slot, tmp, wide;
+    size_t p = (size_t)c->nranks, H, S, own, target, rows, per_slot, tmp, wide;
     int rc;
     char *base;
 
@@ -675,7 +711,9 @@ static int lc_hier_setup(struct lc_hier_vote *v)
                    v->nseg >= 1 << 30))
         return lc_seterr(-EOVERFLOW, "vote", "rank %d: a segment does not fit a shared-memory slot",
                          c->rank); /* shm.c sizes slots for every segment LC_SEGMENT allows */
-    per_slot = v->seglen * a->b1 / 64 + own * (size_t)v->lsize * v->stripe * a->b1 / 64 +
+    /* with shared memory the votes are in the regions: no send1 or rows here */
+    rows = v->shm ? 0 : v->seglen * a->b1 / 64 + own * (size_t)v->lsize * v->stripe * a->b1 / 64;
+    per_slot = rows +
                own * H * lc_hier_cell_words(v, v->eb[v->myhost]) +
                own * H * lc_hier_cell_words(v, v->ebmax) +
                S * H * lc_hier_cell_words(v, a->p2planes);
@@ -701,8 +739,9 @@ static int lc_hier_setup(struct lc_hier_vote *v)
         uint64_t *w = (uint64_t *)base + per_slot * (size_t)k;
         size_t maxx = 4 * p * S + 4;
 
-        sl->send1 = w, w += v->seglen * a->b1 / 64;
-        sl->rows = w, w += own * (size_t)v->lsize * v->stripe * a->b1 / 64;
+        sl->send1 = v->shm ? NULL : w;
+        sl->rows = v->shm ? NULL : w + v->seglen * a->b1 / 64;
+        w += rows;
         sl->hostcnt = w, w += own * H * lc_hier_cell_words(v, v->eb[v->myhost]);
         sl->railrecv = w, w += own * H * lc_hier_cell_words(v, v->ebmax);
         sl->cellres = w;
