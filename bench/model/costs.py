@@ -2,11 +2,11 @@
 predicted time of the flat vote, of the two-level vote and of an fp32 ring
 allreduce from the rank count p, the ranks per host L, the element count N, the
 host link's rate and latency, the per-message software cost and the measured
-kernel rates. Where every rank has cores to spare for the network stack, a
-prediction is the larger of the wire time and the compute time (the schedules
-pipeline segments, so the two overlap); where ranks share cores, their sum.
-Added to both: the latency of each phase, one segment's compute to fill the
-pipeline and the per-message cost of every message a rank sends and receives."""
+kernel rates. A prediction is the larger of the wire time and the compute time
+(the schedules pipeline segments, so the two overlap; ranks sharing cores
+stretch the compute time), plus the latency of each phase, one segment's
+compute to fill the pipeline and the per-message cost of every message a rank
+sends and receives."""
 import math
 from dataclasses import dataclass
 
@@ -24,11 +24,10 @@ class Machine:
     msg: float         # software cost of one message (send or receive) on a rank
     rate: float        # host link, bit/s
     oversub: float = 1.0  # ranks per core on the machine the ranks share (>= 1)
-    overlap: bool = True  # compute and wire time overlap (a spare core per rank)
 
     def busy(self, t_net, t_cpu):
         """Time of the overlapped part: wire and compute together."""
-        return max(t_net, t_cpu) if self.overlap else t_net + t_cpu
+        return max(t_net, t_cpu)
 
     def count_rate(self, q):
         """The count kernel's rate at q rows: measured q, else the nearest measured."""

@@ -98,7 +98,7 @@ def machine_for(inputs, rate_bits, alpha, msg, ranks=1, cores=None):
     cores = cores or 2 * ranks
     return costs.Machine(pack=inputs["pack"], count={int(q): v for q, v in inputs["count"].items()},
                          mem=inputs["mem"], alpha=alpha, msg=msg, rate=rate_bits,
-                         oversub=max(1.0, ranks / cores), overlap=cores >= 2 * ranks)
+                         oversub=max(1.0, ranks / cores))
 
 
 def predict(op, m, p, n, per_host):
@@ -193,11 +193,10 @@ written by that script:
 
 ## The model (bench/model/costs.py)
 
-Every schedule pipelines segments, so where each rank has a spare core for
-the network stack a prediction is the larger of the wire time and the compute
-time, and where ranks share cores their sum; added to both: the latency of
-each phase, one segment's compute (filling the pipeline), and the software
-cost of every message a rank sends or receives.
+Every schedule pipelines segments, so a prediction is the larger of the wire
+time and the compute time (ranks that share cores stretch the compute time),
+plus the latency of each phase, one segment's compute (filling the pipeline),
+and the software cost of every message a rank sends or receives.
 
 - **Flat vote** (all-to-all of sign bits, all-gather of the majority bits;
   segments of {costs.SEGMENT >> 20}M elements, `LC_SEGMENT`, each cut into p chunks):
@@ -235,12 +234,12 @@ median) {inp['alpha'] * 1e6:.1f} us; message cost (lc_ping --bw, 1 B,
 
 `lc_run -n p [--hosts H] --net {data['rate']} -- lc_coll --op vote|allreduce -b BYTES -a 3`
 (slowest rank; vote with fp32 input). Here p ranks share {data['cores']} cores: the
-compute and message terms are multiplied by p / {data['cores']} where p is larger,
-and wire and compute time add up unless there are two cores per rank (the
-network stack of the emulated links runs on the same cores). The CPU the
-emulated network itself takes (TCP stacks, bridge, shapers) and the ranks'
-progress loops competing for the cores are not in the model: where ranks
-outnumber cores, the measurement exceeds the prediction by that much.
+compute and message terms are multiplied by p / {data['cores']} where p is larger
+(the compute still hides behind the wire: the network stack of the emulated
+links needs little CPU at 1 Gbit/s). The CPU the emulated network itself takes
+(TCP stacks, bridge, shapers) and the ranks' progress loops competing for the
+cores are not in the model: where ranks outnumber cores, the measurement
+exceeds the prediction by that much.
 
 {table(["collective", "p", "hosts x ranks", "N", "measured ms", "predicted ms", "wire ms", "compute ms", "error", "#wrong"], val)}
 
@@ -272,7 +271,8 @@ than the fp32 ring; "-" where that does not happen below 10 Tbit/s.
 
 At large p the flat vote's messages shrink to {costs.SEGMENT >> 20}M / p bits
 each, and the per-message cost, not the wire, sets its time; the two-level
-vote sends 2(H-1) + 2(L-1) messages per segment instead of 2(p-1).
+vote sends 2(H-1) messages per segment instead of 2(p-1) (inside a host it
+reads shared memory).
 """
 
 
