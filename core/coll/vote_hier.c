@@ -323,6 +323,19 @@ static uint64_t lc_hier_first(const struct lc_hier_vote *v, const struct lc_hier
     return v->a.base + (size_t)sl->seg * v->seglen + (size_t)s * v->stripe + (size_t)h * v->cell;
 }
 
+/* Where cell (s, h) is decoded straight into the caller's bit vector: when
+ * this rank decodes every stripe itself (one host over shared memory) and the
+ * cell lies whole in the vector; NULL otherwise. */
+static uint64_t *lc_hier_out_bits(const struct lc_hier_vote *v, const struct lc_hier_slot *sl,
+                                  int s, int h)
+{
+    size_t e0 = lc_hier_first(v, sl, s, h) - v->a.base;
+
+    if (!v->all_own || v->a.out_type != LC_BITS || e0 + v->cell > v->a.n)
+        return NULL;
+    return (uint64_t *)v->a.out + e0 / 64;
+}
+
 /* L1: decode a cell's sums of all p votes into dst (bits, then ties when values). */
 static int lc_hier_decode_sums(struct lc_hier_vote *v, uint64_t first, uint64_t *dst)
 {
@@ -353,8 +366,10 @@ static int lc_hier_count(struct lc_hier_vote *v, struct lc_hier_slot *sl)
                                                                           a->b1 / 64
                         : lc_hier_row(v, sl, s, 0)) +
                 (size_t)h * cw1;
-            uint64_t *dst = one ? lc_hier_cellres(v, sl, s, h) : lc_hier_hostcnt(v, sl, s, h);
+            uint64_t *dst = one ? lc_hier_out_bits(v, sl, s, h) : lc_hier_hostcnt(v, sl, s, h);
 
+            if (!dst)
+                dst = lc_hier_cellres(v, sl, s, h);
             if (a->mode == LC_VOTE_MAJORITY && one) {
                 rc = lc_vote_majority(rows, stride, L, v->cell, lc_hier_first(v, sl, s, h),
                                       a->salt, dst);
@@ -433,7 +448,7 @@ static int lc_hier_finish(struct lc_hier_vote *v, struct lc_hier_slot *sl)
             if (v->shm && !v->all_own && owner != c->rank) /* in place in the owner's region */
                 planes = lc_shm_stripes(v->shm, lc_hier_local_of(v, owner), (int)(sl - v->slot)) +
                          (planes - sl->cellres);
-            if (e0 >= a->n)
+            if (e0 >= a->n || lc_hier_out_bits(v, sl, s, h)) /* none, or written already */
                 continue;
             len = a->n - e0 < v->cell ? a->n - e0 : v->cell;
             wl = LC_BITS_WORDS(len);
