@@ -126,7 +126,7 @@ def shm(r, p, iters):
     provider (LC_HIER=0: flat on loopback) and over shared memory (the default)."""
     res = {}
     for vote, env in (("tcp", {"LC_HIER": "0"}), ("shm", {})):
-        out = r.run("shm", [os.path.join(r.bin, "lc_run"), "-n", str(p), "--",
+        out = r.run("hosts", [os.path.join(r.bin, "lc_run"), "-n", str(p), "--",
                             os.path.join(r.bin, "lc_coll"), "--op", "vote", "--packed", "-b", "2M",
                             "-e", "2M", "-n", str(iters), "-w", "1", "-a", "3", "--csv"], env=env)
         rows = csv_rows(out, "size,") if out else None
