@@ -87,6 +87,8 @@ static int lc_xfer_reap(struct lc_comm *c, int apply)
         return 0;
     do {
         n = c->prov->progress(c->ctx, cqe, LC_XFER_DRAIN);
+        if (n > 0)
+            c->xfers_reported += (uint64_t)n;
         for (int i = 0; apply && i < n; i++) {
             lc_xfer_t *x = cqe[i].user;
 
@@ -101,6 +103,8 @@ static int lc_xfer_reap(struct lc_comm *c, int apply)
 
 int lc_xfer_drain(struct lc_comm *c)
 {
+    if (c->xfers_reported == c->xfers_posted)
+        return 0; /* nothing in flight: spare the provider a pass (shared memory polls) */
     return lc_xfer_reap(c, 1);
 }
 
@@ -113,10 +117,7 @@ void lc_idle(struct lc_comm *c, int sleep)
 {
     if (c->shm && c->shm->waiting) { /* a rank on this host sets the flag: no wakeup comes */
         c->shm->waiting = 0;
-        if (sleep)
-            usleep(20);
-        else
-            sched_yield();
+        sched_yield();
     } else if (sleep && c->prov->wait &&
         c->prov->size >= offsetof(lc_provider_t, wait) + sizeof(c->prov->wait))
         c->prov->wait(c->ctx, 1000);

@@ -42,7 +42,8 @@ LC_HIDDEN int lc_xfer_post(struct lc_comm *c, lc_xfer_t *x);
 LC_HIDDEN int lc_xfer_test(struct lc_comm *c, lc_xfer_t *x, int *progress);
 
 /* One progress pass of the provider's context, marking the transfers it
- * reports complete ARRIVED (nothing without the progress op). 0 or an error. */
+ * reports complete ARRIVED (nothing without the progress op, or when no
+ * transfer is in flight). 0 or an error. */
 LC_HIDDEN int lc_xfer_drain(struct lc_comm *c);
 
 /* Read and drop the completions of connections just closed: nobody waits for them. */

@@ -64,6 +64,7 @@ struct lc_comm {
     struct lc_progress_thread *progress; /* LC_PROGRESS_THREAD, or NULL */
 
     uint64_t xfers_posted;  /* transfers handed to the provider (the engine's passes) */
+    uint64_t xfers_reported; /* of those, reported (or dropped) by its progress op */
     lc_comm_stats_t stats;
 };
 

@@ -274,6 +274,7 @@ LC_HIDDEN int lcofi_isend(lc_prov_comm_t *send_comm, const void *buf, size_t len
 LC_HIDDEN int lcofi_irecv(lc_prov_comm_t *recv_comm, void *buf, size_t len, lc_prov_mr_t *mhandle,
                           lc_prov_req_t **req);
 LC_HIDDEN int lcofi_test(lc_prov_req_t *req, int *done, size_t *size);
+LC_HIDDEN int lcofi_progress_op(lc_prov_ctx_t *ctx, lc_prov_cqe_t *cqe, int max);
 LC_HIDDEN void lcofi_req_on_op(lcofi_op_t *op, size_t len, uint64_t tag, int err, const char *msg);
 
 #endif

@@ -21,4 +21,5 @@ const lc_provider_t lc_prov_ofi = {
     .close_recv = lcofi_close_recv,
     .close_listen = lcofi_close_listen,
     .wait = lcofi_wait,
+    .progress = lcofi_progress_op,
 };

@@ -349,6 +349,46 @@ int lcofi_irecv(lc_prov_comm_t *comm, void *buf, size_t len, lc_prov_mr_t *mhand
     return ret;
 }
 
+/* Whether every chunk of req was posted and completed (its result is final). */
+static int lcofi_req_done(const lcofi_req_t *req)
+{
+    return !req->draining && req->ndone >= req->nposted && req->nposted >= req->nwant;
+}
+
+/**
+ * @brief The provider's progress op: one pass over the completion queue, more
+ *        chunks posted where there is room, then the finished requests that
+ *        carry a user field.
+ */
+int lcofi_progress_op(lc_prov_ctx_t *vctx, lc_prov_cqe_t *cqe, int max)
+{
+    lcofi_ctx_t *ctx = (lcofi_ctx_t *)vctx;
+    lcofi_req_t *req, *next;
+    int n = 0, ret = lc_prov_check(vctx, LC_PROV_CTX, &lc_prov_ofi, "ofi progress");
+
+    if (ret)
+        return ret;
+    if (!cqe || max < 0)
+        return LC_EINVAL(LCOFI_SUBSYS, "progress: NULL completions or negative max");
+    pthread_mutex_lock(&ctx->lock);
+    ret = lcofi_progress(ctx);
+    for (req = ctx->reqs; !ret && req && n < max; req = next) {
+        next = req->next;
+        if (!req->base.user)
+            continue; /* test() reports it */
+        lcofi_req_post_more(req);
+        if (!lcofi_req_done(req))
+            continue;
+        cqe[n++] = (lc_prov_cqe_t){
+            .user = req->base.user,
+            .status = req->err ? lc_seterr(req->err, LCOFI_SUBSYS, "%s", req->errmsg) : 0,
+            .size = req->err ? 0 : req->size};
+        lcofi_req_free(req);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return ret ? ret : n;
+}
+
 int lcofi_test(lc_prov_req_t *arg, int *done, size_t *size)
 {
     lcofi_req_t *req = (lcofi_req_t *)arg;
@@ -363,7 +403,7 @@ int lcofi_test(lc_prov_req_t *arg, int *done, size_t *size)
     if ((ret = lcofi_progress(ctx)))
         goto out;
     lcofi_req_post_more(req);
-    if (req->draining || req->ndone < req->nposted || req->nposted < req->nwant)
+    if (!lcofi_req_done(req))
         goto out;
     *done = 1;
     if (size)
