@@ -42,7 +42,9 @@ enum reth_state { RETH_S_CONNECTING, RETH_S_OPEN, RETH_S_FAILED };
 struct reth_req {
     lc_prov_req_t base;
     reth_conn_t *conn;
-    reth_req_t *next;
+    reth_ctx_t *ctx;
+    reth_req_t *next;   /* in its connection's queue, then in the context's done list */
+    reth_req_t *prev;   /* in the done list */
     uint8_t *buf;
     size_t len;
     size_t off;      /* send: bytes framed so far; recv: bytes of the message received */
@@ -51,6 +53,7 @@ struct reth_req {
     uint8_t started; /* recv: the first fragment arrived */
     uint8_t done;
     int err;
+    size_t size;     /* done: the message's size */
 };
 
 struct reth_conn {
@@ -102,6 +105,7 @@ struct reth_ctx {
     uint32_t maxpay;     /* payload bytes per frame on this interface */
     double timeout;      /* s: give up on a silent peer after this */
     reth_conn_t **conns; /* by id & 0xFFFF */
+    reth_req_t *done_head, *done_tail; /* done requests not yet reported or tested */
     uint32_t nconns;
     uint16_t gen;
     reth_counters_t cnt;
@@ -141,6 +145,9 @@ LC_HIDDEN void reth_conn_proven(reth_conn_t *c);
 LC_HIDDEN void reth_conn_tick(reth_conn_t *c, double now);
 /* Fail every request of c with err. */
 LC_HIDDEN void reth_conn_fail(reth_conn_t *c, int err);
+/* r (off its connection's queue) is done with err: into the done list, where
+ * progress() reports it (a user field set) or test() finds it. */
+LC_HIDDEN void reth_req_done(reth_conn_t *c, reth_req_t *r, int err);
 
 /* reth_xfer.c: messages */
 LC_HIDDEN int reth_isend(lc_prov_comm_t *send_comm, const void *buf, size_t len, lc_prov_mr_t *mh,
@@ -148,6 +155,7 @@ LC_HIDDEN int reth_isend(lc_prov_comm_t *send_comm, const void *buf, size_t len,
 LC_HIDDEN int reth_irecv(lc_prov_comm_t *recv_comm, void *buf, size_t len, lc_prov_mr_t *mh,
                          lc_prov_req_t **req);
 LC_HIDDEN int reth_test(lc_prov_req_t *req, int *done, size_t *size);
+LC_HIDDEN int reth_progress_op(lc_prov_ctx_t *ctx, lc_prov_cqe_t *cqe, int max);
 /* A DATA, ACK or PING frame for an open connection. */
 LC_HIDDEN void reth_xfer_frame(reth_conn_t *c, const reth_hdr_t *h, const uint8_t *payload);
 /* Send new and retransmitted frames, acks and keepalives; check timeouts. */

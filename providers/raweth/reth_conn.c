@@ -321,10 +321,9 @@ void reth_conn_fail(reth_conn_t *c, int err)
     c->err = err;
     while (c->q_head) {
         reth_req_t *r = c->q_head;
+
         c->q_head = r->next;
-        r->next = NULL;
-        r->done = 1;
-        r->err = err;
+        reth_req_done(c, r, err);
     }
     c->q_tail = c->q_frame = NULL;
 }

@@ -139,6 +139,12 @@ void reth_fini(lc_prov_ctx_t *p)
         reth_progress(ctx);
     }
     reth_log_counters(ctx);
+    while (ctx->done_head) { /* reported to nobody: their comms are closed */
+        reth_req_t *r = ctx->done_head;
+
+        ctx->done_head = r->next;
+        free(r);
+    }
     for (uint32_t i = 0; i < ctx->nconns; i++)
         if (ctx->conns[i])
             reth_conn_free(ctx->conns[i]);

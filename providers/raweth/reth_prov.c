@@ -86,4 +86,5 @@ const lc_provider_t lc_prov_raweth = {
     .close_recv = reth_close_recv,
     .close_listen = reth_close_listen,
     .wait = reth_wait,
+    .progress = reth_progress_op,
 };

@@ -19,6 +19,7 @@ static reth_req_t *reth_req_new(reth_conn_t *c, void *buf, size_t len)
         return NULL;
     lc_prov_obj_init(&r->base.obj, &lc_prov_raweth, LC_PROV_REQ);
     r->conn = c;
+    r->ctx = c->ctx;
     r->buf = buf;
     r->len = len;
     if (c->q_tail)
@@ -29,7 +30,43 @@ static reth_req_t *reth_req_new(reth_conn_t *c, void *buf, size_t len)
     return r;
 }
 
-/* The head request finished: take it off the queue (test() frees it). */
+void reth_req_done(reth_conn_t *c, reth_req_t *r, int err)
+{
+    reth_ctx_t *ctx = c->ctx;
+
+    r->done = 1;
+    r->err = err;
+    r->size = c->kind == RETH_K_RECV ? r->msg_len : r->len;
+    r->next = NULL;
+    r->prev = ctx->done_tail;
+    if (ctx->done_tail)
+        ctx->done_tail->next = r;
+    else
+        ctx->done_head = r;
+    ctx->done_tail = r;
+}
+
+/* Take r off the done list and free it; its result first, when asked. */
+static int reth_req_release(reth_req_t *r, size_t *size)
+{
+    reth_ctx_t *ctx = r->ctx;
+    int err = r->err;
+
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        ctx->done_head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        ctx->done_tail = r->prev;
+    if (size)
+        *size = r->size;
+    free(r);
+    return err;
+}
+
+/* The head request finished: take it off the queue (test() or progress() frees it). */
 static void reth_req_finish_head(reth_conn_t *c)
 {
     reth_req_t *r = c->q_head;
@@ -37,8 +74,7 @@ static void reth_req_finish_head(reth_conn_t *c)
     c->q_head = r->next;
     if (!c->q_head)
         c->q_tail = NULL;
-    r->next = NULL;
-    r->done = 1;
+    reth_req_done(c, r, r->err);
 }
 
 static int reth_send_data(reth_conn_t *c, reth_req_t *r, uint32_t seq, uint32_t off, uint32_t len)
@@ -186,20 +222,39 @@ int reth_irecv(lc_prov_comm_t *recv_comm, void *buf, size_t len, lc_prov_mr_t *m
 int reth_test(lc_prov_req_t *req, int *done, size_t *size)
 {
     reth_req_t *r = (reth_req_t *)req;
-    int err;
 
     if (!r || !done)
         return LC_EINVAL("raweth", "test: NULL request or done pointer");
     if (!r->done)
-        reth_progress(r->conn->ctx);
+        reth_progress(r->ctx);
     *done = r->done;
     if (!r->done)
         return 0;
-    if (size)
-        *size = r->conn->kind == RETH_K_RECV ? r->msg_len : r->len;
-    err = r->err;
-    free(r);
-    return err;
+    return reth_req_release(r, size);
+}
+
+/**
+ * @brief The provider's progress op: one pass over the context, then the
+ *        finished requests that carry a user field, oldest first.
+ */
+int reth_progress_op(lc_prov_ctx_t *vctx, lc_prov_cqe_t *cqe, int max)
+{
+    reth_ctx_t *ctx = (reth_ctx_t *)vctx;
+    int n = 0, rc = lc_prov_check(vctx, LC_PROV_CTX, &lc_prov_raweth, "raweth progress");
+
+    if (rc)
+        return rc;
+    if (!cqe || max < 0)
+        return LC_EINVAL("raweth", "progress: NULL completions or negative max");
+    reth_progress(ctx);
+    for (reth_req_t *r = ctx->done_head, *next; r && n < max; r = next) {
+        next = r->next;
+        if (!r->base.user)
+            continue; /* test() reports it */
+        cqe[n] = (lc_prov_cqe_t){.user = r->base.user, .status = r->err};
+        reth_req_release(r, &cqe[n++].size);
+    }
+    return n;
 }
 
 static void reth_on_acked(void *arg, reth_txent_t *e)
