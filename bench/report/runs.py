@@ -104,35 +104,49 @@ HOST_VOTES = (("flat", {"LC_HIER": "0"}), ("flat-depth1", {"LC_HIER": "0", "LC_V
               ("two-level", {"LC_HIER": "1"}))
 
 
-def hosts(r, layouts, iters):
+def _median_rows(rows):
+    """The row with the median time of several runs of one configuration."""
+    rows = sorted((x for x in rows if x), key=lambda x: float(x["time_us"]))
+    return rows[len(rows) // 2] if rows else None
+
+
+def hosts(r, layouts, iters, repeat=3):
     """Vote of 16M elements on L ranks per host, fp32 input and packed bits (the Lion
-    step's input): {"HxL": {"fp32"|"packed": {vote: lc_coll row}}}."""
+    step's input): {"HxL": {"fp32"|"packed": {vote: lc_coll row}}}, each the median of
+    `repeat` runs taken in turn with the other votes (the emulated link has moods)."""
     res = {}
     for h, l in layouts:
         for inp, size, extra in (("fp32", "64M", ()), ("packed", "2M", ("--packed",))):
-            for vote, env in HOST_VOTES:
-                out = r.lc_run("hosts", h * l, [os.path.join(r.bin, "lc_coll"), "--op", "vote",
-                                                *extra, "-b", size, "-e", size, "-n", str(iters),
-                                                "-w", "1", "-a", "3", "--link", r.rate, "--csv"],
-                               env=env, net_args=("--hosts", str(h)))
-                rows = csv_rows(out, "size,") if out else None
-                if rows:
-                    res.setdefault(f"{h}x{l}", {}).setdefault(inp, {})[vote] = rows[0]
+            got = {vote: [] for vote, _ in HOST_VOTES}
+            for _ in range(repeat):
+                for vote, env in HOST_VOTES:
+                    out = r.lc_run("hosts", h * l,
+                                   [os.path.join(r.bin, "lc_coll"), "--op", "vote", *extra, "-b",
+                                    size, "-e", size, "-n", str(iters), "-w", "3", "-a", "3",
+                                    "--link", r.rate, "--csv"], env=env,
+                                   net_args=("--hosts", str(h)))
+                    rows = csv_rows(out, "size,") if out else None
+                    got[vote].append(rows[0] if rows else None)
+            for vote, rows in got.items():
+                if _median_rows(rows):
+                    res.setdefault(f"{h}x{l}", {}).setdefault(inp, {})[vote] = _median_rows(rows)
     return res
 
 
-def shm(r, p, iters):
+def shm(r, p, iters, repeat=3):
     """Vote of 16M packed elements on p ranks of this host (no --net): over the tcp
-    provider (LC_HIER=0: flat on loopback) and over shared memory (the default)."""
-    res = {}
-    for vote, env in (("tcp", {"LC_HIER": "0"}), ("shm", {})):
-        out = r.run("hosts", [os.path.join(r.bin, "lc_run"), "-n", str(p), "--",
-                            os.path.join(r.bin, "lc_coll"), "--op", "vote", "--packed", "-b", "2M",
-                            "-e", "2M", "-n", str(iters), "-w", "1", "-a", "3", "--csv"], env=env)
-        rows = csv_rows(out, "size,") if out else None
-        if rows:
-            res[vote] = rows[0]
-    return res
+    provider (LC_HIER=0: flat on loopback) and over shared memory (the default);
+    the median of `repeat` runs of each, taken in turn."""
+    got = {"tcp": [], "shm": []}
+    for _ in range(repeat):
+        for vote, env in (("tcp", {"LC_HIER": "0"}), ("shm", {})):
+            out = r.run("hosts", [os.path.join(r.bin, "lc_run"), "-n", str(p), "--",
+                                  os.path.join(r.bin, "lc_coll"), "--op", "vote", "--packed",
+                                  "-b", "2M", "-e", "2M", "-n", str(iters), "-w", "3", "-a", "3",
+                                  "--csv"], env=env)
+            rows = csv_rows(out, "size,") if out else None
+            got[vote].append(rows[0] if rows else None)
+    return {vote: _median_rows(rows) for vote, rows in got.items() if _median_rows(rows)}
 
 
 def vs_mpi(r, ranks, size, iters):
