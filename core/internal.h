@@ -66,6 +66,10 @@ LC_HIDDEN void lc_restore_error(const char *msg);
  * caller's overflow, refused before any address is computed from it. */
 #define LC_MAX_BUFFER ((size_t)1 << 44)
 
+/* Most vote segments in flight (LC_VOTE_DEPTH's upper bound): the slots a
+ * vote keeps, and those of a shared-memory region. */
+#define LC_VOTE_MAX_DEPTH 8
+
 /*
  * Words between the rows (one per rank) that lc_vote counts together: a row's
  * words, plus one cache line when that is a multiple of 512 bytes. The

@@ -66,7 +66,7 @@ static const lc_param_def_t lc_core_params[] = {
      {.min = 64, .max = 1LL << 32, .multiple = 64}},
     {{"LC_VOTE_DEPTH", LC_PARAM_INT, "2",
       "Vote segments in flight (1..8): deeper overlaps more, shallower bursts less (incast)"},
-     {.min = 1, .max = 8}},
+     {.min = 1, .max = LC_VOTE_MAX_DEPTH}},
     {{"LC_VOTE_DIRECT", LC_PARAM_INT, "32K",
       "Votes whose packed vectors, sent whole to every other rank, come to at most this "
       "many bytes per rank run in one round (each rank decodes all); 0: always two phases"},

@@ -32,7 +32,6 @@
 
 #include "coll/vote.h"
 
-#define LC_VOTE_MAX_DEPTH 8
 #define LC_VOTE_DEFAULT_LEVEL_BITS 4
 
 enum { LC_SLOT_FREE = 0, LC_SLOT_PHASE1 = 1, LC_SLOT_PHASE2 = 2 };

@@ -35,8 +35,6 @@
 #include "coll/vote.h"
 #include "comm/shm.h"
 
-#define LC_HIER_MAX_DEPTH 8
-
 /* A slot's stages; a send of event E may be posted once the slot reached stage E. */
 enum { LC_HS_FREE = 0, LC_HS_E1 = 1, LC_HS_E2 = 2, LC_HS_E3 = 3, LC_HS_E4 = 4 };
 
@@ -77,7 +75,7 @@ struct lc_hier_vote {
     int s0, s1;         /* this rank's stripes */
     size_t cell, stripe, seglen;
     int nseg, depth, next, finished;
-    struct lc_hier_slot slot[LC_HIER_MAX_DEPTH];
+    struct lc_hier_slot slot[LC_VOTE_MAX_DEPTH];
     int *events;        /* canonical order: seg * 2 + phase (0: early, 1: late) */
     size_t events_cap;
     int *cur;           /* per (peer, direction): event index, and transfer within it */
@@ -624,7 +622,7 @@ static void lc_hier_destroy(struct lc_request *r)
 {
     struct lc_hier_vote *v = (struct lc_hier_vote *)r;
 
-    for (int k = 0; k < LC_HIER_MAX_DEPTH; k++) {
+    for (int k = 0; k < LC_VOTE_MAX_DEPTH; k++) {
         free(v->slot[k].x);
         free(v->slot[k].xev);
         free(v->slot[k].range);
@@ -719,8 +717,8 @@ static int lc_hier_setup(struct lc_hier_vote *v)
     v->seglen = S * v->stripe;
     v->nseg = (int)((a->n + v->seglen - 1) / v->seglen);
     v->depth = v->nseg < c->vote_depth ? v->nseg : c->vote_depth;
-    if (v->depth > LC_HIER_MAX_DEPTH)
-        v->depth = LC_HIER_MAX_DEPTH;
+    if (v->depth > LC_VOTE_MAX_DEPTH)
+        v->depth = LC_VOTE_MAX_DEPTH;
     if (v->shm && (v->seglen * a->b1 / 8 > v->shm->mine->vote_bytes ||
                    v->seglen * a->p2planes / 8 > v->shm->mine->slot_bytes - v->shm->mine->vote_bytes ||
                    v->nseg >= 1 << 30))

@@ -7,8 +7,8 @@
  * rendezvous table). It has no name anywhere, so nothing outlives the ranks,
  * whichever way they end (kill -9 included). Every rank maps the host's
  * regions side by side in local-rank order, so the same slot of all of them
- * is one strided array that the count kernels read in place. A region holds LC_SHM_SLOTS
- * slots; slot k carries one pipelined segment at a time: the owner's packed
+ * is one strided array that the count kernels read in place. A region holds
+ * LC_VOTE_DEPTH slots; slot k carries one pipelined segment at a time: the owner's packed
  * votes, then its decoded stripes. Flags in the region's header say which
  * segment (a tag: collective sequence and segment) a slot holds and which
  * tag every reader has finished with; the owner refills a slot only after
@@ -21,7 +21,6 @@
 
 #include "comm.h"
 
-#define LC_SHM_SLOTS 8
 #define LC_SHM_MAX_LOCAL 64
 
 /* One rank's region as a peer sees it: the header, then the slots. */
@@ -36,7 +35,7 @@ typedef struct lc_shm_hdr {
         uint64_t stripes;                  /* tag of the decoded stripes in the slot */
         uint64_t pad2[7];
         uint64_t done[LC_SHM_MAX_LOCAL];   /* per local rank: the last tag it finished reading */
-    } slot[LC_SHM_SLOTS];
+    } slot[LC_VOTE_MAX_DEPTH];
 } lc_shm_hdr_t;
 
 struct lc_shm {
@@ -48,7 +47,7 @@ struct lc_shm {
     lc_shm_hdr_t **peer;   /* by local rank; peer[local_rank] is mine */
     int32_t *pid;          /* by local rank: its process, checked while waiting on it */
     double checked;        /* when the processes were last checked */
-    uint64_t last[LC_SHM_SLOTS]; /* the tag each of my slots held last */
+    uint64_t last[LC_VOTE_MAX_DEPTH]; /* the tag each of my slots held last */
     int active;            /* every rank of the comm mapped its host's regions */
     int waiting;           /* a collective waits for a flag: poll, do not sleep in the provider */
 };
