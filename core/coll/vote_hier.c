@@ -70,6 +70,7 @@ struct lc_hier_vote {
     int nhosts, myhost, lrank, lsize, nstripe;
     int *hoff;          /* host h's ranks are hranks[hoff[h] .. hoff[h + 1]) */
     int *hranks;
+    int *lidx;          /* every rank's local rank on its host */
     unsigned *eb;       /* per host: bits per element of its counts on the rail */
     unsigned ebmax, planes;
     int s0, s1;         /* this rank's stripes */
@@ -93,16 +94,6 @@ static int lc_hier_owner(const struct lc_hier_vote *v, int h, int s)
     int lh = v->hoff[h + 1] - v->hoff[h];
 
     return v->hranks[v->hoff[h] + (int)((long)s * lh / v->nstripe)];
-}
-
-/* Local rank of rank r on this rank's host. */
-static int lc_hier_local_of(const struct lc_hier_vote *v, int r)
-{
-    int l = 0;
-
-    while (v->hranks[v->hoff[v->myhost] + l] != r)
-        l++;
-    return l;
 }
 
 static size_t lc_hier_cell_words(const struct lc_hier_vote *v, unsigned bits)
@@ -185,7 +176,7 @@ static void lc_hier_transfers(struct lc_hier_vote *v, struct lc_hier_slot *sl)
                     if (hj == v->myhost && v->shm) {
                         continue; /* E1 and E4 go through shared memory */
                     } else if (hj == v->myhost) {
-                        int theirs = lc_hier_owner(v, hj, s) == j, lj = lc_hier_local_of(v, j);
+                        int theirs = lc_hier_owner(v, hj, s) == j, lj = v->lidx[j];
 
                         if (phase == 0 && !dir && theirs) /* E1: my votes of their stripe */
                             lc_hier_add(sl, LC_HS_E1, j, 0,
@@ -444,7 +435,7 @@ static int lc_hier_finish(struct lc_hier_vote *v, struct lc_hier_slot *sl)
             int owner = lc_hier_owner(v, v->myhost, s);
 
             if (v->shm && !v->all_own && owner != c->rank) /* in place in the owner's region */
-                planes = lc_shm_stripes(v->shm, lc_hier_local_of(v, owner), (int)(sl - v->slot)) +
+                planes = lc_shm_stripes(v->shm, v->lidx[owner], (int)(sl - v->slot)) +
                          (planes - sl->cellres);
             if (e0 >= a->n || lc_hier_out_bits(v, sl, s, h)) /* none, or written already */
                 continue;
@@ -629,6 +620,7 @@ static void lc_hier_destroy(struct lc_request *r)
     }
     free(v->hoff);
     free(v->hranks);
+    free(v->lidx);
     free(v->eb);
     free(v->events);
     free(v->cur);
@@ -655,16 +647,19 @@ static int lc_hier_layout(struct lc_hier_vote *v)
     if (!v->hoff) {
         v->hoff = calloc((size_t)H + 1, sizeof(int));
         v->hranks = calloc((size_t)p, sizeof(int));
+        v->lidx = calloc((size_t)p, sizeof(int));
         v->eb = calloc((size_t)H, sizeof(unsigned));
         v->cur = calloc(4 * (size_t)p, sizeof(int));
-        if (!v->hoff || !v->hranks || !v->eb || !v->cur)
+        if (!v->hoff || !v->hranks || !v->lidx || !v->eb || !v->cur)
             return -ENOMEM;
         for (int r = 0; r < p; r++)
             v->hoff[c->host_of[r] + 1]++;
         for (int h = 0; h < H; h++)
             v->hoff[h + 1] += v->hoff[h];
-        for (int r = 0; r < p; r++) /* cur counts each host's ranks here; reset below */
-            v->hranks[v->hoff[c->host_of[r]] + v->cur[c->host_of[r]]++] = r;
+        for (int r = 0; r < p; r++) { /* cur counts each host's ranks here; reset below */
+            v->lidx[r] = v->cur[c->host_of[r]]++;
+            v->hranks[v->hoff[c->host_of[r]] + v->lidx[r]] = r;
+        }
     }
     v->nhosts = H;
     v->myhost = c->host_of[c->rank];
