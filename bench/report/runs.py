@@ -104,10 +104,19 @@ HOST_VOTES = (("flat", {"LC_HIER": "0"}), ("flat-depth1", {"LC_HIER": "0", "LC_V
               ("two-level", {"LC_HIER": "1"}))
 
 
-def _median_rows(rows):
-    """The row with the median time of several runs of one configuration."""
-    rows = sorted((x for x in rows if x), key=lambda x: float(x["time_us"]))
-    return rows[len(rows) // 2] if rows else None
+def _medians(repeat, configs, run):
+    """Run every (name, env) of configs `repeat` times, in turn; run(env) gives an
+    lc_coll row or None. {name: the row with the median time}."""
+    got = {name: [] for name, _ in configs}
+    for _ in range(repeat):
+        for name, env in configs:
+            got[name].append(run(env))
+    res = {}
+    for name, rows in got.items():
+        rows = sorted((x for x in rows if x), key=lambda x: float(x["time_us"]))
+        if rows:
+            res[name] = rows[len(rows) // 2]
+    return res
 
 
 def hosts(r, layouts, iters, repeat=3):
@@ -117,19 +126,17 @@ def hosts(r, layouts, iters, repeat=3):
     res = {}
     for h, l in layouts:
         for inp, size, extra in (("fp32", "64M", ()), ("packed", "2M", ("--packed",))):
-            got = {vote: [] for vote, _ in HOST_VOTES}
-            for _ in range(repeat):
-                for vote, env in HOST_VOTES:
-                    out = r.lc_run("hosts", h * l,
-                                   [os.path.join(r.bin, "lc_coll"), "--op", "vote", *extra, "-b",
-                                    size, "-e", size, "-n", str(iters), "-w", "3", "-a", "3",
-                                    "--link", r.rate, "--csv"], env=env,
-                                   net_args=("--hosts", str(h)))
-                    rows = csv_rows(out, "size,") if out else None
-                    got[vote].append(rows[0] if rows else None)
-            for vote, rows in got.items():
-                if _median_rows(rows):
-                    res.setdefault(f"{h}x{l}", {}).setdefault(inp, {})[vote] = _median_rows(rows)
+            def run(env):
+                out = r.lc_run("hosts", h * l,
+                               [os.path.join(r.bin, "lc_coll"), "--op", "vote", *extra, "-b",
+                                size, "-e", size, "-n", str(iters), "-w", "3", "-a", "3",
+                                "--link", r.rate, "--csv"], env=env,
+                               net_args=("--hosts", str(h)))
+                rows = csv_rows(out, "size,") if out else None
+                return rows[0] if rows else None
+            got = _medians(repeat, HOST_VOTES, run)
+            if got:
+                res.setdefault(f"{h}x{l}", {})[inp] = got
     return res
 
 
@@ -137,16 +144,14 @@ def shm(r, p, iters, repeat=3):
     """Vote of 16M packed elements on p ranks of this host (no --net): over the tcp
     provider (LC_HIER=0: flat on loopback) and over shared memory (the default);
     the median of `repeat` runs of each, taken in turn."""
-    got = {"tcp": [], "shm": []}
-    for _ in range(repeat):
-        for vote, env in (("tcp", {"LC_HIER": "0"}), ("shm", {})):
-            out = r.run("hosts", [os.path.join(r.bin, "lc_run"), "-n", str(p), "--",
-                                  os.path.join(r.bin, "lc_coll"), "--op", "vote", "--packed",
-                                  "-b", "2M", "-e", "2M", "-n", str(iters), "-w", "3", "-a", "3",
-                                  "--csv"], env=env)
-            rows = csv_rows(out, "size,") if out else None
-            got[vote].append(rows[0] if rows else None)
-    return {vote: _median_rows(rows) for vote, rows in got.items() if _median_rows(rows)}
+    def run(env):
+        out = r.run("hosts", [os.path.join(r.bin, "lc_run"), "-n", str(p), "--",
+                              os.path.join(r.bin, "lc_coll"), "--op", "vote", "--packed", "-b",
+                              "2M", "-e", "2M", "-n", str(iters), "-w", "3", "-a", "3", "--csv"],
+                    env=env)
+        rows = csv_rows(out, "size,") if out else None
+        return rows[0] if rows else None
+    return _medians(repeat, (("tcp", {"LC_HIER": "0"}), ("shm", {})), run)
 
 
 def vs_mpi(r, ranks, size, iters):
