@@ -5,10 +5,11 @@ must hold.
 
 fp32 arithmetic is done one IEEE operation at a time (products, then sums;
 never fused), bf16 rounds to nearest even. Sums over ranks that the library
-computes on a ring (the global modes' gradient mean, momentum sync) are
-added in the ring's order: chunk k of ceil(n / p) elements starts at rank k
-and collects ranks k+1, k+2, ... mod p, each hop adding in the dtype's
-arithmetic, then divides by p.
+computes with lc_allreduce (the global modes' gradient mean, momentum sync)
+are added in its order, each addition in the dtype's arithmetic, then divided
+by p: with p a power of two as the tree ((x0 + x1) + (x2 + x3)) + ...;
+otherwise on the ring, where chunk k of ceil(n / p) elements starts at rank k
+and collects ranks k+1, k+2, ... mod p.
 """
 import math
 
@@ -21,10 +22,20 @@ def f32(x):
     return torch.tensor(x, dtype=torch.float64).to(F32)
 
 
-def ring_mean(xs, dtype):
-    """The mean of the ranks' equal-length fp32 vectors xs in the ring's order and dtype."""
+def tree_sum(xs, dtype):
+    """The sum of xs as the tree (left half) + (right half), in dtype."""
+    if len(xs) == 1:
+        return xs[0]
+    half = len(xs) // 2
+    return (tree_sum(xs[:half], dtype).float() + tree_sum(xs[half:], dtype).float()).to(dtype)
+
+
+def allreduce_mean(xs, dtype):
+    """The mean of the ranks' equal-length fp32 vectors xs in lc_allreduce's order and dtype."""
     p, n = len(xs), xs[0].numel()
     xs = [x.to(dtype) for x in xs]
+    if p & (p - 1) == 0:
+        return (tree_sum(xs, dtype).float() / float(p)).to(dtype).float()
     out = torch.empty(n, dtype=dtype)
     chunk = -(-n // p)
     for k in range(p):
@@ -107,7 +118,7 @@ class Reference:
         g = [[x.reshape(-1).float() for x in gr] for gr in grads]
         if self.mode.startswith("global"):
             wire = F32 if self.mode == "global-fp32" else BF16
-            mean = ring_mean([self._fused(g[r]) for r in range(p)], wire)
+            mean = allreduce_mean([self._fused(g[r]) for r in range(p)], wire)
             for k, off in enumerate(self.offs):
                 gk = mean[off:off + self.params[k].numel()]
                 c = self.b1 * self.m[0][k] + self.a1 * gk
@@ -140,7 +151,7 @@ class Reference:
             self._apply(k, u, lrs[k], wds[k])
             if msync_due(self.msync[k], s):
                 wire = F32 if self.msync[k][4] == "fp32" else BF16
-                avg = ring_mean([self.m[r][k] for r in range(p)], wire)
+                avg = allreduce_mean([self.m[r][k] for r in range(p)], wire)
                 for r in range(p):
                     self.m[r][k] = avg.clone()
 

@@ -1,5 +1,6 @@
 /* reference.c - straightforward per-element reference implementations. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -167,4 +168,49 @@ void ref_l1(const int8_t *const *q, int p, size_t n, uint64_t salt, uint64_t *bi
         if (sum == 0)
             ties[i / 64] |= 1ull << (i % 64);
     }
+}
+
+/* a + b in dt's arithmetic: fp32, or fp32 rounded to bf16. */
+static float ref_add(float a, float b, lc_dtype_t dt)
+{
+    float s = a + b;
+    return dt == LC_BF16 ? ref_bf16_to_f32(ref_f32_to_bf16(s)) : s;
+}
+
+static float ref_tree_sum(const float *v, int lo, int hi, lc_dtype_t dt)
+{
+    int mid = lo + (hi - lo) / 2;
+
+    if (hi - lo == 1)
+        return v[lo];
+    return ref_add(ref_tree_sum(v, lo, mid, dt), ref_tree_sum(v, mid, hi, dt), dt);
+}
+
+void ref_allreduce(const void *const *in, lc_dtype_t dt, lc_op_t op, int p, size_t n,
+                   void *out)
+{
+    size_t piece = (n + (size_t)p - 1) / (size_t)p;
+    float *v = malloc((size_t)p * sizeof(float));
+
+    for (size_t i = 0; i < n; i++) {
+        float sum;
+        for (int j = 0; j < p; j++)
+            v[j] = dt == LC_BF16 ? ref_bf16_to_f32(((const uint16_t *)in[j])[i])
+                                 : ((const float *)in[j])[i];
+        if (!(p & (p - 1))) {
+            sum = ref_tree_sum(v, 0, p, dt);
+        } else {
+            int k = (int)(i / piece);
+            sum = v[k];
+            for (int j = 1; j < p; j++)
+                sum = ref_add(v[(k + j) % p], sum, dt);
+        }
+        if (op == LC_AVG)
+            sum = sum / (float)p;
+        if (dt == LC_BF16)
+            ((uint16_t *)out)[i] = ref_f32_to_bf16(sum);
+        else
+            ((float *)out)[i] = sum;
+    }
+    free(v);
 }

@@ -24,6 +24,15 @@ void ref_quantize(const void *c, lc_dtype_t dt, size_t n, unsigned levels, int8_
 /* Sign of the sum of p ranks' levels with the tie rule: bits; where the sum is 0: ties. */
 void ref_l1(const int8_t *const *q, int p, size_t n, uint64_t salt, uint64_t *bits,
             uint64_t *ties);
+/*
+ * lc_allreduce's sum (or average) of p inputs of fp32 or bf16, in its
+ * documented order: a power of two of ranks adds as the tree
+ * ((x0 + x1) + (x2 + x3)) + ..., other p as the ring, where element i of
+ * piece k = i / ceil(n / p) is x[k+p-1] + (... + (x[k+1] + x[k])) (ranks mod p).
+ * bf16 partial sums are rounded to bf16 at every addition.
+ */
+void ref_allreduce(const void *const *in, lc_dtype_t dt, lc_op_t op, int p, size_t n,
+                   void *out);
 /* Bit i of a packed vector. */
 static inline int ref_bit(const uint64_t *bits, size_t i)
 {

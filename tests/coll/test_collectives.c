@@ -1,7 +1,8 @@
 /*
  * test_collectives.c - lc_allreduce, lc_allgather, lc_bcast and lc_barrier over
- * real connections (threads as ranks), p = 1..16, against references from all
- * ranks' inputs; mismatched arguments give LC_ERR_MISMATCH on every rank and
+ * real connections (threads as ranks), p = 1..16 and ranks on several hosts,
+ * against references from all ranks' inputs (the sums of random values in
+ * lc_allreduce's documented order, bit for bit); mismatched arguments give LC_ERR_MISMATCH on every rank and
  * then fail the communicator (LC_ERR_PEER); bad arguments give -EINVAL; a second thread's
  * collective on a busy communicator gives -EBUSY and leaves the first intact.
  */
@@ -23,14 +24,17 @@
 #define MAXP 16
 static const size_t ar_sizes[] = {0, 1, 7, 1000, 65537, 300001};
 #define NAR (sizeof(ar_sizes) / sizeof(ar_sizes[0]))
+#define NRND 4 /* fp32 sum, fp32 average, bf16 sum, bf16 average */
+#define RND_N 200003
 
 struct ar_state {
     /* [case][rank] */
     void *in[4 * NAR][MAXP];
     void *out[4 * NAR][MAXP];
     int rc[4 * NAR][MAXP];
-    uint8_t *rnd_out[MAXP]; /* random fp32 sums, compared across ranks */
-    int rnd_rc[MAXP];
+    void *rnd_in[NRND][MAXP]; /* random values: sums that depend on the order */
+    void *rnd_out[NRND][MAXP];
+    int rnd_rc[NRND][MAXP];
 };
 
 static lc_dtype_t ar_dtype(int k)
@@ -50,13 +54,9 @@ static float ar_value(int k, int r, size_t i)
     return (float)((int)(lc_test_rand(&s) % 9) - 4);
 }
 
-#define RND_N 200003
-
 static void ar_rank(lc_comm_t *c, int r, int p, void *arg)
 {
     struct ar_state *st = arg;
-    float *rin = malloc(RND_N * sizeof(float));
-    uint64_t s = 77 + (uint64_t)r;
 
     for (int k = 0; k < 4 * (int)NAR; k++) {
         /* every other case runs in place */
@@ -66,10 +66,45 @@ static void ar_rank(lc_comm_t *c, int r, int p, void *arg)
         if (k % 2)
             memcpy(st->out[k][r], st->in[k][r], ar_sizes[k % NAR] * lc_dtype_size(ar_dtype(k)));
     }
-    for (size_t i = 0; i < RND_N; i++)
-        rin[i] = (float)((double)(lc_test_rand(&s) >> 11) * 0x1p-53 - 0.5) * 1e3f;
-    st->rnd_rc[r] = lc_allreduce(c, rin, st->rnd_out[r], RND_N, LC_FP32, LC_AVG);
-    free(rin);
+    for (int k = 0; k < NRND; k++)
+        st->rnd_rc[k][r] = lc_allreduce(c, st->rnd_in[k][r], st->rnd_out[k][r], RND_N,
+                                        k / 2 ? LC_BF16 : LC_FP32, k % 2 ? LC_AVG : LC_SUM);
+}
+
+/* Random inputs of every rank for the order-dependent cases. */
+static void rnd_setup(struct ar_state *st, int p)
+{
+    for (int k = 0; k < NRND; k++)
+        for (int r = 0; r < p; r++) {
+            lc_dtype_t dt = k / 2 ? LC_BF16 : LC_FP32;
+            st->rnd_in[k][r] = malloc(RND_N * lc_dtype_size(dt));
+            st->rnd_out[k][r] = malloc(RND_N * lc_dtype_size(dt));
+            ref_fill(st->rnd_in[k][r], dt, RND_N, 77 + (uint64_t)(k * MAXP + r), 0);
+        }
+}
+
+/* Every rank's result equals the reference order bit for bit. */
+static void rnd_check(struct ar_state *st, int p)
+{
+    for (int k = 0; k < NRND; k++) {
+        lc_dtype_t dt = k / 2 ? LC_BF16 : LC_FP32;
+        size_t bytes = RND_N * lc_dtype_size(dt);
+        void *want = malloc(bytes);
+
+        ref_allreduce((const void *const *)st->rnd_in[k], dt, k % 2 ? LC_AVG : LC_SUM, p, RND_N,
+                      want);
+        for (int r = 0; r < p; r++) {
+            assert_int_equal(st->rnd_rc[k][r], 0);
+            if (memcmp(want, st->rnd_out[k][r], bytes))
+                fail_msg("p=%d: rank %d's %s %s differs from the reference order", p, r,
+                         lc_dtype_name(dt), k % 2 ? "average" : "sum");
+        }
+        for (int r = 0; r < p; r++) {
+            free(st->rnd_in[k][r]);
+            free(st->rnd_out[k][r]);
+        }
+        free(want);
+    }
 }
 
 static void test_allreduce(void **state)
@@ -90,8 +125,7 @@ static void test_allreduce(void **state)
                         ((uint16_t *)st->in[k][r])[i] = ref_f32_to_bf16(f);
                 }
             }
-        for (int r = 0; r < p; r++)
-            st->rnd_out[r] = malloc(RND_N * sizeof(float));
+        rnd_setup(st, p);
         assert_int_equal(lc_test_ranks(p, ar_rank, st), 0);
         for (int k = 0; k < 4 * (int)NAR; k++) {
             size_t n = ar_sizes[k % NAR];
@@ -119,13 +153,40 @@ static void test_allreduce(void **state)
                 free(st->out[k][r]);
             }
         }
-        for (int r = 0; r < p; r++) {
-            assert_int_equal(st->rnd_rc[r], 0);
-            if (memcmp(st->rnd_out[0], st->rnd_out[r], RND_N * sizeof(float)))
-                fail_msg("p=%d: rank %d's fp32 average differs from rank 0's", p, r);
-        }
-        for (int r = 0; r < p; r++)
-            free(st->rnd_out[r]);
+        rnd_check(st, p);
+    }
+    free(st);
+}
+
+/* Ranks on several hosts: the sums are the same bits, whatever the layout. */
+static void rnd_rank(lc_comm_t *c, int r, int p, void *arg)
+{
+    struct ar_state *st = arg;
+
+    (void)p;
+    for (int k = 0; k < NRND; k++)
+        st->rnd_rc[k][r] = lc_allreduce(c, st->rnd_in[k][r], st->rnd_out[k][r], RND_N,
+                                        k / 2 ? LC_BF16 : LC_FP32, k % 2 ? LC_AVG : LC_SUM);
+}
+
+static void test_allreduce_hosts(void **state)
+{
+    static const int layouts[][MAXP + 1] = {
+        /* p, then each rank's host */
+        {8, 0, 0, 0, 0, 1, 1, 1, 1},
+        {8, 0, 0, 1, 1, 2, 2, 3, 3},
+        {6, 0, 1, 0, 1, 0, 1},
+        {7, 0, 1, 1, 2, 2, 2, 2},
+        {16, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},
+    };
+    struct ar_state *st = calloc(1, sizeof(*st));
+
+    for (size_t t = 0; t < sizeof(layouts) / sizeof(layouts[0]); t++) {
+        int p = layouts[t][0];
+
+        rnd_setup(st, p);
+        assert_int_equal(lc_test_ranks_on_hosts(p, layouts[t] + 1, rnd_rank, st), 0);
+        rnd_check(st, p);
     }
     free(st);
 }
@@ -312,6 +373,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allreduce),
+        cmocka_unit_test(test_allreduce_hosts),
         cmocka_unit_test(test_gather_bcast_mismatch),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_two_threads_refused),
