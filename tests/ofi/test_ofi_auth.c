@@ -126,6 +126,18 @@ static void xfer_check(lc_prov_comm_t *s, lc_prov_comm_t *r, uint32_t seed)
     assert_true(ofi_check(rbuf, sizeof(rbuf), seed));
 }
 
+static void close_all(lc_prov_comm_t *s, lc_prov_comm_t *r, lc_prov_comm_t *lcomm,
+                      lc_prov_ctx_t *a, lc_prov_ctx_t *b, lc_prov_ctx_t *e)
+{
+    assert_int_equal(prov->close_send(s), 0);
+    assert_int_equal(prov->close_recv(r), 0);
+    assert_int_equal(prov->close_listen(lcomm), 0);
+    prov->fini(a);
+    prov->fini(b);
+    if (e)
+        prov->fini(e);
+}
+
 /* (a) same key: connected, the message arrives; a third endpoint's message with the
  * connection's tag does not land in the receive (directed receives). */
 static void test_same_key(void **state)
@@ -159,12 +171,7 @@ static void test_same_key(void **state)
     assert_int_equal(prov->accept(lcomm, &none), 0);
     assert_null(none);
     assert_int_equal(((lcofi_ctx_t *)a)->refused, 0);
-    assert_int_equal(prov->close_send(s), 0);
-    assert_int_equal(prov->close_recv(r), 0);
-    assert_int_equal(prov->close_listen(lcomm), 0);
-    prov->fini(a);
-    prov->fini(b);
-    prov->fini(e);
+    close_all(s, r, lcomm, a, b, e);
 }
 
 /* (b) another key: the connector drops the listener's reply (its proof is for the
@@ -209,12 +216,7 @@ static void test_wrong_key(void **state)
     assert_int_equal(prov->connect(e, 0, h, &es), 0);
     assert_null(es);
     xfer_check(s, r, 3);
-    assert_int_equal(prov->close_send(s), 0);
-    assert_int_equal(prov->close_recv(r), 0);
-    assert_int_equal(prov->close_listen(lcomm), 0);
-    prov->fini(a);
-    prov->fini(b);
-    prov->fini(e);
+    close_all(s, r, lcomm, a, b, e);
 }
 
 /* (c) the real connector's handshake and confirm, captured, replayed from its own
@@ -261,11 +263,7 @@ static void test_replay(void **state)
     nothing_accepted(lcomm, 0.3);
     assert_int_equal(((lcofi_ctx_t *)a)->refused, 2);
     xfer_check(s, r, 4); /* the real connection is unharmed */
-    assert_int_equal(prov->close_send(s), 0);
-    assert_int_equal(prov->close_recv(r), 0);
-    assert_int_equal(prov->close_listen(lcomm), 0);
-    prov->fini(a);
-    prov->fini(b);
+    close_all(s, r, lcomm, a, b, NULL);
 }
 
 int main(void)
