@@ -4,7 +4,7 @@
 
 #include "lcofi.h"
 
-int lcofi_av_insert(lcofi_ctx_t *ctx, const void *addr, size_t len, fi_addr_t *fa)
+int lcofi_av_insert(lcofi_ctx_t *ctx, const void *addr, size_t len, lcofi_peer_t **pe)
 {
     lcofi_peer_t *p;
     int ret;
@@ -13,7 +13,7 @@ int lcofi_av_insert(lcofi_ctx_t *ctx, const void *addr, size_t len, fi_addr_t *f
         return lc_seterr(LC_ERR_PROTO, LCOFI_SUBSYS, "peer address of %zu bytes", len);
     for (p = ctx->peers; p; p = p->next)
         if (p->len == len && !memcmp(p->addr, addr, len)) {
-            *fa = p->fa;
+            *pe = p;
             return 0;
         }
     if (!(p = calloc(1, sizeof(*p))))
@@ -25,8 +25,10 @@ int lcofi_av_insert(lcofi_ctx_t *ctx, const void *addr, size_t len, fi_addr_t *f
     }
     p->len = len;
     memcpy(p->addr, addr, len);
+    p->probe_op.kind = LCOFI_OP_PROBE_SEND;
+    p->probe_op.owner = p;
     p->next = ctx->peers;
     ctx->peers = p;
-    *fa = p->fa;
+    *pe = p;
     return 0;
 }

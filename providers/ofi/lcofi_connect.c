@@ -1,31 +1,50 @@
 /*
  * lcofi_connect.c - the sending side of connection setup: connect() inserts
  * the listener's address, posts a receive for the reply and sends a handshake
- * carrying our address; the connection is ready once the reply (with the tag
- * id the listener chose) arrives. Until then the attempt waits in the
- * context's pending list, keyed by the handle's bytes, and connect() with the
- * same handle reports progress.
+ * carrying our address and a fresh nonce. A reply whose proof does not show
+ * the job's key for this handshake is dropped (and counted), and the reply
+ * receive posted again; a valid one is answered with the confirm carrying our
+ * proof, and the connection is ready once the confirm is sent. Until then the
+ * attempt waits in the context's pending list, keyed by the handle's bytes,
+ * and connect() with the same handle reports progress.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "lcofi.h"
 
-static int lcofi_hs_post(lcofi_send_comm_t *sc)
+/* Post the set-up operations that found no room before; errors end the attempt. */
+static void lcofi_connect_post(lcofi_send_comm_t *sc)
 {
+    lcofi_ctx_t *ctx = sc->ctx;
     ssize_t ret;
 
-    sc->hs_op.kind = LCOFI_OP_HS_SEND;
-    sc->hs_op.owner = sc;
-    ret = fi_tsend(sc->ctx->ep, &sc->hs, sizeof(sc->hs), sc->hs_mr ? sc->hs_mr->desc : NULL,
-                   sc->peer, LCOFI_TAG_CTRL | sc->handle.listen_id, &sc->hs_op);
-    if (ret == -FI_EAGAIN)
-        return 0;
-    if (ret)
-        return sc->state = lcofi_fierr((int)ret, "fi_tsend(handshake)");
-    sc->hs_op.posted = 1;
-    sc->hs_posted = 1;
-    return 0;
+    if (sc->need_ack) {
+        ret = fi_trecv(ctx->ep, &sc->ack, sizeof(sc->ack), sc->ack_mr ? sc->ack_mr->desc : NULL,
+                       ctx->directed ? sc->peer : FI_ADDR_UNSPEC,
+                       LCOFI_TAG_CTRL | LCOFI_TAG_ACK | sc->cookie, 0, &sc->ack_op);
+        if (ret && ret != -FI_EAGAIN)
+            sc->state = lcofi_fierr((int)ret, "fi_trecv(reply)");
+        sc->need_ack = ret != 0;
+        sc->ack_op.posted = !ret;
+    }
+    if (sc->need_hs && sc->state == 0) {
+        ret = fi_tsend(ctx->ep, &sc->hs, sizeof(sc->hs), sc->hs_mr ? sc->hs_mr->desc : NULL,
+                       sc->peer, LCOFI_TAG_CTRL | sc->handle.listen_id, &sc->hs_op);
+        if (ret && ret != -FI_EAGAIN)
+            sc->state = lcofi_fierr((int)ret, "fi_tsend(handshake)");
+        sc->need_hs = ret != 0;
+        sc->hs_op.posted = !ret;
+    }
+    if (sc->need_confirm && sc->state == 0) {
+        ret = fi_tsend(ctx->ep, &sc->confirm, sizeof(sc->confirm),
+                       sc->confirm_mr ? sc->confirm_mr->desc : NULL, sc->peer,
+                       LCOFI_TAG_CTRL | LCOFI_TAG_CONFIRM | sc->remote_id, &sc->confirm_op);
+        if (ret && ret != -FI_EAGAIN)
+            sc->state = lcofi_fierr((int)ret, "fi_tsend(confirm)");
+        sc->need_confirm = ret != 0;
+        sc->confirm_op.posted = !ret;
+    }
 }
 
 /* Free a send comm once none of its control operations can still complete. */
@@ -39,70 +58,97 @@ static void lcofi_send_free(lcofi_send_comm_t *sc)
         if (lcofi_wait_op(ctx, &sc->ack_op))
             return; /* the reply may still land here: keep the memory */
     }
-    if (sc->hs_op.posted && lcofi_wait_op(ctx, &sc->hs_op))
+    if ((sc->hs_op.posted && lcofi_wait_op(ctx, &sc->hs_op)) ||
+        (sc->confirm_op.posted && lcofi_wait_op(ctx, &sc->confirm_op)))
         return;
     lcofi_mr_release(ctx, sc->hs_mr);
     lcofi_mr_release(ctx, sc->ack_mr);
+    lcofi_mr_release(ctx, sc->confirm_mr);
     free(sc);
 }
 
-/* Start a connection attempt; *out stays NULL when the provider had no room to post. */
+/* Start a connection attempt. */
 static int lcofi_connect_start(lcofi_ctx_t *ctx, const lcofi_handle_t *h, lcofi_send_comm_t **out)
 {
     lcofi_send_comm_t *sc = calloc(1, sizeof(*sc));
-
-    if (sc)
-        lc_prov_obj_init(&sc->base.obj, &lc_prov_ofi, LC_PROV_SEND);
     void *desc;
-    ssize_t ret;
+    int ret;
 
     *out = NULL;
     if (!sc)
         return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "connect: out of memory");
+    lc_prov_obj_init(&sc->base.obj, &lc_prov_ofi, LC_PROV_SEND);
     sc->ctx = ctx;
     memcpy(&sc->handle, h, sizeof(*h));
     sc->cookie = ctx->next_id++;
-    if ((ret = lcofi_av_insert(ctx, h->addr, h->addrlen, &sc->peer)) ||
+    if ((ret = lcofi_av_insert(ctx, h->addr, h->addrlen, &sc->pe)) ||
         (ret = lcofi_mr_local(ctx, &sc->hs, sizeof(sc->hs), &sc->hs_mr, &desc)) ||
-        (ret = lcofi_mr_local(ctx, &sc->ack, sizeof(sc->ack), &sc->ack_mr, &desc)))
+        (ret = lcofi_mr_local(ctx, &sc->ack, sizeof(sc->ack), &sc->ack_mr, &desc)) ||
+        (ret = lcofi_mr_local(ctx, &sc->confirm, sizeof(sc->confirm), &sc->confirm_mr, &desc)) ||
+        (ret = lcofi_nonce(sc->hs.nonce)))
         goto fail;
-    sc->ack_op.kind = LCOFI_OP_ACK_RECV;
-    sc->ack_op.owner = sc;
-    ret = fi_trecv(ctx->ep, &sc->ack, sizeof(sc->ack), desc, FI_ADDR_UNSPEC,
-                   LCOFI_TAG_CTRL | LCOFI_TAG_ACK | sc->cookie, 0, &sc->ack_op);
-    if (ret) {
-        ret = ret == -FI_EAGAIN ? 0 : lcofi_fierr((int)ret, "fi_trecv(reply)");
-        goto fail;
-    }
-    sc->ack_op.posted = 1;
+    sc->peer = sc->pe->fa;
+    sc->hs_op = (lcofi_op_t){.kind = LCOFI_OP_HS_SEND, .owner = sc};
+    sc->ack_op = (lcofi_op_t){.kind = LCOFI_OP_ACK_RECV, .owner = sc};
+    sc->confirm_op = (lcofi_op_t){.kind = LCOFI_OP_CONFIRM_SEND, .owner = sc};
     sc->hs.magic = LCOFI_MAGIC;
     sc->hs.cookie = sc->cookie;
     sc->hs.chunk = ctx->chunk;
     sc->hs.addrlen = (uint16_t)ctx->addrlen;
     memcpy(sc->hs.addr, ctx->addr, ctx->addrlen);
-    lcofi_hs_post(sc);
+    sc->need_ack = sc->need_hs = 1;
+    lcofi_connect_post(sc);
+    if (sc->state < 0) {
+        ret = sc->state;
+        goto fail;
+    }
     sc->next = ctx->connecting;
     ctx->connecting = sc;
     *out = sc;
     return 0;
 fail:
     lcofi_send_free(sc);
-    return (int)ret;
+    return ret;
 }
 
-void lcofi_connect_on_ack(lcofi_send_comm_t *sc, int err)
+void lcofi_connect_on_ack(lcofi_send_comm_t *sc, size_t len, int err)
 {
     if (err == -ECANCELED || sc->state != 0)
         return;
-    if (err)
+    if (err) {
         sc->state = lc_seterr(err, LCOFI_SUBSYS, "connect: reply failed: %s", lc_strerror(err));
-    else if (sc->ack.magic != LCOFI_MAGIC || sc->ack.chunk == 0)
-        sc->state = lc_seterr(LC_ERR_PROTO, LCOFI_SUBSYS, "connect: malformed reply");
-    else {
-        sc->remote_id = sc->ack.comm_id & LCOFI_COMM_MASK;
-        sc->chunk = sc->ack.chunk;
-        sc->state = 1;
+        return;
     }
+    if (len != sizeof(sc->ack) || sc->ack.magic != LCOFI_MAGIC || sc->ack.chunk == 0 ||
+        !lcofi_proof_ok(sc->ctx, LCOFI_ACCEPT_LABEL, &sc->hs, &sc->ack, sc->ack.proof)) {
+        /* not from a listener holding the key for our handshake: wait for the real one */
+        sc->ctx->refused++;
+        LC_WARN(LCOFI_SUBSYS, "connect: dropped a reply without a valid proof");
+        sc->need_ack = 1;
+        lcofi_connect_post(sc);
+        return;
+    }
+    sc->remote_id = sc->ack.comm_id & LCOFI_COMM_MASK;
+    sc->chunk = sc->ack.chunk < sc->ctx->chunk ? sc->ack.chunk : sc->ctx->chunk;
+    sc->confirm.magic = LCOFI_MAGIC;
+    sc->confirm.comm_id = sc->ack.comm_id;
+    if ((err = lcofi_proof(sc->ctx, LCOFI_CONFIRM_LABEL, &sc->hs, &sc->ack, sc->confirm.proof))) {
+        sc->state = err;
+        return;
+    }
+    sc->need_confirm = 1;
+    lcofi_connect_post(sc);
+}
+
+void lcofi_connect_on_sent(lcofi_send_comm_t *sc, lcofi_op_t *op, int err, const char *msg)
+{
+    if (op->cancel || sc->state != 0)
+        return;
+    if (err)
+        sc->state = lc_seterr(err, LCOFI_SUBSYS, "connect: %s send failed: %s",
+                              op == &sc->hs_op ? "handshake" : "confirm", msg);
+    else if (op == &sc->confirm_op)
+        sc->state = 1;
 }
 
 int lcofi_connect(lc_prov_ctx_t *arg, int dev, const void *handle, lc_prov_comm_t **send_comm)
@@ -124,17 +170,15 @@ int lcofi_connect(lc_prov_ctx_t *arg, int dev, const void *handle, lc_prov_comm_
         if (!memcmp(&(*pp)->handle, h, sizeof(*h)))
             break;
     if (!*pp) {
-        ret = lcofi_connect_start(ctx, h, &sc);
-        if (!sc) { /* failed, or no room to post yet */
+        if ((ret = lcofi_connect_start(ctx, h, &sc))) {
             pthread_mutex_unlock(&ctx->lock);
             return ret;
         }
         pp = &ctx->connecting; /* new attempts go first */
     } else {
-        ret = (*pp)->hs_posted ? 0 : lcofi_hs_post(*pp);
+        lcofi_connect_post(*pp);
     }
-    if (!ret)
-        ret = lcofi_progress(ctx);
+    ret = lcofi_progress(ctx);
     sc = *pp;
     if (sc->state != 0 || ret) {
         *pp = sc->next;

@@ -3,6 +3,7 @@
  * completion queue, address vector and the one RDM endpoint that all comms
  * of the context share, and describes it as the context's single device.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,11 @@ static void lcofi_close(lcofi_ctx_t *ctx)
         /* receives may still be posted into the scratch and callers' buffers:
          * cancel them, then close the endpoint before any memory is freed */
         lcofi_req_abandon(ctx, -1, 0, FI_ADDR_UNSPEC);
+        if (ctx->probe_rx_op.posted) {
+            ctx->probe_rx_op.cancel = 1;
+            fi_cancel(&ctx->ep->fid, &ctx->probe_rx_op);
+            lcofi_wait_op(ctx, &ctx->probe_rx_op);
+        }
         fi_close(&ctx->ep->fid);
         ctx->ep = NULL;
     }
@@ -109,6 +115,8 @@ int lcofi_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **out)
     if (!out)
         return LC_EINVAL(LCOFI_SUBSYS, "init: NULL ctx pointer");
     *out = NULL;
+    if (opts && opts->size < offsetof(lc_prov_init_opts_t, rank) + sizeof(int))
+        return LC_EINVAL(LCOFI_SUBSYS, "init: opts->size %zu is too small", opts->size);
     if ((ret = lc_param_int("LC_OFI_MAX_MSG", &cap)) && ret != -ENOENT)
         return ret;
     if ((ret = lc_param_int("LC_OFI_MR_LOCAL", &force_local)) && ret != -ENOENT)
@@ -119,8 +127,12 @@ int lcofi_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **out)
         return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "init: out of memory");
     lc_prov_obj_init(&ctx->base.obj, &lc_prov_ofi, LC_PROV_CTX);
     pthread_mutex_init(&ctx->lock, NULL);
-    if ((ret = lcofi_info_select(&ctx->info)) || (ret = lcofi_open(ctx)))
+    if (opts && opts->size >= offsetof(lc_prov_init_opts_t, key) + sizeof(opts->key))
+        memcpy(ctx->key, opts->key, sizeof(ctx->key));
+    if ((ret = lcofi_info_select(&ctx->info)) || (ret = lcofi_open(ctx)) ||
+        (ret = lcofi_peer_init(ctx)))
         goto fail;
+    ctx->directed = !!(ctx->info->caps & FI_DIRECTED_RECV);
     ctx->chunk = ctx->info->ep_attr->max_msg_size;
     if ((uint64_t)cap < ctx->chunk)
         ctx->chunk = (size_t)cap;
@@ -130,6 +142,10 @@ int lcofi_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **out)
     LC_INFO(LCOFI_SUBSYS, "opened %s domain %s fabric %s, mr_mode 0x%x, chunk %zu",
             ctx->info->fabric_attr->prov_name, ctx->info->domain_attr->name,
             ctx->info->fabric_attr->name, ctx->info->domain_attr->mr_mode, ctx->chunk);
+    if (!ctx->directed)
+        LC_WARN(LCOFI_SUBSYS, "%s has no directed receives (FI_DIRECTED_RECV): any endpoint "
+                "that learns a connection's tags can land data in its receives",
+                ctx->info->fabric_attr->prov_name);
     *out = &ctx->base;
     return 0;
 fail:

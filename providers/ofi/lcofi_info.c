@@ -131,13 +131,13 @@ static int lcofi_tcp_eager(const char *prov)
     return 0;
 }
 
-static struct fi_info *lcofi_hints(const char *prov)
+static struct fi_info *lcofi_hints(const char *prov, uint64_t caps)
 {
     struct fi_info *h = fi_allocinfo();
 
     if (!h)
         return NULL;
-    h->caps = FI_TAGGED | FI_SEND | FI_RECV;
+    h->caps = FI_TAGGED | FI_SEND | FI_RECV | caps;
     h->mode = FI_CONTEXT | FI_CONTEXT2;
     h->ep_attr->type = FI_EP_RDM;
     h->domain_attr->mr_mode =
@@ -167,14 +167,21 @@ int lcofi_info_select(struct fi_info **out)
         return ret;
     if ((ret = lcofi_tcp_eager(prov)))
         return ret;
-    if (!(hints = lcofi_hints(prov)))
-        return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "fi_allocinfo failed");
-    ret = fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), node[0] ? node : NULL, NULL,
-                     node[0] ? FI_SOURCE : 0, hints, &list);
-    fi_freeinfo(hints);
-    for (i = ret ? NULL : list; i; i = i->next)
-        if (!domain || !strcmp(i->domain_attr->name, domain))
+    /* directed receives where the provider has them, else without */
+    for (int k = 0; k < 2; k++) {
+        if (!(hints = lcofi_hints(prov, k ? 0 : FI_DIRECTED_RECV)))
+            return lc_seterr(-ENOMEM, LCOFI_SUBSYS, "fi_allocinfo failed");
+        fi_freeinfo(list);
+        list = NULL;
+        ret = fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), node[0] ? node : NULL,
+                         NULL, node[0] ? FI_SOURCE : 0, hints, &list);
+        fi_freeinfo(hints);
+        for (i = ret ? NULL : list; i; i = i->next)
+            if (!domain || !strcmp(i->domain_attr->name, domain))
+                break;
+        if (i)
             break;
+    }
     if (!i) {
         lcofi_list_available(avail, sizeof(avail));
         fi_freeinfo(list);

@@ -1,8 +1,12 @@
 /*
  * lcofi_listen.c - the receiving side of connection setup: a listen comm
  * keeps one handshake receive posted; each handshake that arrives (during
- * any progress of the context) creates a recv comm with a fresh tag id,
- * answers the connector with that id, and queues the comm for accept().
+ * any progress of the context) creates a pending recv comm with a fresh tag
+ * id and nonce, answers the connector with both and the listener's proof,
+ * and posts a receive for the connector's confirm. Only a confirm whose
+ * proof shows the job's key for this exchange queues the comm for accept();
+ * bad confirms, and comms without a valid one within LCOFI_CONFIRM_S or
+ * beyond LCOFI_MAX_PENDING, are dropped and counted (ctx->refused).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,79 +33,168 @@ static int lcofi_listen_post(lcofi_listen_comm_t *lc)
     return 0;
 }
 
-/* Send the reply that tells the connector its comm id. */
-static int lcofi_recv_ack_post(lcofi_recv_comm_t *rc)
+/* Post the reply and the confirm receive of a pending comm where not yet done. */
+static void lcofi_recv_post(lcofi_recv_comm_t *rc)
 {
     lcofi_ctx_t *ctx = rc->ctx;
     ssize_t ret;
 
-    rc->ack_op.kind = LCOFI_OP_ACK_SEND;
-    rc->ack_op.owner = rc;
-    ret = fi_tsend(ctx->ep, &rc->ack, sizeof(rc->ack), rc->ack_mr ? rc->ack_mr->desc : NULL,
-                   rc->peer, LCOFI_TAG_CTRL | LCOFI_TAG_ACK | rc->cookie, &rc->ack_op);
-    if (ret == -FI_EAGAIN)
-        return 0;
-    if (ret)
-        return rc->ack_state = lcofi_fierr((int)ret, "fi_tsend(reply)");
-    rc->ack_op.posted = 1;
-    rc->ack_state = 1;
-    return 0;
+    if (rc->need_confirm_post) {
+        ret = fi_trecv(ctx->ep, &rc->confirm, sizeof(rc->confirm),
+                       rc->confirm_mr ? rc->confirm_mr->desc : NULL,
+                       ctx->directed ? rc->peer : FI_ADDR_UNSPEC,
+                       LCOFI_TAG_CTRL | LCOFI_TAG_CONFIRM | rc->id, 0, &rc->confirm_op);
+        if (ret && ret != -FI_EAGAIN)
+            rc->ack_state = lcofi_fierr((int)ret, "fi_trecv(confirm)");
+        rc->need_confirm_post = ret != 0;
+        rc->confirm_op.posted = !ret;
+    }
+    if (rc->ack_state == 0) {
+        ret = fi_tsend(ctx->ep, &rc->ack, sizeof(rc->ack), rc->ack_mr ? rc->ack_mr->desc : NULL,
+                       rc->peer, LCOFI_TAG_CTRL | LCOFI_TAG_ACK | rc->hs.cookie, &rc->ack_op);
+        if (ret && ret != -FI_EAGAIN)
+            rc->ack_state = lcofi_fierr((int)ret, "fi_tsend(reply)");
+        else if (!ret)
+            rc->ack_op.posted = rc->ack_state = 1;
+    }
 }
 
 static void lcofi_recv_free(lcofi_recv_comm_t *rc)
 {
-    if (rc->ack_op.posted)
-        lcofi_wait_op(rc->ctx, &rc->ack_op);
+    rc->lc = NULL; /* a late confirm completion finds no listener */
+    if (rc->confirm_op.posted) {
+        rc->confirm_op.cancel = 1;
+        fi_cancel(&rc->ctx->ep->fid, &rc->confirm_op);
+        if (lcofi_wait_op(rc->ctx, &rc->confirm_op))
+            return; /* the confirm may still land here: keep the memory */
+    }
+    if (rc->ack_op.posted && lcofi_wait_op(rc->ctx, &rc->ack_op))
+        return;
     lcofi_mr_release(rc->ctx, rc->ack_mr);
+    lcofi_mr_release(rc->ctx, rc->confirm_mr);
     free(rc);
 }
 
-/* A handshake arrived (or its receive failed): make the recv comm. */
-void lcofi_listen_on_hs(lcofi_listen_comm_t *lc, int err)
+/* Drop pending comm *pp (unlinked and freed), counted as refused. */
+static void lcofi_pending_drop(lcofi_listen_comm_t *lc, lcofi_recv_comm_t **pp, const char *why)
+{
+    lcofi_recv_comm_t *rc = *pp;
+
+    lc->ctx->refused++;
+    LC_WARN(LCOFI_SUBSYS, "listen: dropped connection %u: %s", rc->id, why);
+    *pp = rc->next;
+    lc->npending--;
+    lcofi_recv_free(rc);
+}
+
+/* A handshake arrived (or its receive failed): make a pending recv comm and answer. */
+void lcofi_listen_on_hs(lcofi_listen_comm_t *lc, size_t len, int err)
 {
     lcofi_ctx_t *ctx = lc->ctx;
-    lcofi_recv_comm_t *rc = NULL;
+    lcofi_recv_comm_t *rc = NULL, **pp;
     void *desc;
     int ret;
 
     if (lc->hs_op.cancel)
         return;
-    if (err || lc->hs.magic != LCOFI_MAGIC || lc->hs.addrlen > LCOFI_ADDR_MAX) {
+    if (err || len != sizeof(lc->hs) || lc->hs.magic != LCOFI_MAGIC ||
+        lc->hs.addrlen > LCOFI_ADDR_MAX || lc->hs.chunk == 0) {
+        ctx->refused++;
         LC_WARN(LCOFI_SUBSYS, "listen: dropped a bad handshake (%s)",
-                err ? lc_strerror(err) : "bad magic or address");
+                err ? lc_strerror(err) : "bad size, magic, chunk or address");
         goto repost;
+    }
+    if (lc->npending >= LCOFI_MAX_PENDING) { /* the oldest is last */
+        for (pp = &lc->pending; (*pp)->next; pp = &(*pp)->next)
+            ;
+        lcofi_pending_drop(lc, pp, "too many connections wait for their confirm");
     }
     if (!(rc = calloc(1, sizeof(*rc))))
         goto repost;
     lc_prov_obj_init(&rc->base.obj, &lc_prov_ofi, LC_PROV_RECV);
     rc->ctx = ctx;
+    rc->lc = lc;
     rc->id = ctx->next_id++ & LCOFI_COMM_MASK;
-    rc->cookie = lc->hs.cookie;
-    rc->chunk = lc->hs.chunk < ctx->chunk ? lc->hs.chunk : ctx->chunk;
-    if (rc->chunk == 0 || (ret = lcofi_av_insert(ctx, lc->hs.addr, lc->hs.addrlen, &rc->peer)) ||
-        (ret = lcofi_mr_local(ctx, &rc->ack, sizeof(rc->ack), &rc->ack_mr, &desc))) {
-        LC_WARN(LCOFI_SUBSYS, "listen: could not set up a connection: %s", lc_last_error());
-        free(rc);
-        goto repost;
-    }
+    rc->hs = lc->hs;
+    rc->chunk = rc->hs.chunk < ctx->chunk ? rc->hs.chunk : ctx->chunk;
+    rc->deadline = lc_now() + LCOFI_CONFIRM_S;
+    rc->ack_op = (lcofi_op_t){.kind = LCOFI_OP_ACK_SEND, .owner = rc};
+    rc->confirm_op = (lcofi_op_t){.kind = LCOFI_OP_CONFIRM_RECV, .owner = rc};
     rc->ack.magic = LCOFI_MAGIC;
     rc->ack.comm_id = rc->id;
     rc->ack.chunk = rc->chunk;
-    lcofi_recv_ack_post(rc);
-    *lc->ready_tail = rc;
-    lc->ready_tail = &rc->next;
+    if ((ret = lcofi_av_insert(ctx, rc->hs.addr, rc->hs.addrlen, &rc->pe)) ||
+        (ret = lcofi_mr_local(ctx, &rc->ack, sizeof(rc->ack), &rc->ack_mr, &desc)) ||
+        (ret = lcofi_mr_local(ctx, &rc->confirm, sizeof(rc->confirm), &rc->confirm_mr, &desc)) ||
+        (ret = lcofi_nonce(rc->ack.nonce)) ||
+        (ret = lcofi_proof(ctx, LCOFI_ACCEPT_LABEL, &rc->hs, &rc->ack, rc->ack.proof))) {
+        LC_WARN(LCOFI_SUBSYS, "listen: could not set up a connection: %s", lc_last_error());
+        lcofi_recv_free(rc);
+        goto repost;
+    }
+    rc->peer = rc->pe->fa;
+    rc->need_confirm_post = 1;
+    lcofi_recv_post(rc);
+    rc->next = lc->pending;
+    lc->pending = rc;
+    lc->npending++;
 repost:
     lcofi_listen_post(lc);
 }
 
+/* The confirm of a pending comm arrived: queue the comm for accept() if its proof holds. */
+void lcofi_listen_on_confirm(lcofi_recv_comm_t *rc, size_t len, int err)
+{
+    lcofi_listen_comm_t *lc = rc->lc;
+    lcofi_recv_comm_t **pp;
+
+    if (err == -ECANCELED || !lc)
+        return;
+    for (pp = &lc->pending; *pp && *pp != rc; pp = &(*pp)->next)
+        ;
+    if (!*pp)
+        return;
+    if (err) {
+        lcofi_pending_drop(lc, pp, lc_strerror(err));
+        return;
+    }
+    if (len != sizeof(rc->confirm) || rc->confirm.magic != LCOFI_MAGIC ||
+        rc->confirm.comm_id != rc->id ||
+        !lcofi_proof_ok(rc->ctx, LCOFI_CONFIRM_LABEL, &rc->hs, &rc->ack, rc->confirm.proof)) {
+        /* not the connector's proof for this exchange: wait for the real one */
+        rc->ctx->refused++;
+        LC_WARN(LCOFI_SUBSYS, "listen: dropped a confirm without a valid proof (connection %u)",
+                rc->id);
+        rc->need_confirm_post = 1;
+        lcofi_recv_post(rc);
+        return;
+    }
+    *pp = rc->next;
+    lc->npending--;
+    rc->lc = NULL;
+    rc->next = NULL;
+    *lc->ready_tail = rc;
+    lc->ready_tail = &rc->next;
+}
+
 void lcofi_listen_retry(lcofi_ctx_t *ctx)
 {
+    double now = lc_now();
+
     for (lcofi_listen_comm_t *lc = ctx->listens; lc; lc = lc->next) {
+        lcofi_recv_comm_t **pp = &lc->pending;
+
         if (lc->need_post)
             lcofi_listen_post(lc);
-        for (lcofi_recv_comm_t *rc = lc->ready; rc; rc = rc->next)
-            if (rc->ack_state == 0)
-                lcofi_recv_ack_post(rc);
+        while (*pp) {
+            lcofi_recv_post(*pp);
+            if ((*pp)->ack_state < 0)
+                lcofi_pending_drop(lc, pp, "its reply could not be sent");
+            else if (now > (*pp)->deadline)
+                lcofi_pending_drop(lc, pp, "no valid confirm in time");
+            else
+                pp = &(*pp)->next;
+        }
     }
 }
 
@@ -157,16 +250,11 @@ int lcofi_accept(lc_prov_comm_t *arg, lc_prov_comm_t **recv_comm)
     pthread_mutex_lock(&lc->ctx->lock);
     ret = lcofi_progress(lc->ctx);
     rc = lc->ready;
-    if (!ret && rc && rc->ack_state != 0) {
+    if (!ret && rc) {
         if (!(lc->ready = rc->next))
             lc->ready_tail = &lc->ready;
         rc->next = NULL;
-        if (rc->ack_state < 0) {
-            ret = rc->ack_state;
-            lcofi_recv_free(rc);
-        } else {
-            *recv_comm = &rc->base;
-        }
+        *recv_comm = &rc->base;
     }
     pthread_mutex_unlock(&lc->ctx->lock);
     return ret;
@@ -207,6 +295,12 @@ int lcofi_close_listen(lc_prov_comm_t *arg)
         ;
     if (*pp)
         *pp = lc->next;
+    while (lc->pending) {
+        lcofi_recv_comm_t *rc = lc->pending;
+
+        lc->pending = rc->next;
+        lcofi_recv_free(rc);
+    }
     while (lc->ready) {
         lcofi_recv_comm_t *rc = lc->ready;
 

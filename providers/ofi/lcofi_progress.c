@@ -8,7 +8,8 @@
 
 #include "lcofi.h"
 
-static void lcofi_dispatch(lcofi_op_t *op, size_t len, uint64_t tag, int err, const char *msg)
+static void lcofi_dispatch(lcofi_ctx_t *ctx, lcofi_op_t *op, size_t len, uint64_t tag, int err,
+                           const char *msg)
 {
     op->posted = 0;
     switch (op->kind) {
@@ -17,17 +18,14 @@ static void lcofi_dispatch(lcofi_op_t *op, size_t len, uint64_t tag, int err, co
         lcofi_req_on_op(op, len, tag, err, msg);
         break;
     case LCOFI_OP_HS_RECV:
-        lcofi_listen_on_hs(op->owner, err);
+        lcofi_listen_on_hs(op->owner, len, err);
         break;
-    case LCOFI_OP_HS_SEND: {
-        lcofi_send_comm_t *sc = op->owner;
-
-        if (err && !op->cancel && sc->state == 0)
-            sc->state = lc_seterr(err, LCOFI_SUBSYS, "connect: handshake send failed: %s", msg);
+    case LCOFI_OP_HS_SEND:
+    case LCOFI_OP_CONFIRM_SEND:
+        lcofi_connect_on_sent(op->owner, op, err, msg);
         break;
-    }
     case LCOFI_OP_ACK_RECV:
-        lcofi_connect_on_ack(op->owner, op->cancel ? -ECANCELED : err);
+        lcofi_connect_on_ack(op->owner, len, op->cancel ? -ECANCELED : err);
         break;
     case LCOFI_OP_ACK_SEND: {
         lcofi_recv_comm_t *rc = op->owner;
@@ -35,6 +33,13 @@ static void lcofi_dispatch(lcofi_op_t *op, size_t len, uint64_t tag, int err, co
         rc->ack_state = err ? lc_seterr(err, LCOFI_SUBSYS, "accept: reply failed: %s", msg) : 2;
         break;
     }
+    case LCOFI_OP_CONFIRM_RECV:
+        lcofi_listen_on_confirm(op->owner, len, op->cancel ? -ECANCELED : err);
+        break;
+    case LCOFI_OP_PROBE_SEND:
+    case LCOFI_OP_PROBE_RECV:
+        lcofi_peer_on_probe(ctx, op, err, msg);
+        break;
     default:
         LC_WARN(LCOFI_SUBSYS, "completion for an unknown operation kind %d", op->kind);
     }
@@ -52,17 +57,22 @@ static int lcofi_progress_err(lcofi_ctx_t *ctx)
         return -EAGAIN;
     if (n != 1)
         return lcofi_fierr(n < 0 ? (int)n : -FI_EOTHER, "fi_cq_readerr");
+    /* an operation we did not cancel that ends cancelled was flushed by a
+     * connection that went down */
     if (e.err == FI_ETRUNC)
         err = -EMSGSIZE;
-    else if (e.err == FI_ECANCELED)
+    else if (e.err == FI_ECANCELED && e.op_context && ((lcofi_op_t *)e.op_context)->cancel)
         err = -ECANCELED;
+    else if (e.err == FI_ECANCELED || e.err == FI_ENOTCONN || e.err == FI_ECONNRESET ||
+             e.err == FI_ECONNABORTED)
+        err = -ECONNRESET;
     else
         err = e.err == FI_ETIMEDOUT ? -ETIMEDOUT : -EIO;
     snprintf(msg, sizeof(msg), "%s (provider: %s)", fi_strerror(e.err),
              fi_cq_strerror(ctx->cq, e.prov_errno, e.err_data, prov, sizeof(prov)));
     if (!e.op_context)
         return lc_seterr(err, LCOFI_SUBSYS, "completion error without context: %s", msg);
-    lcofi_dispatch(e.op_context, e.len, e.tag, err, msg);
+    lcofi_dispatch(ctx, e.op_context, e.len, e.tag, err, msg);
     return 0;
 }
 
@@ -76,7 +86,7 @@ int lcofi_progress(lcofi_ctx_t *ctx)
         n = fi_cq_read(ctx->cq, ent, 16);
         if (n > 0) {
             for (ssize_t i = 0; i < n; i++)
-                lcofi_dispatch(ent[i].op_context, ent[i].len, ent[i].tag, 0, "");
+                lcofi_dispatch(ctx, ent[i].op_context, ent[i].len, ent[i].tag, 0, "");
             continue;
         }
         if (n == -FI_EAGAIN)
@@ -90,6 +100,7 @@ int lcofi_progress(lcofi_ctx_t *ctx)
             return ret;
     }
     lcofi_listen_retry(ctx);
+    lcofi_peer_progress(ctx);
     return 0;
 }
 

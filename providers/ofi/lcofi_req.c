@@ -59,7 +59,8 @@ static void lcofi_req_drain_post(lcofi_req_t *req)
 
     ret =
         fi_trecv(ctx->ep, ctx->scratch, req->chunk, ctx->scratch_mr ? ctx->scratch_mr->desc : NULL,
-                 FI_ADDR_UNSPEC, req->tag | req->drain_op.idx, LCOFI_TAG_LAST, &req->drain_op);
+                 ctx->directed ? req->peer : FI_ADDR_UNSPEC, req->tag | req->drain_op.idx,
+                 LCOFI_TAG_LAST, &req->drain_op);
     if (ret == -FI_EAGAIN) {
         req->draining = 2;
     } else if (ret) {
@@ -102,14 +103,23 @@ void lcofi_req_on_op(lcofi_op_t *op, size_t len, uint64_t tag, int err, const ch
         return;
     }
     req->ndone++;
+    if (req->is_send) {
+        req->ctx->tx_inflight--;
+        req->pe->tx_inflight--;
+    }
     if (err == -ECANCELED && op->cancel)
         return;
+    if (err == -ECONNRESET) { /* flushed by the connection going down */
+        lcofi_peer_lost(req->ctx, req->pe, msg);
+        return;
+    }
     if (err) {
         lcofi_req_fail(req, err, "%s failed: %s", req->is_send ? "send" : "receive", msg);
         if (!req->is_send)
             lcofi_req_cancel_from(req, 0);
         return;
     }
+    req->pe->last_seen = lc_now();
     if (req->is_send)
         return;
     if (len > room || (!(tag & LCOFI_TAG_LAST) && idx + 1 == req->nops)) {
@@ -121,6 +131,36 @@ void lcofi_req_on_op(lcofi_op_t *op, size_t len, uint64_t tag, int err, const ch
     } else if (tag & LCOFI_TAG_LAST) {
         req->size = (size_t)idx * req->chunk + len;
         lcofi_req_cancel_from(req, idx + 1);
+    }
+}
+
+/* Whether none of req's operations is still posted. */
+static int lcofi_req_idle(const lcofi_req_t *req)
+{
+    for (uint32_t i = 0; i < req->nposted; i++)
+        if (req->ops[i].posted)
+            return 0;
+    return !req->drain_op.posted;
+}
+
+/* Whether every chunk of req was posted and completed. */
+static int lcofi_req_complete(const lcofi_req_t *req)
+{
+    return !req->draining && req->ndone >= req->nposted && req->nposted >= req->nwant;
+}
+
+void lcofi_req_peer_lost(lcofi_ctx_t *ctx, lcofi_peer_t *pe, const char *msg)
+{
+    for (lcofi_req_t *req = ctx->reqs; req; req = req->next) {
+        if (req->pe != pe || req->zombie || req->err == -ECONNRESET || lcofi_req_complete(req))
+            continue;
+        lcofi_req_fail(req, -ECONNRESET, "%s", msg);
+        lcofi_req_cancel_from(req, 0);
+        if (req->draining && req->drain_op.posted && !req->drain_op.cancel) {
+            req->drain_op.cancel = 1;
+            fi_cancel(&ctx->ep->fid, &req->drain_op);
+        }
+        req->draining = 0;
     }
 }
 
@@ -143,8 +183,8 @@ static ssize_t lcofi_req_post_recv(lcofi_req_t *req, uint32_t i)
         iov[k].iov_len = req->chunk - n;
         desc[k++] = ctx->scratch_mr ? ctx->scratch_mr->desc : NULL;
     }
-    return fi_trecvv(ctx->ep, iov, desc, k, FI_ADDR_UNSPEC, req->tag | i, LCOFI_TAG_LAST,
-                     &req->ops[i]);
+    return fi_trecvv(ctx->ep, iov, desc, k, ctx->directed ? req->peer : FI_ADDR_UNSPEC,
+                     req->tag | i, LCOFI_TAG_LAST, &req->ops[i]);
 }
 
 /* Post the chunks not yet posted; stops at the first that finds no room. */
@@ -174,6 +214,10 @@ static void lcofi_req_post_more(lcofi_req_t *req)
         }
         req->ops[i].posted = 1;
         req->nposted++;
+        if (req->is_send) {
+            ctx->tx_inflight++;
+            req->pe->tx_inflight++;
+        }
     }
 }
 
@@ -242,13 +286,17 @@ static int lcofi_scratch(lcofi_ctx_t *ctx)
 
 /* Create and start a request; *out NULL (and 0) when nothing could be posted yet. */
 static int lcofi_req_start(lcofi_ctx_t *ctx, int is_send, const void *buf, size_t len, size_t chunk,
-                           uint64_t tag, fi_addr_t peer, lcofi_mr_t *mh, lcofi_req_t **out)
+                           uint64_t tag, lcofi_peer_t *pe, lcofi_mr_t *mh, lcofi_req_t **out)
 {
     size_t nops = len ? (len - 1) / chunk + 1 : 1;
     lcofi_req_t *req;
     int ret;
 
     *out = NULL;
+    /* a receive may still match a message that arrived before the peer left
+     * (the progress pass after it fails it otherwise) */
+    if (pe->dead && is_send)
+        return lc_seterr(-ECONNRESET, LCOFI_SUBSYS, "isend: the connection to the peer is gone");
     if (!is_send && (ret = lcofi_scratch(ctx)))
         return ret;
     if (nops > LCOFI_CHUNK_MAX) {
@@ -268,7 +316,8 @@ static int lcofi_req_start(lcofi_ctx_t *ctx, int is_send, const void *buf, size_
     req->chunk = chunk;
     req->size = is_send ? len : 0;
     req->tag = tag;
-    req->peer = peer;
+    req->peer = pe->fa;
+    req->pe = pe;
     req->nops = req->nwant = (uint32_t)nops;
     for (uint32_t i = 0; i < nops; i++) {
         req->ops[i].kind = LCOFI_OP_DATA;
@@ -292,6 +341,7 @@ static int lcofi_req_start(lcofi_ctx_t *ctx, int is_send, const void *buf, size_
     if (ctx->reqs)
         ctx->reqs->prev = req;
     ctx->reqs = req;
+    pe->last_seen = lc_now(); /* probed once it waits LCOFI_PROBE_S */
     *out = req;
     return 0;
 fail:
@@ -319,7 +369,7 @@ int lcofi_isend(lc_prov_comm_t *comm, const void *buf, size_t len, lc_prov_mr_t 
         return LC_EINVAL(LCOFI_SUBSYS, "isend: not a connected send comm");
     pthread_mutex_lock(&sc->ctx->lock);
     ret = lcofi_req_start(sc->ctx, 1, buf, len, sc->chunk, lcofi_tag(sc->remote_id, sc->seq),
-                          sc->peer, (lcofi_mr_t *)mhandle, &req);
+                          sc->pe, (lcofi_mr_t *)mhandle, &req);
     if (!ret && req) {
         sc->seq++;
         *out = &req->base;
@@ -339,8 +389,8 @@ int lcofi_irecv(lc_prov_comm_t *comm, void *buf, size_t len, lc_prov_mr_t *mhand
         return LC_EINVAL(LCOFI_SUBSYS, "irecv: NULL argument");
     *out = NULL;
     pthread_mutex_lock(&rc->ctx->lock);
-    ret = lcofi_req_start(rc->ctx, 0, buf, len, rc->chunk, lcofi_tag(rc->id, rc->seq),
-                          FI_ADDR_UNSPEC, (lcofi_mr_t *)mhandle, &req);
+    ret = lcofi_req_start(rc->ctx, 0, buf, len, rc->chunk, lcofi_tag(rc->id, rc->seq), rc->pe,
+                          (lcofi_mr_t *)mhandle, &req);
     if (!ret && req) {
         rc->seq++;
         *out = &req->base;
@@ -349,10 +399,32 @@ int lcofi_irecv(lc_prov_comm_t *comm, void *buf, size_t len, lc_prov_mr_t *mhand
     return ret;
 }
 
-/* Whether every chunk of req was posted and completed (its result is final). */
+/* Whether req's result is final: every chunk posted and completed, or its peer is gone. */
 static int lcofi_req_done(const lcofi_req_t *req)
 {
-    return !req->draining && req->ndone >= req->nposted && req->nposted >= req->nwant;
+    return (req->pe->dead && req->err) || lcofi_req_complete(req);
+}
+
+/* Free the requests reported done whose operations have all ended since. */
+static void lcofi_req_sweep(lcofi_ctx_t *ctx)
+{
+    for (lcofi_req_t *req = ctx->reqs, *next; req; req = next) {
+        next = req->next;
+        if (req->zombie && lcofi_req_idle(req))
+            lcofi_req_free(req);
+    }
+}
+
+/* A request reported done: freed, or kept until its operations end (peer gone). */
+static void lcofi_req_finish(lcofi_req_t *req)
+{
+    if (lcofi_req_idle(req)) {
+        lcofi_req_free(req);
+        return;
+    }
+    lc_prov_obj_kill(&req->base.obj);
+    req->base.user = NULL;
+    req->zombie = 1;
 }
 
 /**
@@ -372,10 +444,11 @@ int lcofi_progress_op(lc_prov_ctx_t *vctx, lc_prov_cqe_t *cqe, int max)
         return LC_EINVAL(LCOFI_SUBSYS, "progress: NULL completions or negative max");
     pthread_mutex_lock(&ctx->lock);
     ret = lcofi_progress(ctx);
+    lcofi_req_sweep(ctx);
     for (req = ctx->reqs; !ret && req && n < max; req = next) {
         next = req->next;
-        if (!req->base.user)
-            continue; /* test() reports it */
+        if (!req->base.user || req->zombie)
+            continue; /* test() reports it, or it was reported */
         lcofi_req_post_more(req);
         if (!lcofi_req_done(req))
             continue;
@@ -383,7 +456,7 @@ int lcofi_progress_op(lc_prov_ctx_t *vctx, lc_prov_cqe_t *cqe, int max)
             .user = req->base.user,
             .status = req->err ? lc_seterr(req->err, LCOFI_SUBSYS, "%s", req->errmsg) : 0,
             .size = req->err ? 0 : req->size};
-        lcofi_req_free(req);
+        lcofi_req_finish(req);
     }
     pthread_mutex_unlock(&ctx->lock);
     return ret ? ret : n;
@@ -402,6 +475,7 @@ int lcofi_test(lc_prov_req_t *arg, int *done, size_t *size)
     pthread_mutex_lock(&ctx->lock);
     if ((ret = lcofi_progress(ctx)))
         goto out;
+    lcofi_req_sweep(ctx);
     lcofi_req_post_more(req);
     if (!lcofi_req_done(req))
         goto out;
@@ -410,7 +484,7 @@ int lcofi_test(lc_prov_req_t *arg, int *done, size_t *size)
         *size = req->err ? 0 : req->size;
     if (req->err)
         ret = lc_seterr(req->err, LCOFI_SUBSYS, "%s", req->errmsg);
-    lcofi_req_free(req);
+    lcofi_req_finish(req);
 out:
     pthread_mutex_unlock(&ctx->lock);
     return ret;
