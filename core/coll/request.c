@@ -257,11 +257,21 @@ static int lc_req_desc_sent(const struct lc_request *r)
     return 1;
 }
 
+/* Whether a descriptor may still arrive: a receive of one neither arrived nor failed. */
+static int lc_req_desc_awaited(const struct lc_request *r)
+{
+    for (int j = 0; j < r->c->nranks; j++)
+        if (r->desc_x[2 * j + 1].state != LC_XFER_DONE)
+            return 1;
+    return 0;
+}
+
 /*
  * r failed with rc while descriptors were still on their way: a peer that
  * found a mismatch first has closed its connections, which is what failed
  * here. Read the descriptors that arrived (bounded) so that the mismatch,
- * not its echo, is what this rank reports.
+ * not its echo, is what this rank reports. A receive that failed (its peer
+ * is gone) is not waited for.
  */
 static int lc_req_explain(struct lc_request *r, int rc)
 {
@@ -269,7 +279,7 @@ static int lc_req_explain(struct lc_request *r, int rc)
     char msg[512];
 
     snprintf(msg, sizeof(msg), "%s", lc_last_error());
-    while (r->desc_left && lc_now() < until) {
+    while (lc_req_desc_awaited(r) && lc_now() < until) {
         int progress = 0;
 
         if (lc_xfer_drain(r->c))

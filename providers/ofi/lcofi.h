@@ -35,7 +35,7 @@ LC_HIDDEN extern const lc_provider_t lc_prov_ofi;
  * LCOFI_PROBE_DEAD_S (no connection, none can be made) or that ends in an
  * error means the peer is gone. */
 #define LCOFI_PROBE_S      0.01
-#define LCOFI_PROBE_DEAD_S 0.05
+#define LCOFI_PROBE_DEAD_S 0.1
 
 /*
  * Tag layout. Control messages have bit 63 set: the handshake carries a

@@ -77,7 +77,7 @@ static void lcofi_probe(lcofi_ctx_t *ctx, lcofi_peer_t *pe, double now)
 {
     ssize_t ret;
 
-    if (pe->tx_inflight || ctx->tx_inflight + 1 >= ctx->info->tx_attr->size / 2) {
+    if (ctx->tx_inflight + 1 >= ctx->info->tx_attr->size / 2) {
         pe->eagain_since = 0; /* a refusal would not tell */
         return;
     }
