@@ -55,6 +55,7 @@ typedef struct fc_shared {
     volatile int iter[FC_MAX_P]; /* each rank's current iteration */
     volatile int stop;           /* cases that may recover: rank 0 ends them */
     volatile int forged;         /* frames the forger injected */
+    char only[48];               /* --only: run the cases whose kind contains it */
     int nrows;
     fc_row_t rows[FC_MAX_ROWS];
 } fc_shared_t;
@@ -81,8 +82,8 @@ extern const char *const fc_fault_names[F_N];
 /* One collective on n elements, checked against what every rank contributed
  * (*wrong set on a difference); its return code. */
 int fc_run_coll(lc_comm_t *c, int coll, int rank, int p, size_t n, int iter, int *wrong);
-/* Run one case and add it to its row; 1 when handled. */
-int fc_run_case(const fc_case_t *k, uint64_t *rng);
+/* Run one case and add it to its row (unless --only leaves it out). */
+void fc_run_case(const fc_case_t *k, uint64_t *rng);
 /* The row named name (created on first use). */
 fc_row_t *fc_row(const char *name);
 /* Wait for pid until the deadline; a child still there then is a hang (killed). */

@@ -14,8 +14,9 @@
  * Short form (ctest), p = 3: on loopback each collective once per provider,
  * the signals in turn; on the emulated network each fault once per provider,
  * the collectives in turn. --long: p = 4, every collective x provider x fault,
- * REPS times, at random moments. Prints each case, a table per kind, tried/handled; exits 1 if any
- * case was not handled.
+ * REPS times, at random moments. --only KIND: the cases of one kind. Prints
+ * each case, a table per kind, tried/handled; exits 1 if any case was not
+ * handled.
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -278,7 +279,7 @@ int main(int argc, char **argv)
 {
     static const int deaths[] = {F_KILL, F_STOP};
     int longform = 0, in_net = 0, tried = 0, handled = 0, shmfd, net_bad;
-    const char *fdenv = getenv("FAULT_CAMPAIGN_SHM");
+    const char *fdenv = getenv("FAULT_CAMPAIGN_SHM"), *only = NULL;
     uint64_t rng = 0x5eed;
     double t0 = lc_now();
     int p;
@@ -286,10 +287,13 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--long"))
             longform = 1;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc && strlen(argv[i + 1]) < 48)
+            only = argv[++i];
         else if (!strcmp(argv[i], "--in-net") && fdenv)
             in_net = 1;
         else {
-            fprintf(stderr, "usage: %s [--long]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--long] [--only KIND] (KIND: part of a kind, as "
+                            "\"link down, ofi\")\n", argv[0]);
             return 2;
         }
     }
@@ -302,6 +306,8 @@ int main(int argc, char **argv)
         return 1;
     if (in_net)
         return net_main(longform, p);
+    if (only)
+        strcpy(fc_sh->only, only);
     printf("fault campaign (%s form): LC_TIMEOUT %d ms\n", longform ? "long" : "short",
            FC_TIMEOUT_MS);
     for (int rep = 0; rep < (longform ? REPS : 1); rep++) {
@@ -309,10 +315,12 @@ int main(int argc, char **argv)
         if (lc_provider_find("ofi"))
             run_faults("ofi", deaths, 2, C_N, p, longform, NULL, &rng);
     }
-    boot_case("tcp", p, longform ? 200 : 80);
-    if (lc_provider_find("ofi"))
-        boot_case("ofi", p, longform ? 200 : 80);
-    misuse_case();
+    if (!only) {
+        boot_case("tcp", p, longform ? 200 : 80);
+        if (lc_provider_find("ofi"))
+            boot_case("ofi", p, longform ? 200 : 80);
+        misuse_case();
+    }
     net_bad = run_net_part(longform, p, shmfd);
     print_table();
     for (int i = 0; i < fc_sh->nrows; i++) {
