@@ -13,10 +13,10 @@
 #include "lioncub/lioncub.h"
 
 #define FC_TIMEOUT_MS 2000
-#define FC_SLACK_S 2.0 /* scheduling on a loaded machine, beyond LC_TIMEOUT */
-#define FC_MAX_P 8
-#define FC_MAX_ROWS 32
-#define FC_MAX_LAT 256
+#define FC_SLACK_S    2.0 /* scheduling on a loaded machine, beyond LC_TIMEOUT */
+#define FC_MAX_P      8
+#define FC_MAX_ROWS   32
+#define FC_MAX_LAT    256
 
 /* vote-2lvl: the vote in two levels, ranks on two emulated hosts (LC_HOST), the
  * ranks of a host through shared memory */
@@ -29,14 +29,14 @@ enum { F_KILL, F_STOP, F_DOWN, F_LOSS, F_FORGE, F_N };
 
 /* A rank's exit code. */
 enum {
-    R_EXACT = 0,   /* ran until rank 0 stopped the case, every result exact */
-    R_WRONG = 42,  /* a wrong result with rc 0 */
-    R_FAILED,      /* a clear error in time, and the next call refused */
-    R_INIT,        /* lc_comm_init failed */
-    R_NOERR,       /* no error long after a fault that must end the job */
-    R_LATE,        /* the error came too late */
-    R_REUSE,       /* the communicator worked again after its error */
-    R_EARLY,       /* an error before the fault */
+    R_EXACT = 0,     /* ran until rank 0 stopped the case, every result exact */
+    R_WRONG = 42,    /* a wrong result with rc 0 */
+    R_FAILED,        /* a clear error in time, and the next call refused */
+    R_INIT,          /* lc_comm_init failed */
+    R_NOERR,         /* no error long after a fault that must end the job */
+    R_LATE,          /* the error came too late */
+    R_REUSE,         /* the communicator worked again after its error */
+    R_EARLY,         /* an error before the fault */
     R_LAST = R_EARLY /* any other exit code is a crash (libfabric turns a SIGSEGV into exit 1) */
 };
 

@@ -35,7 +35,7 @@
 #include "internal.h"
 #include "netns_check.h"
 
-#define REPS 4          /* --long */
+#define REPS     4       /* --long */
 #define NET_RATE "1gbit" /* each host's link on lc_run's network */
 
 static int connect_lo(int port)
@@ -113,14 +113,18 @@ static void boot_case(const char *prov, int p, int nidle)
         if (hung || !WIFEXITED(st) || WEXITSTATUS(st) != R_EXACT) {
             ok = 0;
             snprintf(why + strlen(why), sizeof(why) - strlen(why), " rank %d: %s %d;", r,
-                     hung ? "hang" : WIFEXITED(st) ? "exit" : "signal",
-                     hung ? 0 : WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+                     hung            ? "hang"
+                     : WIFEXITED(st) ? "exit"
+                                     : "signal",
+                     hung            ? 0
+                     : WIFEXITED(st) ? WEXITSTATUS(st)
+                                     : WTERMSIG(st));
         }
     }
     for (int i = 0; i < nfd; i++)
         close(fds[i]);
-    printf("  %-6s rendezvous: %d idle/garbage connections, a rank with another key: %s%s\n",
-           prov, nfd, ok ? "handled" : "NOT HANDLED:", why);
+    printf("  %-6s rendezvous: %d idle/garbage connections, a rank with another key: %s%s\n", prov,
+           nfd, ok ? "handled" : "NOT HANDLED:", why);
     row->tried++;
     row->handled += ok;
     row->hangs += hung;
@@ -165,8 +169,8 @@ static void misuse_case(void)
 /* Every collective over prov with each fault of faults[] (the long form), or
  * nshort cases, fault and collective in turn, collectives continuing from the
  * previous call's (the short form). */
-static void run_faults(const char *prov, const int *faults, int nf, int nshort, int p,
-                       int longform, const fc_net_t *net, uint64_t *rng)
+static void run_faults(const char *prov, const int *faults, int nf, int nshort, int p, int longform,
+                       const fc_net_t *net, uint64_t *rng)
 {
     static int next_coll;
 
@@ -215,8 +219,7 @@ static int run_net_part(int longform, int p, int shmfd)
     if (bin)
         snprintf(lc_run, sizeof(lc_run), "%s/lc_run", bin);
     else /* build/tests/fault_campaign: build/bin/lc_run */
-        snprintf(lc_run, sizeof(lc_run), "%.*s/../bin/lc_run", (int)(strrchr(exe, '/') - exe),
-                 exe);
+        snprintf(lc_run, sizeof(lc_run), "%.*s/../bin/lc_run", (int)(strrchr(exe, '/') - exe), exe);
     if (!lc_test_can_make_netns()) {
         printf("SKIP: the cases on an emulated network (link down, loss, raweth, forgery) need "
                "root and network namespaces\n");
@@ -292,8 +295,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--in-net") && fdenv)
             in_net = 1;
         else {
-            fprintf(stderr, "usage: %s [--long] [--only KIND] (KIND: part of a kind, as "
-                            "\"link down, ofi\")\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--long] [--only KIND] (KIND: part of a kind, as "
+                    "\"link down, ofi\")\n",
+                    argv[0]);
             return 2;
         }
     }

@@ -22,10 +22,9 @@
 #include "netns_check.h"
 
 fc_shared_t *fc_sh;
-const char *const fc_coll_names[C_N] = {"vote", "vote-2lvl", "allreduce", "allgather",
-                                        "bcast", "barrier"};
-const char *const fc_fault_names[F_N] = {"SIGKILL", "SIGSTOP", "link down", "loss 30%",
-                                         "forgery"};
+const char *const fc_coll_names[C_N] = {"vote",      "vote-2lvl", "allreduce",
+                                        "allgather", "bcast",     "barrier"};
+const char *const fc_fault_names[F_N] = {"SIGKILL", "SIGSTOP", "link down", "loss 30%", "forgery"};
 
 int fc_run_coll(lc_comm_t *c, int coll, int rank, int p, size_t n, int iter, int *wrong)
 {
@@ -265,8 +264,15 @@ void fc_run_case(const fc_case_t *k, uint64_t *rng)
         if (code == R_FAILED || (may_recover && code == R_EXACT))
             continue;
         ok = 0;
+        if (hung)
+            code = 0;
+        else if (code < 0)
+            code = WTERMSIG(st);
         snprintf(why + strlen(why), sizeof(why) - strlen(why), " rank %d: %s %d;", r,
-                 hung ? "hang" : code >= 0 ? "exit" : "signal", code >= 0 ? code : hung ? 0 : WTERMSIG(st));
+                 hung            ? "hang"
+                 : WIFEXITED(st) ? "exit"
+                                 : "signal",
+                 code);
     }
     if (injected || death)
         inject(k, victim, pid[victim], 0, &forger);

@@ -25,7 +25,7 @@
 #include "reth_frame.h"
 
 #define FC_FORGE_MAX 100000 /* frames per case */
-#define FC_FORGE_S 60.0     /* seconds at most; the campaign kills it before */
+#define FC_FORGE_S   60.0   /* seconds at most; the campaign kills it before */
 
 /* Turn the frame of len bytes in f into a forgery in out; its length. */
 static size_t fc_forge(uint8_t *f, const reth_hdr_t *h, const uint8_t *payload, uint8_t *out,
@@ -77,8 +77,8 @@ static void fc_forger(const fc_net_t *net)
         n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from, &fl);
         /* a frame as it enters the switch from a host: not our own, nor its copy out */
         if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING || from.sll_ifindex == to.sll_ifindex ||
-            reth_frame_decode(in, (size_t)n, &h, &payload) || h.type != RETH_T_DATA ||
-            h.len == 0 || seen++ % 4)
+            reth_frame_decode(in, (size_t)n, &h, &payload) || h.type != RETH_T_DATA || h.len == 0 ||
+            seen++ % 4)
             continue;
         len = fc_forge(in, &h, payload, out, fc_sh->forged % 2);
         memcpy(to.sll_addr, out, 6);

@@ -32,9 +32,7 @@ static int fc_cmd(const char *const argv[])
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
-    return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0
-               ? 0
-               : -1;
+    return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 /* Split a space-separated list into at most FC_MAX_P fields of cap bytes. */
@@ -70,8 +68,8 @@ int fc_net_from_env(fc_net_t *net)
 
 int fc_net_link(const fc_net_t *net, int h, int up)
 {
-    const char *argv[] = {"ip", "-n", net->host[h], "link", "set", "dev", "lc0",
-                          up ? "up" : "down", NULL};
+    const char *argv[] = {"ip",  "-n",  net->host[h],       "link", "set",
+                          "dev", "lc0", up ? "up" : "down", NULL};
 
     return fc_cmd(argv);
 }
@@ -81,10 +79,10 @@ int fc_net_loss(const fc_net_t *net, int h, int on)
     const char *ns = net->host[h];
     const char *add[] = {"tc", "-n", ns, "qdisc", "add", "dev", "lc0", "clsact", NULL};
     const char *del[] = {"tc", "-n", ns, "qdisc", "del", "dev", "lc0", "clsact", NULL};
-    const char *in[] = {"tc", "-n", ns, "filter", "add", "dev", "lc0", "ingress", "bpf", "da",
-                        "bytecode", FC_LOSS_BPF, NULL};
-    const char *out[] = {"tc", "-n", ns, "filter", "add", "dev", "lc0", "egress", "bpf", "da",
-                         "bytecode", FC_LOSS_BPF, NULL};
+    const char *in[] = {"tc",      "-n",  ns,   "filter",   "add",       "dev", "lc0",
+                        "ingress", "bpf", "da", "bytecode", FC_LOSS_BPF, NULL};
+    const char *out[] = {"tc",     "-n",  ns,   "filter",   "add",       "dev", "lc0",
+                         "egress", "bpf", "da", "bytecode", FC_LOSS_BPF, NULL};
 
     if (!on)
         return fc_cmd(del);
