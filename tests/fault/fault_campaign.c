@@ -1,21 +1,25 @@
 /*
- * fault_campaign.c - injects faults into lioncub jobs on loopback and checks
- * that each one ends in a clear error within LC_TIMEOUT, never a hang, a
- * crash or a wrong result with rc 0:
- *  - peer death: p ranks as processes run one collective in a loop; a random
- *    rank other than 0 stops (SIGSTOP) or dies (SIGKILL) at a random moment;
- *    every other rank must return an error within LC_TIMEOUT (+ slack) and the
- *    communicator must refuse the next call at once; results before the fault
- *    are checked against the reference; the vote runs flat and in two levels
- *    (ranks on two emulated hosts, the ranks of a host through shared memory);
- *  - the rendezvous under attack: idle connections and garbage hellos while
- *    the job forms, a rank with another key;
- *  - API misuse: NULL and out-of-range arguments return negative codes.
- * Short form (ctest): each collective x provider x signal once. --long: p = 4,
- * REPS repetitions with random timing. Prints tried/handled counts; exits 1
- * if any case was not handled.
+ * fault_campaign.c - injects faults into lioncub jobs and checks that each
+ * one ends in a clear error within LC_TIMEOUT, or (where the job can go on)
+ * in results that are all exact; never a hang, a crash or a wrong result with
+ * rc 0 (fault_case.c runs one case):
+ *  - on loopback: peer death (SIGKILL, SIGSTOP) in each collective over tcp
+ *    and ofi; the rendezvous under attack (idle connections and garbage
+ *    hellos while the job forms, a rank with another key); API misuse;
+ *  - on lc_run's emulated Ethernet (the campaign runs itself again as
+ *    lc_run --net --one, one namespace per rank): a rank's link down (back up
+ *    before LC_TIMEOUT or not) and 30% loss on it, over tcp, ofi and raweth
+ *    (fault_net.c); raweth peer death; raweth frames forged on the segment
+ *    (fault_forge.c). Skipped, with a message, without root and namespaces.
+ * Short form (ctest), p = 3: on loopback each collective once per provider,
+ * the signals in turn; on the emulated network each fault once per provider,
+ * the collectives in turn. --long: p = 4, every collective x provider x fault,
+ * REPS times, at random moments. --only KIND: the cases of one kind. Prints
+ * each case, a table per kind, tried/handled; exits 1 if any case was not
+ * handled.
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,207 +28,15 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "coll/harness.h"
+#include "fault.h"
 #include "internal.h"
+#include "netns_check.h"
 
-#define TIMEOUT_MS 2000
-#define SLACK_S 2.0 /* scheduling on a loaded machine, beyond LC_TIMEOUT */
-
-/* vote-2lvl: the vote in two levels, ranks on two emulated hosts (LC_HOST), the
- * ranks of a host through shared memory */
-enum { C_VOTE, C_VOTE_HIER, C_ALLREDUCE, C_ALLGATHER, C_BCAST, C_BARRIER, C_N };
-static const char *const coll_names[C_N] = {"vote", "vote-2lvl", "allreduce", "allgather",
-                                            "bcast", "barrier"};
-
-/* Child exit codes. */
-enum { FC_OK = 0, FC_INIT = 1, FC_WRONG = 2, FC_NOERR = 4, FC_LATE = 5, FC_REUSE = 6 };
-
-/* Shared with the children: when the victim stopped or died, and how long after
- * it each rank returned its error. */
-static volatile double *fault_time, *late_s;
-
-static void set_env(int rank, int p, int port, const char *prov, const char *key)
-{
-    lc_test_env(rank, p, port, key, TIMEOUT_MS);
-    setenv("LC_PROVIDER", prov, 1);
-}
-
-/* One collective on n elements, checked against what every rank contributed. */
-static int run_coll(lc_comm_t *c, int coll, int rank, int p, size_t n, int iter, int *wrong)
-{
-    size_t bytes = n * sizeof(float);
-    float *x = calloc(n + 1, sizeof(float)), *y = calloc((n + 1) * (size_t)p, sizeof(float));
-    uint64_t *bits = calloc(LC_BITS_WORDS(n), 8);
-    int rc = 0;
-
-    for (size_t i = 0; i < n; i++) /* rank r's sign of element i: + when (i + r + iter) % 3 */
-        x[i] = (i + (size_t)rank + (size_t)iter) % 3 ? 1.0f : -1.0f;
-    switch (coll) {
-    case C_VOTE:
-    case C_VOTE_HIER:
-        rc = lc_vote(c, x, LC_FP32, bits, LC_BITS, n, NULL);
-        for (size_t i = 0; !rc && i < n; i++) {
-            int plus = 0;
-            for (int r = 0; r < p; r++)
-                plus += (i + (size_t)r + (size_t)iter) % 3 != 0;
-            /* a set bit is a majority for -1 */
-            if (2 * plus != p && (int)((bits[i / 64] >> (i % 64)) & 1) != (2 * plus < p))
-                *wrong = 1;
-        }
-        break;
-    case C_ALLREDUCE:
-        rc = lc_allreduce(c, x, y, n, LC_FP32, LC_SUM);
-        for (size_t i = 0; !rc && i < n; i++) {
-            float want = 0;
-            for (int r = 0; r < p; r++)
-                want += (i + (size_t)r + (size_t)iter) % 3 ? 1.0f : -1.0f;
-            if (y[i] != want)
-                *wrong = 1;
-        }
-        break;
-    case C_ALLGATHER:
-        rc = lc_allgather(c, x, y, bytes);
-        for (int r = 0; !rc && r < p; r++)
-            for (size_t i = 0; i < n; i++)
-                if (y[(size_t)r * n + i] != ((i + (size_t)r + (size_t)iter) % 3 ? 1.0f : -1.0f))
-                    *wrong = 1;
-        break;
-    case C_BCAST:
-        rc = lc_bcast(c, x, bytes, 0);
-        for (size_t i = 0; !rc && i < n; i++)
-            if (x[i] != ((i + (size_t)iter) % 3 ? 1.0f : -1.0f))
-                *wrong = 1;
-        break;
-    default:
-        rc = lc_barrier(c);
-    }
-    free(x);
-    free(y);
-    free(bits);
-    return rc;
-}
-
-static int death_child(int rank, int p, int port, const char *prov, int coll, int victim, int sig,
-                       double delay)
-{
-    size_t n = coll == C_BARRIER ? 0 : coll == C_ALLGATHER ? (64 << 10) : (256 << 10);
-    lc_comm_t *c;
-    double t0;
-    int wrong = 0;
-
-    set_env(rank, p, port, prov, "campaign");
-    if (coll == C_VOTE_HIER) {
-        setenv("LC_HOST", rank % 2 ? "odd" : "even", 1);
-        setenv("LC_HIER", "1", 1);
-    }
-    if (coll == C_VOTE_HIER) {
-        setenv("LC_HOST", rank % 2 ? "odd" : "even", 1);
-        setenv("LC_HIER", "1", 1);
-    }
-    if (lc_comm_init(NULL, &c))
-        return FC_INIT;
-    t0 = lc_now();
-    for (int iter = 0; iter < 100000; iter++) {
-        int rc;
-
-        if (rank == victim && lc_now() - t0 > delay) {
-            *fault_time = lc_now();
-            raise(sig); /* SIGSTOP: the parent kills it at the end */
-        }
-        rc = run_coll(c, coll, rank, p, n, iter, &wrong);
-        if (wrong)
-            return FC_WRONG;
-        if (rc) {
-            double late = *fault_time > 0 ? lc_now() - *fault_time : 0;
-
-            if (*fault_time == 0) {
-                fprintf(stderr, "rank %d: error before the fault: %s\n", rank, lc_last_error());
-                return FC_NOERR;
-            }
-            late_s[rank] = late;
-            if (run_coll(c, coll, rank, p, n, iter + 1, &wrong) == 0)
-                return FC_REUSE;
-            lc_comm_destroy(c);
-            return late < TIMEOUT_MS / 1000.0 + SLACK_S ? FC_OK : FC_LATE;
-        }
-        if (*fault_time > 0 && lc_now() - *fault_time > TIMEOUT_MS / 1000.0 + 10)
-            break;
-    }
-    lc_comm_destroy(c);
-    return FC_NOERR;
-}
-
-/* Wait for pid until the deadline; a child still there then is a hang (killed). */
-static int reap(pid_t pid, double deadline, int *hung)
-{
-    int st;
-
-    while (lc_now() < deadline) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return st;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    *hung = 1;
-    return st;
-}
-
-static uint64_t rng = 0x5eed;
-
-static int death_case(const char *prov, int coll, int sig, int p)
-{
-    int port = lc_test_free_port(), victim = 1 + (int)(lc_test_rand(&rng) % (uint64_t)(p - 1));
-    double delay = 0.05 + (double)(lc_test_rand(&rng) % 300) / 1000.0, deadline;
-    pid_t pid[16];
-    int ok = 1, hung = 0;
-    double worst = 0;
-    char why[256] = "";
-
-    *fault_time = 0;
-    for (int r = 0; r < p; r++)
-        late_s[r] = 0;
-    fflush(NULL);
-    for (int r = 0; r < p; r++) {
-        pid[r] = fork();
-        if (pid[r] == 0)
-            _exit(death_child(r, p, port, prov, coll, victim, sig, delay));
-    }
-    deadline = lc_now() + 30 + delay + 3 * TIMEOUT_MS / 1000.0;
-    for (int r = 0; r < p; r++) {
-        int st;
-
-        if (r == victim) {
-            if (sig == SIGSTOP) { /* wait until the others are done, then end it */
-                continue;
-            }
-            st = reap(pid[r], deadline, &hung);
-            if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
-                ok = 0, snprintf(why, sizeof(why), "victim rank %d did not die", r);
-            continue;
-        }
-        st = reap(pid[r], deadline, &hung);
-        if (hung || !WIFEXITED(st) || WEXITSTATUS(st) != FC_OK) {
-            ok = 0;
-            snprintf(why + strlen(why), sizeof(why) - strlen(why), " rank %d: %s %d;", r,
-                     hung ? "hang" : WIFEXITED(st) ? "exit" : "signal",
-                     hung ? 0 : WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-        }
-    }
-    if (sig == SIGSTOP) {
-        kill(pid[victim], SIGKILL);
-        waitpid(pid[victim], NULL, 0);
-    }
-    for (int r = 0; r < p; r++)
-        worst = late_s[r] > worst ? late_s[r] : worst;
-    printf("  %-6s %-9s %-7s p=%d victim %d at %.2f s: %s%s (last error %.2f s after)\n", prov,
-           coll_names[coll], sig == SIGKILL ? "SIGKILL" : "SIGSTOP", p, victim, delay,
-           ok ? "handled" : "NOT HANDLED:", why, worst);
-    return ok;
-}
+#define REPS     4       /* --long */
+#define NET_RATE "1gbit" /* each host's link on lc_run's network */
 
 static int connect_lo(int port)
 {
@@ -241,6 +53,12 @@ static int connect_lo(int port)
 
 /* Ranks join while an attacker holds idle connections and sends garbage; one rank
  * first tries another key. Every real rank must join and vote correctly. */
+static void set_env(int rank, int p, int port, const char *prov, const char *key)
+{
+    lc_test_env(rank, p, port, key, FC_TIMEOUT_MS);
+    setenv("LC_PROVIDER", prov, 1);
+}
+
 static int boot_child(int rank, int p, int port, const char *prov)
 {
     lc_comm_t *c;
@@ -249,19 +67,20 @@ static int boot_child(int rank, int p, int port, const char *prov)
     if (rank == p - 1) {
         set_env(rank, p, port, prov, "not-the-key");
         if (lc_comm_init(NULL, &c) != LC_ERR_JOB_KEY)
-            return FC_WRONG;
+            return R_WRONG;
     }
     set_env(rank, p, port, prov, "campaign");
     if (lc_comm_init(NULL, &c))
-        return FC_INIT;
-    rc = run_coll(c, C_VOTE, rank, p, 4096, 0, &wrong);
+        return R_INIT;
+    rc = fc_run_coll(c, C_VOTE, rank, p, 4096, 0, &wrong);
     lc_comm_destroy(c);
-    return rc ? FC_NOERR : wrong ? FC_WRONG : FC_OK;
+    return rc ? R_FAILED : wrong ? R_WRONG : R_EXACT;
 }
 
-static int boot_case(const char *prov, int p, int nidle)
+static void boot_case(const char *prov, int p, int nidle)
 {
-    int port = lc_test_free_port(), ok = 1, hung = 0, fds[256], nfd = 0;
+    int port = lc_test_free_port(), ok = 1, hung = 0, fds[256], nfd = 0, crashes = 0, wrong = 0;
+    fc_row_t *row = fc_row("rendezvous attacks");
     char why[256] = "";
     double deadline;
     pid_t pid[16];
@@ -285,25 +104,36 @@ static int boot_case(const char *prov, int p, int nidle)
                             MSG_NOSIGNAL); /* the root may have closed it already */
         fds[nfd++] = fd;
     }
-    deadline = lc_now() + 30 + 3 * TIMEOUT_MS / 1000.0;
+    deadline = lc_now() + 30 + 3 * FC_TIMEOUT_MS / 1000.0;
     for (int r = 0; r < p; r++) {
-        int st = reap(pid[r], deadline, &hung);
-        if (hung || !WIFEXITED(st) || WEXITSTATUS(st) != FC_OK) {
+        int st = fc_reap(pid[r], deadline, &hung);
+
+        crashes += !hung && WIFSIGNALED(st);
+        wrong += !hung && WIFEXITED(st) && WEXITSTATUS(st) == R_WRONG;
+        if (hung || !WIFEXITED(st) || WEXITSTATUS(st) != R_EXACT) {
             ok = 0;
             snprintf(why + strlen(why), sizeof(why) - strlen(why), " rank %d: %s %d;", r,
-                     hung ? "hang" : WIFEXITED(st) ? "exit" : "signal",
-                     hung ? 0 : WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+                     hung            ? "hang"
+                     : WIFEXITED(st) ? "exit"
+                                     : "signal",
+                     hung            ? 0
+                     : WIFEXITED(st) ? WEXITSTATUS(st)
+                                     : WTERMSIG(st));
         }
     }
     for (int i = 0; i < nfd; i++)
         close(fds[i]);
-    printf("  %-6s rendezvous: %d idle/garbage connections, a rank with another key: %s%s\n",
-           prov, nfd, ok ? "handled" : "NOT HANDLED:", why);
-    return ok;
+    printf("  %-6s rendezvous: %d idle/garbage connections, a rank with another key: %s%s\n", prov,
+           nfd, ok ? "handled" : "NOT HANDLED:", why);
+    row->tried++;
+    row->handled += ok;
+    row->hangs += hung;
+    row->crashes += crashes;
+    row->wrong += wrong;
 }
 
 /* API misuse in one process: every call returns a negative code, nothing crashes. */
-static int misuse_case(void)
+static void misuse_case(void)
 {
     lc_comm_config_t cfg = {.size = sizeof(cfg), .rank = 0, .nranks = 1};
     lc_comm_t *c = NULL;
@@ -332,41 +162,176 @@ static int misuse_case(void)
     }
     printf("  api misuse: 12 calls with bad arguments: %s\n", bad ? "NOT HANDLED" : "handled");
     lc_comm_destroy(c);
-    return !bad;
+    fc_row("API misuse (12 calls)")->tried++;
+    fc_row("API misuse (12 calls)")->handled += !bad;
+}
+
+/* Every collective over prov with each fault of faults[] (the long form), or
+ * nshort cases, fault and collective in turn, collectives continuing from the
+ * previous call's (the short form). */
+static void run_faults(const char *prov, const int *faults, int nf, int nshort, int p, int longform,
+                       const fc_net_t *net, uint64_t *rng)
+{
+    static int next_coll;
+
+    for (int i = 0; i < (longform ? C_N * nf : nshort); i++) {
+        fc_case_t k = {.prov = prov, .p = p, .net = net};
+
+        k.coll = longform ? i / nf : next_coll++ % C_N;
+        k.fault = faults[i % nf];
+        fc_run_case(&k, rng);
+    }
+}
+
+/* As lc_run's --one program: the cases on its emulated network. */
+static int net_main(int longform, int p)
+{
+    static const int ip_faults[] = {F_DOWN, F_LOSS};
+    static const int reth_faults[] = {F_KILL, F_STOP, F_DOWN, F_LOSS, F_FORGE};
+    uint64_t rng = 0x5eed2;
+    fc_net_t net;
+
+    if (fc_net_from_env(&net) || net.nhosts != p)
+        return 1;
+    for (int rep = 0; rep < (longform ? REPS : 1); rep++) {
+        run_faults("tcp", ip_faults, 2, 2, p, longform, &net, &rng);
+        if (lc_provider_find("ofi"))
+            run_faults("ofi", ip_faults, 2, 2, p, longform, &net, &rng);
+        if (lc_provider_find("raweth"))
+            run_faults("raweth", reth_faults, 5, 5, p, longform, &net, &rng);
+    }
+    return 0; /* the parent judges the cases from their rows */
+}
+
+/* Run this program again as lc_run --net --one --in-net; 0 when every case
+ * there was handled or the cases cannot run here (said why). */
+static int run_net_part(int longform, int p, int shmfd)
+{
+    char exe[PATH_MAX], lc_run[PATH_MAX + 16], np[16], fd[16];
+    const char *bin = getenv("LC_BIN");
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    pid_t pid;
+    int st;
+
+    if (n <= 0)
+        return 1;
+    exe[n] = 0;
+    if (bin)
+        snprintf(lc_run, sizeof(lc_run), "%s/lc_run", bin);
+    else /* build/tests/fault_campaign: build/bin/lc_run */
+        snprintf(lc_run, sizeof(lc_run), "%.*s/../bin/lc_run", (int)(strrchr(exe, '/') - exe), exe);
+    if (!lc_test_can_make_netns()) {
+        printf("SKIP: the cases on an emulated network (link down, loss, raweth, forgery) need "
+               "root and network namespaces\n");
+        return 0;
+    }
+    if (access(lc_run, X_OK)) {
+        printf("SKIP: the cases on an emulated network need lc_run, not found at %s\n", lc_run);
+        return 0;
+    }
+    snprintf(np, sizeof(np), "%d", p);
+    snprintf(fd, sizeof(fd), "%d", shmfd);
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        setenv("FAULT_CAMPAIGN_SHM", fd, 1);
+        execl(lc_run, "lc_run", "--net", NET_RATE, "-n", np, "--one", "--timeout",
+              longform ? "2400" : "300", "--", exe, "--in-net", longform ? "--long" : NULL,
+              (char *)NULL);
+        perror(lc_run);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        return 1;
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+        printf("the cases on the emulated network: lc_run ended with %s %d\n",
+               WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        return 1;
+    }
+    return 0;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+
+    return (x > y) - (x < y);
+}
+
+static void print_table(void)
+{
+    printf("\n| cases | tried | handled | hangs | crashes | wrong results with rc 0 | "
+           "ended exact / in an error | fault to last error: median (max) |\n"
+           "|---|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < fc_sh->nrows; i++) {
+        fc_row_t *r = &fc_sh->rows[i];
+        char ends[32] = "", lat[48] = "";
+
+        if (r->exact + r->errors)
+            snprintf(ends, sizeof(ends), "%d / %d", r->exact, r->errors);
+        if (r->nlat) {
+            qsort(r->lat, (size_t)r->nlat, sizeof(float), cmp_float);
+            snprintf(lat, sizeof(lat), "%.2f s (%.2f)", r->lat[r->nlat / 2], r->lat[r->nlat - 1]);
+        }
+        printf("| %s | %d | %d | %d | %d | %d | %s | %s |\n", r->name, r->tried, r->handled,
+               r->hangs, r->crashes, r->wrong, ends, lat);
+    }
 }
 
 int main(int argc, char **argv)
 {
-    int longform = argc > 1 && !strcmp(argv[1], "--long"), reps = longform ? 5 : 1;
-    int p = longform ? 4 : 3, tried = 0, handled = 0;
-    const char *provs[2] = {"tcp", NULL};
+    static const int deaths[] = {F_KILL, F_STOP};
+    int longform = 0, in_net = 0, tried = 0, handled = 0, shmfd, net_bad;
+    const char *fdenv = getenv("FAULT_CAMPAIGN_SHM"), *only = NULL;
+    uint64_t rng = 0x5eed;
+    double t0 = lc_now();
+    int p;
 
-    if (argc > 2 || (argc == 2 && !longform)) {
-        fprintf(stderr, "usage: %s [--long]\n", argv[0]);
-        return 2;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--long"))
+            longform = 1;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc && strlen(argv[i + 1]) < 48)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "--in-net") && fdenv)
+            in_net = 1;
+        else {
+            fprintf(stderr,
+                    "usage: %s [--long] [--only KIND] (KIND: part of a kind, as "
+                    "\"link down, ofi\")\n",
+                    argv[0]);
+            return 2;
+        }
     }
-    if (lc_provider_find("ofi"))
-        provs[1] = "ofi";
-    fault_time = mmap(NULL, 17 * sizeof(double), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (fault_time == MAP_FAILED)
+    p = longform ? 4 : 3;
+    shmfd = in_net ? atoi(fdenv) : memfd_create("fault_campaign", 0);
+    if (shmfd < 0 || (!in_net && ftruncate(shmfd, sizeof(fc_shared_t))))
         return 1;
-    late_s = fault_time + 1;
+    fc_sh = mmap(NULL, sizeof(fc_shared_t), PROT_READ | PROT_WRITE, MAP_SHARED, shmfd, 0);
+    if (fc_sh == MAP_FAILED)
+        return 1;
+    if (in_net)
+        return net_main(longform, p);
+    if (only)
+        strcpy(fc_sh->only, only);
     printf("fault campaign (%s form): LC_TIMEOUT %d ms\n", longform ? "long" : "short",
-           TIMEOUT_MS);
-    for (int rep = 0; rep < reps; rep++)
-        for (int i = 0; i < 2 && provs[i]; i++)
-            for (int coll = 0; coll < C_N; coll++)
-                for (int s = 0; s < 2; s++) {
-                    tried++;
-                    handled += death_case(provs[i], coll, s ? SIGSTOP : SIGKILL, p);
-                }
-    for (int i = 0; i < 2 && provs[i]; i++) {
-        tried++;
-        handled += boot_case(provs[i], p, longform ? 200 : 80);
+           FC_TIMEOUT_MS);
+    for (int rep = 0; rep < (longform ? REPS : 1); rep++) {
+        run_faults("tcp", deaths, 2, C_N, p, longform, NULL, &rng);
+        if (lc_provider_find("ofi"))
+            run_faults("ofi", deaths, 2, C_N, p, longform, NULL, &rng);
     }
-    tried++;
-    handled += misuse_case();
-    printf("tried %d, handled %d\n", tried, handled);
-    return handled == tried ? 0 : 1;
+    if (!only) {
+        boot_case("tcp", p, longform ? 200 : 80);
+        if (lc_provider_find("ofi"))
+            boot_case("ofi", p, longform ? 200 : 80);
+        misuse_case();
+    }
+    net_bad = run_net_part(longform, p, shmfd);
+    print_table();
+    for (int i = 0; i < fc_sh->nrows; i++) {
+        tried += fc_sh->rows[i].tried;
+        handled += fc_sh->rows[i].handled;
+    }
+    printf("tried %d, handled %d in %.0f s\n", tried, handled, lc_now() - t0);
+    return handled == tried && !net_bad ? 0 : 1;
 }

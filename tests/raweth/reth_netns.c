@@ -1,7 +1,5 @@
 /* reth_netns.c - two namespaces and a veth pair for the raweth tests (see reth_netns.h). */
-#include <fcntl.h>
 #include <stdarg.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "netns_check.h"
 #include "reth_netns.h"
 
 static reth_net_t reth_net_live;
@@ -126,18 +125,5 @@ int reth_sh_up(const reth_net_t *net)
 
 int reth_net_enter(const reth_net_t *net, int i)
 {
-    char path[96];
-    int fd, rc;
-
-    snprintf(path, sizeof(path), "/var/run/netns/%s", net->ns[i]);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        perror(path);
-        return -1;
-    }
-    rc = setns(fd, CLONE_NEWNET);
-    if (rc)
-        perror("setns");
-    close(fd);
-    return rc;
+    return lc_test_enter_netns(net->ns[i]);
 }
