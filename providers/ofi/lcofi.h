@@ -254,6 +254,7 @@ struct lcofi_ctx {
     lcofi_mr_t *scratch_mr;
     int need_local;   /* FI_MR_LOCAL: every buffer needs a descriptor */
     int directed;     /* FI_DIRECTED_RECV: receives name their peer */
+    int stuck;        /* a wait for an operation ran out: later ones do not wait */
     uint8_t key[LC_PROV_KEY_LEN]; /* the job's provider key, for connection proofs */
     uint64_t refused;  /* handshakes, replies and confirms dropped: bad proof, expired, cap */
     uint64_t tx_inflight; /* send operations posted and not completed */
@@ -323,7 +324,10 @@ LC_HIDDEN int lcofi_wait(lc_prov_ctx_t *ctx, int timeout_us);
  * Progress until op completed (or its cancellation did), at most LCOFI_QUIET_S:
  * the teardown of a comm or request waits so, never letting the provider touch
  * freed memory. A send to a dead peer never completes (rxm cannot cancel it):
- * the bound is what a failure then costs, beyond LC_TIMEOUT.
+ * the bound is what a failure then costs, beyond LC_TIMEOUT. Once a wait ran
+ * out, later ones on the context only make one progress pass (what does not
+ * end then keeps its memory), so a teardown with many stuck operations (a
+ * link that went down) costs LCOFI_QUIET_S once, not once per operation.
  */
 #define LCOFI_QUIET_S 1.0
 LC_HIDDEN int lcofi_wait_op(lcofi_ctx_t *ctx, lcofi_op_t *op);

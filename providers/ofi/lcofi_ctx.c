@@ -59,7 +59,8 @@ static int lcofi_open(lcofi_ctx_t *ctx)
     return 0;
 }
 
-static void lcofi_close(lcofi_ctx_t *ctx)
+/* Close what ctx opened; 1 when its endpoint had to be left open (ctx is then kept). */
+static int lcofi_close(lcofi_ctx_t *ctx)
 {
     if (ctx->ep) {
         /* receives may still be posted into the scratch and callers' buffers:
@@ -70,14 +71,18 @@ static void lcofi_close(lcofi_ctx_t *ctx)
             fi_cancel(&ctx->ep->fid, &ctx->probe_rx_op);
             lcofi_wait_op(ctx, &ctx->probe_rx_op);
         }
+        if (ctx->reqs) {
+            /* Operations that never ended (sends to a peer that is gone):
+             * libfabric 1.17's rxm crashes closing an endpoint with unfinished
+             * rendezvous sends (ofiwg/libfabric#11828, #12846), so the endpoint,
+             * what it uses and the requests it may still touch are left as they
+             * are, with ctx, for the process's life. */
+            LC_WARN(LCOFI_SUBSYS, "operations to a lost peer never ended: the endpoint is "
+                                  "left open (libfabric cannot close it safely)");
+            return 1;
+        }
         fi_close(&ctx->ep->fid);
         ctx->ep = NULL;
-    }
-    while (ctx->reqs) { /* requests whose operations did not end in time */
-        lcofi_req_t *req = ctx->reqs;
-
-        ctx->reqs = req->next;
-        free(req); /* its registration goes with the others below */
     }
     lcofi_mr_release(ctx, ctx->scratch_mr);
     free(ctx->scratch);
@@ -104,6 +109,7 @@ static void lcofi_close(lcofi_ctx_t *ctx)
         free(p);
     }
     fi_freeinfo(ctx->info);
+    return 0;
 }
 
 int lcofi_init(const lc_prov_init_opts_t *opts, lc_prov_ctx_t **out)
@@ -164,7 +170,8 @@ void lcofi_fini(lc_prov_ctx_t *arg)
     if (ctx->listens)
         LC_WARN(LCOFI_SUBSYS, "fini with listen comms still open");
     lcofi_connect_abandon(ctx);
-    lcofi_close(ctx);
+    if (lcofi_close(ctx))
+        return;
     pthread_mutex_destroy(&ctx->lock);
     free(ctx);
 }

@@ -112,9 +112,11 @@ int lcofi_wait_op(lcofi_ctx_t *ctx, lcofi_op_t *op)
     while (op->posted) {
         if ((ret = lcofi_progress(ctx)))
             return ret;
-        if (op->posted && lc_now() - t0 > LCOFI_QUIET_S)
+        if (op->posted && (ctx->stuck || lc_now() - t0 > LCOFI_QUIET_S)) {
+            ctx->stuck = 1;
             return lc_seterr(-ETIMEDOUT, LCOFI_SUBSYS, "an operation did not complete in %g s",
                              LCOFI_QUIET_S);
+        }
     }
     return 0;
 }
