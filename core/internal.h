@@ -41,6 +41,10 @@ LC_HIDDEN int lc_param_check(const char *name);
  * logger even when it is silent) about those the registry does not know, and
  * return LC_ERR_CONFIG for the first registered one whose value is wrong. */
 LC_HIDDEN int lc_params_check(void);
+
+/* Set, once per process and before any lioncub thread reads the environment,
+ * the variables provider libraries read when they initialize (core/prov_env.c). */
+LC_HIDDEN void lc_prov_env_prepare(void);
 LC_HIDDEN void lc_params_warn_unknown(void);
 
 /* Forms of structured values, for the registry's rules: 0 or -EINVAL. */

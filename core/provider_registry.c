@@ -377,6 +377,7 @@ int lc_provider_select(const char *list, const lc_provider_t **out, int max)
 {
     int n = 0;
 
+    lc_prov_env_prepare();
     if (!out || max < 1)
         return LC_EINVAL("provider", "lc_provider_select: bad output array");
     if (!list || !*list)

@@ -27,12 +27,14 @@ _Static_assert(sizeof(struct lc_id_body) <= sizeof(lc_unique_id_t), "unique id t
 int lc_get_unique_id(lc_unique_id_t *id)
 {
     struct lc_id_body body = {.magic = LC_ID_MAGIC};
-    const char *root = lc_param_str("LC_ROOT");
+    const char *root;
     char host[64] = "127.0.0.1", port[16];
     lc_job_keys_t keys;
     int64_t timeout = 60000;
     int bound, rc;
 
+    lc_prov_env_prepare(); /* before the rendezvous thread starts */
+    root = lc_param_str("LC_ROOT");
     if (!id)
         return LC_EINVAL("comm", "lc_get_unique_id: NULL id");
     if (root && lc_sock_split(root, host, sizeof(host), port, sizeof(port)))
@@ -194,6 +196,7 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     if (!out)
         return LC_EINVAL("comm", "lc_comm_init: NULL output");
     *out = NULL;
+    lc_prov_env_prepare();
     if (cfg && (rc = lc_struct_in(cfg, &cfg_full, sizeof(cfg_full), "lc_comm_config_t")))
         return rc;
     cfg = cfg ? &cfg_full : NULL;

@@ -103,31 +103,19 @@ static void lcofi_list_available(char *out, size_t len)
 }
 
 /*
- * rxm sends messages above its eager limit (16 KiB) by rendezvous: the
- * receiver reads the data with an RMA read, which over the tcp core
- * provider is one more round trip per message. lioncub's vote messages are
- * tens of KiB, so raise the limit (libfabric's docs allow eager_limit above
- * buffer_size over tcp; messages then land directly in posted buffers).
- * libfabric reads its variables when it initializes, i.e. at the first
- * fi_getinfo in the process; a value the user set is left alone.
+ * LC_OFI_TCP_EAGER becomes FI_OFI_RXM_EAGER_LIMIT before any lioncub thread
+ * reads the environment (core/prov_env.c, which leaves a malformed value
+ * alone): here it is checked, so that a bad value is an error at init.
  */
-static int lcofi_tcp_eager(const char *prov)
+static int lcofi_tcp_eager_check(void)
 {
-    int64_t eager = 256 << 10;
-    char v[32];
+    int64_t eager;
     int ret;
 
     if ((ret = lc_param_int("LC_OFI_TCP_EAGER", &eager)) && ret != -ENOENT)
         return ret;
-    if (eager < 0)
+    if (!ret && eager < 0)
         return lc_seterr(LC_ERR_CONFIG, LCOFI_SUBSYS, "LC_OFI_TCP_EAGER must not be negative");
-    if (eager == 0 || !prov || strncmp(prov, "tcp", 3) || getenv("FI_OFI_RXM_EAGER_LIMIT"))
-        return 0;
-    snprintf(v, sizeof(v), "%lld", (long long)eager);
-    if (setenv("FI_OFI_RXM_EAGER_LIMIT", v, 0))
-        return lc_seterr(-errno, LCOFI_SUBSYS, "setenv FI_OFI_RXM_EAGER_LIMIT: %s",
-                         strerror(errno));
-    LC_DEBUG(LCOFI_SUBSYS, "FI_OFI_RXM_EAGER_LIMIT=%s (LC_OFI_TCP_EAGER)", v);
     return 0;
 }
 
@@ -165,7 +153,7 @@ int lcofi_info_select(struct fi_info **out)
         ifname = "lo";
     if (ifname && strcmp(ifname, "any") && (ret = lcofi_ifaddr(ifname, node, sizeof(node))))
         return ret;
-    if ((ret = lcofi_tcp_eager(prov)))
+    if ((ret = lcofi_tcp_eager_check()))
         return ret;
     /* directed receives where the provider has them, else without */
     for (int k = 0; k < 2; k++) {

@@ -13,6 +13,7 @@
 struct lc_rank_arg {
     const lc_unique_id_t *id;
     int rank, p, rc;
+    int timeout_ms; /* 30 s, unless the test set LC_TIMEOUT (0: the library reads it) */
     char host[32];
     lc_rank_fn fn;
     void *arg;
@@ -21,9 +22,8 @@ struct lc_rank_arg {
 static void *lc_rank_main(void *a)
 {
     struct lc_rank_arg *ra = a;
-    /* 30 s, unless the test set LC_TIMEOUT (0: the library reads it) */
     lc_comm_config_t cfg = {.size = sizeof(cfg), .rank = ra->rank, .nranks = ra->p,
-                            .id = ra->id, .timeout_ms = getenv("LC_TIMEOUT") ? 0 : 30000,
+                            .id = ra->id, .timeout_ms = ra->timeout_ms,
                             .host = ra->host[0] ? ra->host : NULL};
     lc_comm_t *comm;
 
@@ -57,7 +57,10 @@ int lc_test_ranks_on_hosts(int p, const int *host, lc_rank_fn fn, void *arg)
         goto out;
     }
     for (int i = 0; i < p; i++) {
-        ra[i] = (struct lc_rank_arg){.id = &id, .rank = i, .p = p, .fn = fn, .arg = arg};
+        /* the environment is read here, never in the rank threads, which may
+         * set provider variables (core/prov_env.c) while the others start */
+        ra[i] = (struct lc_rank_arg){.id = &id, .rank = i, .p = p, .fn = fn, .arg = arg,
+                                     .timeout_ms = getenv("LC_TIMEOUT") ? 0 : 30000};
         if (host)
             snprintf(ra[i].host, sizeof(ra[i].host), "test-host-%d", host[i]);
         pthread_create(&t[i], NULL, lc_rank_main, &ra[i]);
