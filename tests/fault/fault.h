@@ -42,7 +42,7 @@ enum {
 
 /* Tallies of one kind of case (a fault on a provider, the rendezvous, misuse). */
 typedef struct fc_row {
-    char name[48];
+    char name[64];
     int tried, handled, hangs, crashes, wrong, errors, exact;
     int nlat;
     float lat[FC_MAX_LAT]; /* seconds from the fault to the last rank's error */
