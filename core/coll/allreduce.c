@@ -2,14 +2,16 @@
  * allreduce.c - lc_allreduce: sum or average of fp32/bf16 vectors, as a
  * schedule of steps that each send one range to a peer and receive another.
  *
- * With p a power of two the schedule is recursive halving (reduce-scatter
- * with the partner at distance 1, 2, 4, ... then all-gather back): every
- * element is summed in one tree order, ((x0 + x1) + (x2 + x3)) + ..., fixed by
- * the ranks alone. Where each host holds an aligned block of ranks (2 x 4,
- * 4 x 8, ...), the first steps stay inside hosts and the steps across hosts
- * move 1/L of the vector per local rank: the two-level schedule, with the
- * bits of the flat one. Other p run a ring (p - 1 reduce-scatter steps, then
- * p - 1 all-gather steps).
+ * With p a power of two on hosts that are aligned blocks of L >= 2 ranks
+ * (one host, 2 x 4, 4 x 8, ...) the schedule is recursive halving
+ * (reduce-scatter with the partner at distance 1, 2, 4, ... then all-gather
+ * back): every element is summed in the tree order ((x0 + x1) + (x2 + x3)) +
+ * ..., the first log2 L steps stay inside hosts and the steps across hosts
+ * move 1/L of the vector per local rank: the two-level schedule, and the
+ * only one such a layout runs, so LC_HIER does not change its bits. Other
+ * layouts (one rank per host, mixed or interleaved hosts) and other p run a
+ * ring (p - 1 reduce-scatter steps, then p - 1 all-gather steps), which
+ * streams better where every step crosses the network.
  *
  * A step's range is cut into blocks that stream: a block is sent as soon as
  * the blocks of the step before that it depends on arrived and were reduced,
@@ -398,6 +400,25 @@ static const lc_req_kind_t lc_ar_kind = {
     .posted_all = lc_ar_posted_all,
 };
 
+/*
+ * Whether c runs recursive halving: p a power of two and every host an
+ * aligned block of the same number L >= 2 of ranks (rank r on host r / L),
+ * so that its first steps stay inside hosts. One rank per host, or hosts of
+ * mixed sizes or interleaved ranks, run the ring, which streams better where
+ * every step would cross the network anyway.
+ */
+static int lc_ar_halving(const struct lc_comm *c)
+{
+    int p = c->nranks, l = c->max_local;
+
+    if (p < 2 || (p & (p - 1)) || l < 2 || p % l)
+        return 0;
+    for (int r = 0; r < p; r++)
+        if (c->host_of[r] != r / l)
+            return 0;
+    return 1;
+}
+
 /* Set up an allreduce and queue it; caller holds c->lock. */
 static int lc_allreduce_issue(lc_comm_t *c, const void *in, void *out, size_t count,
                               lc_dtype_t dtype, lc_op_t op, struct lc_request **out_req)
@@ -429,7 +450,7 @@ static int lc_allreduce_issue(lc_comm_t *c, const void *in, void *out, size_t co
     g->r = c->rank;
     g->esz = lc_dtype_size(dtype);
     g->piece = (count + (size_t)g->p - 1) / (size_t)g->p;
-    g->halving = !(g->p & (g->p - 1));
+    g->halving = lc_ar_halving(c);
     for (g->log2p = 0; (1 << g->log2p) < g->p; g->log2p++)
         ;
     g->steps = !count || g->p == 1 ? 0 : g->halving ? 2 * g->log2p : 2 * (g->p - 1);

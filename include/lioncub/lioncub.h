@@ -542,11 +542,12 @@ typedef enum lc_op { LC_SUM = 0, LC_AVG = 1 } lc_op_t;
 /**
  * @brief Sum or average AllReduce of fp32 or bf16 values. in == out is
  *        allowed. Every rank gets the same result bit for bit, added in an
- *        order fixed by the ranks alone: with a power of two of ranks the
- *        tree ((x0 + x1) + (x2 + x3)) + ... (recursive halving, which keeps
- *        its first steps inside hosts of aligned ranks: docs/hosts.md), else
- *        a ring (reduce-scatter and all-gather). bf16 partial sums are added
- *        in fp32 and rounded to bf16 at each addition.
+ *        order fixed by the ranks and their hosts: with a power of two of
+ *        ranks on hosts that are aligned blocks of L >= 2 ranks (one host,
+ *        2 x 4, ...) the tree ((x0 + x1) + (x2 + x3)) + ... (recursive
+ *        halving, in two levels: docs/hosts.md), else a ring (reduce-scatter
+ *        and all-gather). bf16 partial sums are added in fp32 and rounded to
+ *        bf16 at each addition.
  * @return 0, or a negative code.
  */
 LC_API int lc_allreduce(lc_comm_t *comm, const void *in, void *out, size_t count,

@@ -7,9 +7,9 @@ fp32 arithmetic is done one IEEE operation at a time (products, then sums;
 never fused), bf16 rounds to nearest even. Sums over ranks that the library
 computes with lc_allreduce (the global modes' gradient mean, momentum sync)
 are added in its order, each addition in the dtype's arithmetic, then divided
-by p: with p a power of two as the tree ((x0 + x1) + (x2 + x3)) + ...;
-otherwise on the ring, where chunk k of ceil(n / p) elements starts at rank k
-and collects ranks k+1, k+2, ... mod p.
+by p: with p a power of two on one host (as the tests run) as the tree
+((x0 + x1) + (x2 + x3)) + ...; otherwise on the ring, where chunk k of
+ceil(n / p) elements starts at rank k and collects ranks k+1, k+2, ... mod p.
 """
 import math
 

@@ -186,7 +186,7 @@ static float ref_tree_sum(const float *v, int lo, int hi, lc_dtype_t dt)
     return ref_add(ref_tree_sum(v, lo, mid, dt), ref_tree_sum(v, mid, hi, dt), dt);
 }
 
-void ref_allreduce(const void *const *in, lc_dtype_t dt, lc_op_t op, int p, size_t n,
+void ref_allreduce(const void *const *in, lc_dtype_t dt, lc_op_t op, int p, size_t n, int tree,
                    void *out)
 {
     size_t piece = (n + (size_t)p - 1) / (size_t)p;
@@ -197,7 +197,7 @@ void ref_allreduce(const void *const *in, lc_dtype_t dt, lc_op_t op, int p, size
         for (int j = 0; j < p; j++)
             v[j] = dt == LC_BF16 ? ref_bf16_to_f32(((const uint16_t *)in[j])[i])
                                  : ((const float *)in[j])[i];
-        if (!(p & (p - 1))) {
+        if (tree) {
             sum = ref_tree_sum(v, 0, p, dt);
         } else {
             int k = (int)(i / piece);

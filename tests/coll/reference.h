@@ -26,12 +26,13 @@ void ref_l1(const int8_t *const *q, int p, size_t n, uint64_t salt, uint64_t *bi
             uint64_t *ties);
 /*
  * lc_allreduce's sum (or average) of p inputs of fp32 or bf16, in its
- * documented order: a power of two of ranks adds as the tree
- * ((x0 + x1) + (x2 + x3)) + ..., other p as the ring, where element i of
- * piece k = i / ceil(n / p) is x[k+p-1] + (... + (x[k+1] + x[k])) (ranks mod p).
- * bf16 partial sums are rounded to bf16 at every addition.
+ * documented order: with `tree` (p a power of two on hosts that are aligned
+ * blocks of L >= 2 ranks) as ((x0 + x1) + (x2 + x3)) + ..., else as the ring,
+ * where element i of piece k = i / ceil(n / p) is
+ * x[k+p-1] + (... + (x[k+1] + x[k])) (ranks mod p). bf16 partial sums are
+ * rounded to bf16 at every addition.
  */
-void ref_allreduce(const void *const *in, lc_dtype_t dt, lc_op_t op, int p, size_t n,
+void ref_allreduce(const void *const *in, lc_dtype_t dt, lc_op_t op, int p, size_t n, int tree,
                    void *out);
 /* Bit i of a packed vector. */
 static inline int ref_bit(const uint64_t *bits, size_t i)
