@@ -19,8 +19,8 @@
 static void run_train(const char *mode, const char *extra)
 {
     const char *bin = getenv("LC_BIN");
-    char cmd[1024], line[512], want[128];
-    int summary = 0, checksum = 0, status;
+    char cmd[1024], line[512], want[128], tail[16][512]; /* the last lines, shown on failure */
+    int summary = 0, checksum = 0, status, nlines = 0;
     FILE *f;
 
     assert_non_null(bin);
@@ -34,10 +34,14 @@ static void run_train(const char *mode, const char *extra)
     while (fgets(line, sizeof(line), f)) {
         summary |= !strncmp(line, want, strlen(want));
         checksum |= strstr(line, "(identical on all 2 ranks)") != NULL;
+        snprintf(tail[nlines++ % 16], sizeof(tail[0]), "%s", line);
     }
     status = pclose(f);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !summary || !checksum)
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !summary || !checksum) {
+        for (int i = nlines > 16 ? nlines - 16 : 0; i < nlines; i++)
+            print_error("  %s", tail[i % 16]);
         fail_msg("%s: status %d, summary %d, checksum %d", cmd, status, summary, checksum);
+    }
 }
 
 static void test_modes(void **state)
