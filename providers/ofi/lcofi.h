@@ -106,6 +106,7 @@ typedef struct lcofi_peer {
     int dead;            /* its connection is gone: every request to or from it fails */
     int want;            /* some request waits on it (set by each progress pass) */
     double last_seen;    /* last completion of an operation with it, or of a probe */
+    int reached;         /* an operation with it completed: libfabric had a connection */
     double eagain_since; /* first refused probe post of a series, or 0 */
     uint64_t tx_inflight; /* data sends to it posted and not completed */
     lcofi_op_t probe_op;

@@ -66,10 +66,12 @@ void lcofi_peer_on_probe(lcofi_ctx_t *ctx, lcofi_op_t *op, int err, const char *
     ctx->tx_inflight--;
     if (op->cancel)
         return;
-    if (err == -ECONNRESET)
+    if (err == -ECONNRESET) {
         lcofi_peer_lost(ctx, pe, msg);
-    else
+    } else {
         pe->last_seen = lc_now();
+        pe->reached = 1;
+    }
 }
 
 /* Probe pe if it is due; a refusal that lasts LCOFI_PROBE_DEAD_S loses it. */
@@ -91,7 +93,9 @@ static void lcofi_probe(lcofi_ctx_t *ctx, lcofi_peer_t *pe, double now)
         pe->last_seen = now;
     } else if (ret != -FI_EAGAIN) {
         lcofi_peer_lost(ctx, pe, fi_strerror((int)-ret));
-    } else if (pe->eagain_since == 0) {
+    } else if (pe->eagain_since == 0 || !pe->reached) {
+        /* refusals before any completion with the peer: its connection may still be
+         * forming (a loaded host); LC_TIMEOUT covers a peer that never answers */
         pe->eagain_since = now;
     } else if (now - pe->eagain_since >= LCOFI_PROBE_DEAD_S) {
         lcofi_peer_lost(ctx, pe, "libfabric has no connection to it and cannot make one");

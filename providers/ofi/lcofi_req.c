@@ -120,6 +120,7 @@ void lcofi_req_on_op(lcofi_op_t *op, size_t len, uint64_t tag, int err, const ch
         return;
     }
     req->pe->last_seen = lc_now();
+    req->pe->reached = 1;
     if (req->is_send)
         return;
     if (len > room || (!(tag & LCOFI_TAG_LAST) && idx + 1 == req->nops)) {
