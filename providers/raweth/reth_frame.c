@@ -4,7 +4,7 @@
 
 #include "reth_crc32c.h"
 #include "reth_frame.h"
-#include "reth_siphash.h"
+#include "reth_mac.h"
 
 static void reth_put16(uint8_t *p, uint16_t v)
 {
@@ -71,7 +71,7 @@ size_t reth_frame_encode(uint8_t *buf, reth_hdr_t *h, const void *payload, size_
     reth_put32(q + 60, h->echo);
     if (len)
         memcpy(q + RETH_HDR_LEN, payload, len);
-    reth_put64(buf + flen, reth_siphash(key, buf, flen));
+    reth_mac_tag(key, buf, RETH_ETH_HLEN + RETH_HDR_LEN, q + RETH_HDR_LEN, len, buf + flen);
     flen += RETH_MAC_LEN;
     reth_put32(buf + flen, reth_crc32c(0, buf, flen));
     return flen + RETH_CRC_LEN;
@@ -79,9 +79,12 @@ size_t reth_frame_encode(uint8_t *buf, reth_hdr_t *h, const void *payload, size_
 
 int reth_frame_verify(const uint8_t *buf, const reth_hdr_t *h, const reth_mackey_t *key)
 {
-    size_t body = RETH_ETH_HLEN + RETH_HDR_LEN + (size_t)h->len;
-    uint64_t d = reth_siphash(key, buf, body) ^ reth_get64(buf + body);
+    size_t hdr = RETH_ETH_HLEN + RETH_HDR_LEN;
+    uint8_t tag[RETH_MAC_TAG_LEN], d = 0;
 
+    reth_mac_tag(key, buf, hdr, buf + hdr, h->len, tag);
+    for (int i = 0; i < RETH_MAC_TAG_LEN; i++) /* in constant time */
+        d |= tag[i] ^ buf[hdr + h->len + i];
     return d ? -EACCES : 0;
 }
 

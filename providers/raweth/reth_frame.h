@@ -1,10 +1,11 @@
 /*
  * reth_frame.h - the raweth wire format: Ethernet header, lioncub header,
- * payload, MAC, CRC32C. The MAC is SipHash-2-4 over the Ethernet header, the
- * lioncub header and the payload, keyed per connection (a session key both
- * ends derive from the job's key and their fresh nonces) or, for a SYN, with
- * the context's control key; the CRC covers everything before it and
- * catches noise before the MAC is computed.
+ * payload, MAC, CRC32C. The MAC is AES-GCM-SIV's 16-byte tag (reth_mac.h) with
+ * the Ethernet and lioncub headers as associated data and the payload as the
+ * message, keyed per connection (a session key both ends derive from the job's
+ * key and their fresh nonces) or, for a SYN, with the context's control key;
+ * the CRC covers everything before it and catches noise before the MAC is
+ * computed.
  */
 #ifndef RETH_FRAME_H
 #define RETH_FRAME_H
@@ -13,13 +14,13 @@
 #include <stdint.h>
 
 #include "lioncub/provider_sdk.h"
-#include "reth_siphash.h"
+#include "reth_mac.h"
 
 #define RETH_ETHERTYPE 0x88B5 /* IEEE 802 local experimental EtherType 1 */
-#define RETH_VERSION 2
+#define RETH_VERSION 3
 #define RETH_ETH_HLEN 14
 #define RETH_HDR_LEN 64
-#define RETH_MAC_LEN 8
+#define RETH_MAC_LEN RETH_MAC_TAG_LEN
 #define RETH_CRC_LEN 4
 /* Bytes of a frame that are not payload (the MTU excludes the Ethernet header). */
 #define RETH_OVERHEAD (RETH_ETH_HLEN + RETH_HDR_LEN + RETH_MAC_LEN + RETH_CRC_LEN)

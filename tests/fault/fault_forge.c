@@ -33,7 +33,8 @@ static size_t fc_forge(uint8_t *f, const reth_hdr_t *h, const uint8_t *payload, 
 {
     size_t len = RETH_OVERHEAD + h->len;
     reth_hdr_t nh = *h;
-    reth_mackey_t guess = {0, 0};
+    static const uint8_t zero[RETH_MAC_KEY_LEN];
+    reth_mackey_t guess;
 
     if (variant == 0) {
         for (size_t i = 0; i < h->len; i++)
@@ -42,6 +43,7 @@ static size_t fc_forge(uint8_t *f, const reth_hdr_t *h, const uint8_t *payload, 
         memcpy(out, f, len);
         return len;
     }
+    reth_mackey_load(&guess, zero);
     nh.seq++;
     if (nh.frag_off + 2 * (size_t)h->len <= nh.msg_len)
         nh.frag_off += h->len;

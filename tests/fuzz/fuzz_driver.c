@@ -12,7 +12,7 @@
 #include "reth_frame.h"
 
 /* The key fuzz_reth_frame.c checks MACs with. */
-extern const reth_mackey_t reth_fuzz_key;
+const reth_mackey_t *reth_fuzz_key(void);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,7 +61,7 @@ static size_t make_input(uint8_t *buf, size_t cap)
     h.frag_off = next_rand() % 2 ? 0 : next_rand() % 5000;
     for (size_t i = 0; i < len; i++)
         payload[i] = (uint8_t)next_rand();
-    n = 1 + reth_frame_encode(buf + 1, &h, payload, len, &reth_fuzz_key);
+    n = 1 + reth_frame_encode(buf + 1, &h, payload, len, reth_fuzz_key());
     buf[0] = (uint8_t)next_rand();
     for (uint32_t k = next_rand() % 4; k > 0; k--)
         buf[1 + next_rand() % (n - 1)] ^= (uint8_t)(1u << (next_rand() % 8));
