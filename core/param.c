@@ -88,6 +88,11 @@ static const lc_param_def_t lc_core_params[] = {
       "Ranks of one host exchange their votes through shared memory (memfd regions mapped "
       "by the host's ranks) instead of the provider"},
      {0}},
+    {{"LC_SHM_SPLIT", LC_PARAM_STR, "auto",
+      "A vote of ranks on one host through shared memory: 1 each rank counts its share of "
+      "the vector and copies the others' results, 0 each counts all of it (no wait for the "
+      "others' results, but L times the work), auto 1 when the host has fewer CPUs than ranks"},
+     {.words = lc_hier_names}},
     {{"LC_PROGRESS_THREAD", LC_PARAM_BOOL, "0",
       "A thread per communicator that progresses non-blocking collectives between calls"},
      {0}},

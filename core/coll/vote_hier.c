@@ -669,9 +669,10 @@ static int lc_hier_layout(struct lc_hier_vote *v)
     v->shm = c->shm && c->shm->active && v->lsize > 1 ? c->shm : NULL;
     v->s0 = (v->lrank * v->nstripe + v->lsize - 1) / v->lsize;
     v->s1 = ((v->lrank + 1) * v->nstripe + v->lsize - 1) / v->lsize;
-    /* one host, shared memory: every rank reads all votes in place and decodes
-     * every stripe itself, which saves the wait for the owners' stripes */
-    v->all_own = v->shm && H == 1;
+    /* one host, shared memory, unless LC_SHM_SPLIT: every rank reads all votes
+     * in place and decodes every stripe itself, which saves the wait for the
+     * owners' stripes at L times the counting */
+    v->all_own = v->shm && H == 1 && !v->shm->split;
     if (v->all_own)
         v->s0 = 0, v->s1 = v->nstripe;
     v->planes = (unsigned)lc_count_planes((size_t)p);

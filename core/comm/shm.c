@@ -99,6 +99,19 @@ static int lc_shm_map_at(int32_t pid, int32_t fd, size_t size, void *addr)
     return 0;
 }
 
+/* LC_SHM_SPLIT on this rank: 1 to split one-host votes, 0 not to; auto splits
+ * when the host has fewer online CPUs than ranks. A negative error for a bad value. */
+static int lc_shm_split_wanted(const struct lc_comm *c)
+{
+    int w = lc_param_word("LC_SHM_SPLIT");
+
+    if (w < 0)
+        return lc_param_check("LC_SHM_SPLIT");
+    if (w == LC_HIER_AUTO)
+        return sysconf(_SC_NPROCESSORS_ONLN) < c->local_size;
+    return w == LC_HIER_ALWAYS;
+}
+
 int lc_shm_attach(struct lc_comm *c, const int32_t *pids, const int32_t *fds)
 {
     struct lc_shm *s = c->shm;
@@ -140,6 +153,9 @@ int lc_shm_attach(struct lc_comm *c, const int32_t *pids, const int32_t *fds)
     }
     if (ok)
         s->mine = s->peer[c->local_rank];
+    if ((rc = lc_shm_split_wanted(c)) < 0)
+        goto out;
+    ok |= (char)(rc << 1);
     if ((rc = lc_allgather(c, &ok, all, 1)) || !s)
         goto out;
     s->active = 1;
@@ -148,8 +164,9 @@ int lc_shm_attach(struct lc_comm *c, const int32_t *pids, const int32_t *fds)
 
         for (int q = 0; q < p && !shared; q++)
             shared = q != r && c->host_of[q] == c->host_of[r];
-        if (shared && !all[r])
+        if (shared && !(all[r] & 1))
             s->active = 0;
+        s->split |= all[r] >> 1 & 1;
     }
     if (s->active && c->local_size > 1)
         LC_INFO("comm", "rank %d: votes inside the host go through shared memory (%d ranks)",

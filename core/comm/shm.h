@@ -49,6 +49,7 @@ struct lc_shm {
     double checked;        /* when the processes were last checked */
     uint64_t last[LC_VOTE_MAX_DEPTH]; /* the tag each of my slots held last */
     int active;            /* every rank of the comm mapped its host's regions */
+    int split;             /* one host: every rank counts its stripes (LC_SHM_SPLIT) */
     int waiting;           /* a collective waits for a flag: poll, do not sleep in the provider */
 };
 
@@ -59,7 +60,8 @@ LC_HIDDEN int lc_shm_create(struct lc_comm *c, int32_t *pid, int32_t *fd);
  * Map the regions of the ranks on this rank's host (after the connections
  * are up: pids[r], fds[r] from the table), and agree with every rank on
  * whether the path is used (an allgather): it is when every rank of a host
- * with several ranks mapped all of them, and LC_SHM allows it.
+ * with several ranks mapped all of them, and LC_SHM allows it. The same
+ * allgather settles LC_SHM_SPLIT: split when any rank asks for it.
  */
 LC_HIDDEN int lc_shm_attach(struct lc_comm *c, const int32_t *pids, const int32_t *fds);
 

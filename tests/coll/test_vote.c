@@ -252,7 +252,8 @@ static void test_vote_large(void **state)
  * Two levels (LC_HIER=1) on emulated hosts: uneven and interleaved layouts up
  * to p = 16, every mode, sizes from one element to several segments; the
  * results against the references, and every vote that the layout allows ran
- * in two levels (L1 when the host's summed levels fit a level field).
+ * in two levels (L1 when the host's summed levels fit a level field). Then
+ * one host with LC_SHM_SPLIT 0 and 1.
  */
 static void test_vote_hier(void **state)
 {
@@ -316,6 +317,21 @@ static void test_vote_hier(void **state)
         assert_int_equal(got, 0);
     }
     unsetenv("LC_HIER");
+    /* One host through shared memory: every rank counting all of the vote, and each its share */
+    for (int split = 0; split < 2; split++) {
+        static const int l1x4[] = {0, 0, 0, 0};
+        struct vote_case c[3] = {
+            {.mode = LC_VOTE_MAJORITY, .in_type = LC_BITS, .out_type = LC_BITS, .n = 100003,
+             .salt = 2, .seed = 11 + split},
+            {.mode = LC_VOTE_AVERAGE, .in_type = LC_FP32, .out_type = LC_BF16, .n = 4097,
+             .seed = 13 + split},
+            {.mode = LC_VOTE_L1, .in_type = LC_FP32, .out_type = LC_FP32, .level_bits = 3,
+             .n = 1000037, .salt = 5, .seed = 15 + split}};
+
+        setenv("LC_SHM_SPLIT", split ? "1" : "0", 1);
+        run_batch_on_hosts(4, l1x4, c, 3, NULL);
+    }
+    unsetenv("LC_SHM_SPLIT");
     unsetenv("LC_SEGMENT");
 }
 
