@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coll/harness.h"
 #include "lcofi.h"
 #include "ofi_pair.h"
 
@@ -29,16 +30,6 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static lc_prov_ctx_t *ctx_with_key(uint8_t fill)
-{
-    lc_prov_init_opts_t opts = {.size = sizeof(opts), .job_id = 1, .rank = -1};
-    lc_prov_ctx_t *ctx = NULL;
-
-    memset(opts.key, fill, sizeof(opts.key));
-    assert_int_equal(prov->init(&opts, &ctx), 0);
-    return ctx;
 }
 
 static void progress2(lcofi_ctx_t *a, lcofi_ctx_t *b)
@@ -142,7 +133,9 @@ static void close_all(lc_prov_comm_t *s, lc_prov_comm_t *r, lc_prov_comm_t *lcom
  * connection's tag does not land in the receive (directed receives). */
 static void test_same_key(void **state)
 {
-    lc_prov_ctx_t *a = ctx_with_key(0xa5), *b = ctx_with_key(0xa5), *e = ctx_with_key(0xa5);
+    lc_prov_ctx_t *a = lc_test_prov_ctx_with_key(prov, 0xa5);
+    lc_prov_ctx_t *b = lc_test_prov_ctx_with_key(prov, 0xa5);
+    lc_prov_ctx_t *e = lc_test_prov_ctx_with_key(prov, 0xa5);
     lc_prov_comm_t *lcomm, *s, *r, *none = NULL;
     char h[LC_PROV_HANDLE_MAX], fake[4096], rbuf[4096], sbuf[4096];
     lc_prov_req_t *rreq = NULL, *sreq = NULL;
@@ -179,7 +172,9 @@ static void test_same_key(void **state)
  * listener; the real connector is accepted. */
 static void test_wrong_key(void **state)
 {
-    lc_prov_ctx_t *a = ctx_with_key(0xa5), *b = ctx_with_key(0xa5), *e = ctx_with_key(0x5a);
+    lc_prov_ctx_t *a = lc_test_prov_ctx_with_key(prov, 0xa5);
+    lc_prov_ctx_t *b = lc_test_prov_ctx_with_key(prov, 0xa5);
+    lc_prov_ctx_t *e = lc_test_prov_ctx_with_key(prov, 0x5a);
     lc_prov_comm_t *lcomm, *s, *r, *es = NULL;
     char h[LC_PROV_HANDLE_MAX];
     lcofi_ctx_t *ea = (lcofi_ctx_t *)e;
@@ -224,7 +219,8 @@ static void test_wrong_key(void **state)
  * proof fails, it is dropped and counted, nothing is accepted. */
 static void test_replay(void **state)
 {
-    lc_prov_ctx_t *a = ctx_with_key(0xa5), *b = ctx_with_key(0xa5);
+    lc_prov_ctx_t *a = lc_test_prov_ctx_with_key(prov, 0xa5);
+    lc_prov_ctx_t *b = lc_test_prov_ctx_with_key(prov, 0xa5);
     lc_prov_comm_t *lcomm, *s, *r;
     char h[LC_PROV_HANDLE_MAX];
     lcofi_handle_t *lh = (lcofi_handle_t *)h;
