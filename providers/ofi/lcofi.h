@@ -344,6 +344,14 @@ LC_HIDDEN void lcofi_listen_on_confirm(lcofi_recv_comm_t *rc, size_t len, int er
 LC_HIDDEN void lcofi_listen_retry(lcofi_ctx_t *ctx);
 
 /* lcofi_connect.c */
+/*
+ * Send a control message of connection set-up (handshake, reply or confirm):
+ * msg (len bytes, registered in mr where the domain needs it) to peer with
+ * tag, on op (op->posted set when posted). 1 when posted, 0 when libfabric has
+ * no room now (-FI_EAGAIN: post it again later), or the error (what names the call).
+ */
+LC_HIDDEN int lcofi_ctrl_post(lcofi_ctx_t *ctx, const void *msg, size_t len, const lcofi_mr_t *mr,
+                              fi_addr_t peer, uint64_t tag, const char *what, lcofi_op_t *op);
 LC_HIDDEN int lcofi_connect(lc_prov_ctx_t *ctx, int dev, const void *handle,
                             lc_prov_comm_t **send_comm);
 LC_HIDDEN int lcofi_close_send(lc_prov_comm_t *send_comm);

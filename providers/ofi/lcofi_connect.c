@@ -6,12 +6,24 @@
  * receive posted again; a valid one is answered with the confirm carrying our
  * proof, and the connection is ready once the confirm is sent. Until then the
  * attempt waits in the context's pending list, keyed by the handle's bytes,
- * and connect() with the same handle reports progress.
+ * and connect() with the same handle reports progress. The send of every
+ * control message, the listener's reply included, is lcofi_ctrl_post().
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "lcofi.h"
+
+int lcofi_ctrl_post(lcofi_ctx_t *ctx, const void *msg, size_t len, const lcofi_mr_t *mr,
+                    fi_addr_t peer, uint64_t tag, const char *what, lcofi_op_t *op)
+{
+    ssize_t ret = fi_tsend(ctx->ep, msg, len, mr ? mr->desc : NULL, peer, tag, op);
+
+    op->posted = !ret;
+    if (ret == -FI_EAGAIN)
+        return 0;
+    return ret ? lcofi_fierr((int)ret, what) : 1;
+}
 
 /* Post the set-up operations that found no room before; errors end the attempt. */
 static void lcofi_connect_post(lcofi_send_comm_t *sc)
@@ -29,21 +41,20 @@ static void lcofi_connect_post(lcofi_send_comm_t *sc)
         sc->ack_op.posted = !ret;
     }
     if (sc->need_hs && sc->state == 0) {
-        ret = fi_tsend(ctx->ep, &sc->hs, sizeof(sc->hs), sc->hs_mr ? sc->hs_mr->desc : NULL,
-                       sc->peer, LCOFI_TAG_CTRL | sc->handle.listen_id, &sc->hs_op);
-        if (ret && ret != -FI_EAGAIN)
-            sc->state = lcofi_fierr((int)ret, "fi_tsend(handshake)");
-        sc->need_hs = ret != 0;
-        sc->hs_op.posted = !ret;
+        ret = lcofi_ctrl_post(ctx, &sc->hs, sizeof(sc->hs), sc->hs_mr, sc->peer,
+                              LCOFI_TAG_CTRL | sc->handle.listen_id, "fi_tsend(handshake)",
+                              &sc->hs_op);
+        if (ret < 0)
+            sc->state = (int)ret;
+        sc->need_hs = ret != 1;
     }
     if (sc->need_confirm && sc->state == 0) {
-        ret = fi_tsend(ctx->ep, &sc->confirm, sizeof(sc->confirm),
-                       sc->confirm_mr ? sc->confirm_mr->desc : NULL, sc->peer,
-                       LCOFI_TAG_CTRL | LCOFI_TAG_CONFIRM | sc->remote_id, &sc->confirm_op);
-        if (ret && ret != -FI_EAGAIN)
-            sc->state = lcofi_fierr((int)ret, "fi_tsend(confirm)");
-        sc->need_confirm = ret != 0;
-        sc->confirm_op.posted = !ret;
+        ret = lcofi_ctrl_post(ctx, &sc->confirm, sizeof(sc->confirm), sc->confirm_mr, sc->peer,
+                              LCOFI_TAG_CTRL | LCOFI_TAG_CONFIRM | sc->remote_id,
+                              "fi_tsend(confirm)", &sc->confirm_op);
+        if (ret < 0)
+            sc->state = (int)ret;
+        sc->need_confirm = ret != 1;
     }
 }
 

@@ -49,14 +49,10 @@ static void lcofi_recv_post(lcofi_recv_comm_t *rc)
         rc->need_confirm_post = ret != 0;
         rc->confirm_op.posted = !ret;
     }
-    if (rc->ack_state == 0) {
-        ret = fi_tsend(ctx->ep, &rc->ack, sizeof(rc->ack), rc->ack_mr ? rc->ack_mr->desc : NULL,
-                       rc->peer, LCOFI_TAG_CTRL | LCOFI_TAG_ACK | rc->hs.cookie, &rc->ack_op);
-        if (ret && ret != -FI_EAGAIN)
-            rc->ack_state = lcofi_fierr((int)ret, "fi_tsend(reply)");
-        else if (!ret)
-            rc->ack_op.posted = rc->ack_state = 1;
-    }
+    if (rc->ack_state == 0) /* 1 once posted, an error, or still 0: post later */
+        rc->ack_state = lcofi_ctrl_post(ctx, &rc->ack, sizeof(rc->ack), rc->ack_mr, rc->peer,
+                                        LCOFI_TAG_CTRL | LCOFI_TAG_ACK | rc->hs.cookie,
+                                        "fi_tsend(reply)", &rc->ack_op);
 }
 
 static void lcofi_recv_free(lcofi_recv_comm_t *rc)

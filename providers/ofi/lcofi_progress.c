@@ -104,6 +104,13 @@ int lcofi_progress(lcofi_ctx_t *ctx)
     return 0;
 }
 
+/*
+ * ctx->stuck stays set for the context's life, even after a wait that ends in
+ * time: in the teardown after a lost peer, cancelled receives complete at once
+ * between the sends that never will, and clearing it on each of them would make
+ * every stuck request wait LCOFI_QUIET_S again (a link-down error then reaches
+ * the caller seconds late).
+ */
 int lcofi_wait_op(lcofi_ctx_t *ctx, lcofi_op_t *op)
 {
     double t0 = lc_now();

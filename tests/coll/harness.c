@@ -1,9 +1,16 @@
-/* harness.c - threads as ranks for the multi-rank tests. */
+/* harness.c - threads as ranks for the multi-rank tests; contexts for the provider tests. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,4 +130,14 @@ void lc_test_env(int rank, int p, int port, const char *key, int timeout_ms)
     setenv("LC_JOB_KEY", key, 1);
     snprintf(buf, sizeof(buf), "%d", timeout_ms);
     setenv("LC_TIMEOUT", buf, 1);
+}
+
+lc_prov_ctx_t *lc_test_prov_ctx_with_key(const lc_provider_t *prov, uint8_t fill)
+{
+    lc_prov_init_opts_t opts = {.size = sizeof(opts), .job_id = 1, .rank = -1};
+    lc_prov_ctx_t *ctx = NULL;
+
+    memset(opts.key, fill, sizeof(opts.key));
+    assert_int_equal(prov->init(&opts, &ctx), 0);
+    return ctx;
 }

@@ -1,10 +1,14 @@
-/* harness.h - run p ranks as threads of one process, each with its own communicator. */
+/*
+ * harness.h - run p ranks as threads of one process, each with its own
+ * communicator; and the helpers the provider tests share.
+ */
 #ifndef LC_TEST_HARNESS_H
 #define LC_TEST_HARNESS_H
 
 #include <stdint.h>
 
 #include "lioncub/lioncub.h"
+#include "lioncub/provider.h"
 
 typedef void (*lc_rank_fn)(lc_comm_t *comm, int rank, int p, void *arg);
 
@@ -34,5 +38,9 @@ int lc_test_free_port(void);
 /* The environment rendezvous of one rank: LC_RANK, LC_SIZE, LC_ROOT on
  * 127.0.0.1:port, LC_JOB_KEY and LC_TIMEOUT. */
 void lc_test_env(int rank, int p, int port, const char *key, int timeout_ms);
+
+/* A context of provider prov for job 1 outside a communicator (rank -1), whose
+ * provider key is the byte fill repeated; fails the (cmocka) test if init fails. */
+lc_prov_ctx_t *lc_test_prov_ctx_with_key(const lc_provider_t *prov, uint8_t fill);
 
 #endif

@@ -65,19 +65,22 @@ int ofi_pair_open(ofi_pair_t *p)
     return ofi_pair_connect(p, &p->send, &p->recv);
 }
 
-void ofi_pair_close(ofi_pair_t *p)
+int ofi_pair_close(ofi_pair_t *p)
 {
-    if (p->send)
-        p->prov->close_send(p->send);
-    if (p->recv)
-        p->prov->close_recv(p->recv);
-    if (p->listen)
-        p->prov->close_listen(p->listen);
+    int ret = 0, r;
+
+    if (p->send && (r = p->prov->close_send(p->send)) && !ret)
+        ret = r;
+    if (p->recv && (r = p->prov->close_recv(p->recv)) && !ret)
+        ret = r;
+    if (p->listen && (r = p->prov->close_listen(p->listen)) && !ret)
+        ret = r;
     if (p->a)
         p->prov->fini(p->a);
     if (p->b)
         p->prov->fini(p->b);
     memset(p, 0, sizeof(*p));
+    return ret;
 }
 
 int ofi_wait(const lc_provider_t *prov, lc_prov_req_t *req, size_t *size)

@@ -21,7 +21,8 @@ void ofi_env_or_skip(void);
 int ofi_pair_open(ofi_pair_t *p);
 /* One more connection a -> b on the same listener. */
 int ofi_pair_connect(ofi_pair_t *p, lc_prov_comm_t **send, lc_prov_comm_t **recv);
-void ofi_pair_close(ofi_pair_t *p);
+/* Close what p holds (send, recv, listen, then contexts a and b); 0, or the first close's error. */
+int ofi_pair_close(ofi_pair_t *p);
 /* Poll a request to completion (10 s deadline: -ETIMEDOUT); returns test()'s code. */
 int ofi_wait(const lc_provider_t *prov, lc_prov_req_t *req, size_t *size);
 /* Send and receive one message; returns the receive's code, *rsize its size. */

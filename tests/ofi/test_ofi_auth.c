@@ -16,30 +16,12 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "coll/harness.h"
 #include "lcofi.h"
 #include "ofi_pair.h"
 
 static const lc_provider_t *prov;
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static lc_prov_ctx_t *ctx_with_key(uint8_t fill)
-{
-    lc_prov_init_opts_t opts = {.size = sizeof(opts), .job_id = 1, .rank = -1};
-    lc_prov_ctx_t *ctx = NULL;
-
-    memset(opts.key, fill, sizeof(opts.key));
-    assert_int_equal(prov->init(&opts, &ctx), 0);
-    return ctx;
-}
 
 static void progress2(lcofi_ctx_t *a, lcofi_ctx_t *b)
 {
@@ -59,7 +41,7 @@ static void raw_send(lc_prov_ctx_t *vctx, lc_prov_ctx_t *to, const lcofi_handle_
     lcofi_ctx_t *ctx = (lcofi_ctx_t *)vctx;
     lcofi_op_t op = {0}; /* kind 0: the provider only logs its completion */
     lcofi_peer_t *pe;
-    double t0 = now_s();
+    double t0 = lc_now();
     ssize_t ret;
 
     pthread_mutex_lock(&ctx->lock);
@@ -68,13 +50,13 @@ static void raw_send(lc_prov_ctx_t *vctx, lc_prov_ctx_t *to, const lcofi_handle_
         pthread_mutex_unlock(&ctx->lock);
         progress2(ctx, (lcofi_ctx_t *)to);
         pthread_mutex_lock(&ctx->lock);
-        assert_true(now_s() - t0 < 5.0);
+        assert_true(lc_now() - t0 < 5.0);
     }
     pthread_mutex_unlock(&ctx->lock);
     assert_int_equal(ret, 0);
     for (op.posted = 1; op.posted;) {
         progress2(ctx, (lcofi_ctx_t *)to);
-        assert_true(now_s() - t0 < 5.0);
+        assert_true(lc_now() - t0 < 5.0);
     }
 }
 
@@ -83,7 +65,7 @@ static void connect_both(lc_prov_ctx_t *b, lc_prov_comm_t *lcomm, const void *h,
                          lc_prov_comm_t **s, lc_prov_comm_t **r, lc_prov_ctx_t *e,
                          lc_prov_comm_t **es)
 {
-    double t0 = now_s();
+    double t0 = lc_now();
 
     *s = *r = NULL;
     while (!*s || !*r) {
@@ -93,7 +75,7 @@ static void connect_both(lc_prov_ctx_t *b, lc_prov_comm_t *lcomm, const void *h,
             assert_int_equal(prov->connect(b, 0, h, s), 0);
         if (!*r)
             assert_int_equal(prov->accept(lcomm, r), 0);
-        assert_true(now_s() - t0 < 10.0);
+        assert_true(lc_now() - t0 < 10.0);
     }
 }
 
@@ -102,7 +84,7 @@ static void nothing_accepted(lc_prov_comm_t *lcomm, double secs)
 {
     lc_prov_comm_t *extra = NULL;
 
-    for (double t0 = now_s(); now_s() - t0 < secs;) {
+    for (double t0 = lc_now(); lc_now() - t0 < secs;) {
         assert_int_equal(prov->accept(lcomm, &extra), 0);
         assert_null(extra);
     }
@@ -126,14 +108,13 @@ static void xfer_check(lc_prov_comm_t *s, lc_prov_comm_t *r, uint32_t seed)
     assert_true(ofi_check(rbuf, sizeof(rbuf), seed));
 }
 
+/* Close b's connection s -> r and a's listener lcomm (each must succeed), then the contexts. */
 static void close_all(lc_prov_comm_t *s, lc_prov_comm_t *r, lc_prov_comm_t *lcomm,
                       lc_prov_ctx_t *a, lc_prov_ctx_t *b, lc_prov_ctx_t *e)
 {
-    assert_int_equal(prov->close_send(s), 0);
-    assert_int_equal(prov->close_recv(r), 0);
-    assert_int_equal(prov->close_listen(lcomm), 0);
-    prov->fini(a);
-    prov->fini(b);
+    ofi_pair_t p = {.prov = prov, .a = b, .b = a, .listen = lcomm, .send = s, .recv = r};
+
+    assert_int_equal(ofi_pair_close(&p), 0);
     if (e)
         prov->fini(e);
 }
@@ -142,7 +123,9 @@ static void close_all(lc_prov_comm_t *s, lc_prov_comm_t *r, lc_prov_comm_t *lcom
  * connection's tag does not land in the receive (directed receives). */
 static void test_same_key(void **state)
 {
-    lc_prov_ctx_t *a = ctx_with_key(0xa5), *b = ctx_with_key(0xa5), *e = ctx_with_key(0xa5);
+    lc_prov_ctx_t *a = lc_test_prov_ctx_with_key(prov, 0xa5);
+    lc_prov_ctx_t *b = lc_test_prov_ctx_with_key(prov, 0xa5);
+    lc_prov_ctx_t *e = lc_test_prov_ctx_with_key(prov, 0xa5);
     lc_prov_comm_t *lcomm, *s, *r, *none = NULL;
     char h[LC_PROV_HANDLE_MAX], fake[4096], rbuf[4096], sbuf[4096];
     lc_prov_req_t *rreq = NULL, *sreq = NULL;
@@ -179,7 +162,9 @@ static void test_same_key(void **state)
  * listener; the real connector is accepted. */
 static void test_wrong_key(void **state)
 {
-    lc_prov_ctx_t *a = ctx_with_key(0xa5), *b = ctx_with_key(0xa5), *e = ctx_with_key(0x5a);
+    lc_prov_ctx_t *a = lc_test_prov_ctx_with_key(prov, 0xa5);
+    lc_prov_ctx_t *b = lc_test_prov_ctx_with_key(prov, 0xa5);
+    lc_prov_ctx_t *e = lc_test_prov_ctx_with_key(prov, 0x5a);
     lc_prov_comm_t *lcomm, *s, *r, *es = NULL;
     char h[LC_PROV_HANDLE_MAX];
     lcofi_ctx_t *ea = (lcofi_ctx_t *)e;
@@ -191,10 +176,10 @@ static void test_wrong_key(void **state)
     (void)state;
     assert_int_equal(prov->listen(a, 0, h, &lcomm), 0);
     connect_both(b, lcomm, h, &s, &r, e, &es);
-    for (t0 = now_s(); ea->refused == 0; ) { /* e saw the reply and dropped it */
+    for (t0 = lc_now(); ea->refused == 0; ) { /* e saw the reply and dropped it */
         assert_int_equal(prov->connect(e, 0, h, &es), 0);
         assert_int_equal(prov->accept(lcomm, &(lc_prov_comm_t *){NULL}), 0);
-        assert_true(now_s() - t0 < 5.0);
+        assert_true(lc_now() - t0 < 5.0);
     }
     assert_null(es);
     /* a confirm for that reply under the other key, from e's own endpoint */
@@ -204,12 +189,12 @@ static void test_wrong_key(void **state)
     assert_int_equal(lcofi_proof(ea, LCOFI_CONFIRM_LABEL, &pend->hs, &pend->ack, conf.proof), 0);
     raw_send(e, a, lh, &conf, sizeof(conf),
              LCOFI_TAG_CTRL | LCOFI_TAG_CONFIRM | conf.comm_id);
-    for (t0 = now_s(); ((lcofi_ctx_t *)a)->refused == 0;) {
+    for (t0 = lc_now(); ((lcofi_ctx_t *)a)->refused == 0;) {
         lc_prov_comm_t *extra = NULL;
 
         assert_int_equal(prov->accept(lcomm, &extra), 0);
         assert_null(extra);
-        assert_true(now_s() - t0 < 5.0);
+        assert_true(lc_now() - t0 < 5.0);
     }
     assert_int_equal(((lcofi_ctx_t *)a)->refused, 1);
     nothing_accepted(lcomm, 0.3);
@@ -224,7 +209,8 @@ static void test_wrong_key(void **state)
  * proof fails, it is dropped and counted, nothing is accepted. */
 static void test_replay(void **state)
 {
-    lc_prov_ctx_t *a = ctx_with_key(0xa5), *b = ctx_with_key(0xa5);
+    lc_prov_ctx_t *a = lc_test_prov_ctx_with_key(prov, 0xa5);
+    lc_prov_ctx_t *b = lc_test_prov_ctx_with_key(prov, 0xa5);
     lc_prov_comm_t *lcomm, *s, *r;
     char h[LC_PROV_HANDLE_MAX];
     lcofi_handle_t *lh = (lcofi_handle_t *)h;
@@ -240,12 +226,12 @@ static void test_replay(void **state)
     hs = ((lcofi_send_comm_t *)s)->hs;
     conf = ((lcofi_send_comm_t *)s)->confirm;
     raw_send(b, a, lh, &hs, sizeof(hs), LCOFI_TAG_CTRL | lh->listen_id);
-    for (t0 = now_s(); !lc->pending;) { /* a new pending connection, as for any handshake */
+    for (t0 = lc_now(); !lc->pending;) { /* a new pending connection, as for any handshake */
         lc_prov_comm_t *extra = NULL;
 
         assert_int_equal(prov->accept(lcomm, &extra), 0);
         assert_null(extra);
-        assert_true(now_s() - t0 < 5.0);
+        assert_true(lc_now() - t0 < 5.0);
     }
     /* the captured confirm, retagged for the new connection id the reply announced */
     raw_send(b, a, lh, &conf, sizeof(conf),
@@ -253,12 +239,12 @@ static void test_replay(void **state)
     conf.comm_id = lc->pending->id;
     raw_send(b, a, lh, &conf, sizeof(conf),
              LCOFI_TAG_CTRL | LCOFI_TAG_CONFIRM | lc->pending->id);
-    for (t0 = now_s(); ((lcofi_ctx_t *)a)->refused < 2;) {
+    for (t0 = lc_now(); ((lcofi_ctx_t *)a)->refused < 2;) {
         lc_prov_comm_t *extra = NULL;
 
         assert_int_equal(prov->accept(lcomm, &extra), 0);
         assert_null(extra);
-        assert_true(now_s() - t0 < 5.0);
+        assert_true(lc_now() - t0 < 5.0);
     }
     nothing_accepted(lcomm, 0.3);
     assert_int_equal(((lcofi_ctx_t *)a)->refused, 2);

@@ -17,18 +17,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "coll/harness.h"
 #include "tcp.h"
 #include "tcp_test_util.h"
-
-static lc_prov_ctx_t *ctx_with_key(uint8_t fill)
-{
-    lc_prov_init_opts_t opts = {.size = sizeof(opts), .job_id = 1, .rank = -1};
-    lc_prov_ctx_t *ctx = NULL;
-
-    memset(opts.key, fill, sizeof(opts.key));
-    assert_int_equal(TT->init(&opts, &ctx), 0);
-    return ctx;
-}
 
 static void read_all(int fd, void *buf, size_t len)
 {
@@ -83,9 +74,9 @@ static void test_replay_and_wrong_key(void **state)
     int fd;
 
     tt_env(1);
-    actx = ctx_with_key(0xa5);
-    bctx = ctx_with_key(0xa5);
-    ectx = ctx_with_key(0x5a);
+    actx = lc_test_prov_ctx_with_key(TT, 0xa5);
+    bctx = lc_test_prov_ctx_with_key(TT, 0xa5);
+    ectx = lc_test_prov_ctx_with_key(TT, 0x5a);
     assert_int_equal(TT->listen(actx, 0, &h, &lcomm), 0);
     capture_hello(bctx, &h, &captured);
 
