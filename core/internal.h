@@ -43,8 +43,16 @@ LC_HIDDEN int lc_param_check(const char *name);
 LC_HIDDEN int lc_params_check(void);
 
 /* Set, once per process and before any lioncub thread reads the environment,
- * the variables provider libraries read when they initialize (core/prov_env.c). */
-LC_HIDDEN void lc_prov_env_prepare(void);
+ * the variables provider libraries read when they initialize, for the
+ * providers list (NULL: LC_PROVIDER) can choose (core/prov_env.c). */
+LC_HIDDEN void lc_prov_env_prepare(const char *list);
+
+/* The provider variable name among the providers usable now (tcp, modules
+ * loaded so far), or with load_all among every module's, loading them. */
+LC_HIDDEN const lc_param_t *lc_provider_param_find(const char *name, int load_all);
+
+/* Whether the comma-separated list names name. */
+LC_HIDDEN int lc_list_has(const char *list, const char *name);
 LC_HIDDEN void lc_params_warn_unknown(void);
 
 /* Forms of structured values, for the registry's rules: 0 or -EINVAL. */

@@ -255,10 +255,10 @@ const lc_param_t *lc_param_find(const char *name, const lc_param_rule_t **rule)
                     *rule = &d->r;
                 return &d->p;
             }
-    for (int i = 0; (p = lc_param_at(i, NULL)); i++) /* the providers' */
-        if (!strcmp(p->name, name))
-            return p;
-    return NULL;
+    /* the providers': those usable now, then every module's (loading them) */
+    if ((p = lc_provider_param_find(name, 0)))
+        return p;
+    return lc_provider_param_find(name, 1);
 }
 
 const char *lc_param_str(const char *name)

@@ -110,18 +110,28 @@ static int lc_param_distance(const char *a, const char *b)
     return d[lb];
 }
 
+/* The name of environment entry e into name (size 128) when it is an LC_ variable; 0 if not. */
+static int lc_env_lc_name(const char *e, char name[128])
+{
+    const char *eq = strchr(e, '=');
+
+    if (strncmp(e, "LC_", 3) || !eq || (size_t)(eq - e) >= 128)
+        return 0;
+    memcpy(name, e, (size_t)(eq - e));
+    name[eq - e] = 0;
+    return 1;
+}
+
 static void lc_params_warn_once(void)
 {
     for (char **e = environ; e && *e; e++) {
-        const char *eq = strchr(*e, '='), *best = NULL, *pn;
+        const char *best = NULL, *pn;
         const lc_param_t *p;
         char name[128];
         int bestd; /* suggest a name at most 1 edit away, 2 for long names */
 
-        if (strncmp(*e, "LC_", 3) || !eq || (size_t)(eq - *e) >= sizeof(name))
+        if (!lc_env_lc_name(*e, name))
             continue;
-        memcpy(name, *e, (size_t)(eq - *e));
-        name[eq - *e] = 0;
         if (lc_param_find(name, NULL))
             continue;
         bestd = strlen(name) < 10 ? 2 : 3;
@@ -144,13 +154,18 @@ void lc_params_warn_unknown(void)
 
 int lc_params_check(void)
 {
-    const lc_param_t *p;
+    char name[128];
     int rc;
 
     lc_params_warn_unknown();
-    for (int i = 0; (p = lc_param_at(i, NULL)); i++) {
-        const char *v = getenv(p->name);
-        if (v && *v && (rc = lc_param_check(p->name)))
+    /* the variables set, not every one registered: a module's are looked up
+     * (and the modules loaded) only when one of them is set */
+    for (char **e = environ; e && *e; e++) {
+        const char *v;
+
+        if (!lc_env_lc_name(*e, name) || !lc_param_find(name, NULL) || !(v = getenv(name)) || !*v)
+            continue;
+        if ((rc = lc_param_check(name)))
             return rc;
     }
     return 0;

@@ -303,6 +303,21 @@ int lc_provider_load_all(void)
     return n;
 }
 
+const lc_param_t *lc_provider_param_find(const char *name, int load_all)
+{
+    const lc_param_t *found = NULL;
+
+    if (load_all)
+        lc_provider_load_all();
+    lc_reg_enter();
+    for (int k = 0; k < lc_reg.nprov && !found; k++)
+        for (const lc_param_t *p = lc_reg.prov[k]->params; p && p->name && !found; p++)
+            if (!strcmp(p->name, name))
+                found = p;
+    pthread_mutex_unlock(&lc_reg.lock);
+    return found;
+}
+
 int lc_provider_module_at(int idx, lc_module_info_t *info)
 {
     lc_module_info_t copy;
@@ -358,8 +373,7 @@ const lc_provider_t *lc_provider_find(const char *name)
     return prov;
 }
 
-/* Whether the comma list contains name. */
-static int lc_list_has(const char *list, const char *name)
+int lc_list_has(const char *list, const char *name)
 {
     size_t len = strlen(name);
 
@@ -377,7 +391,7 @@ int lc_provider_select(const char *list, const lc_provider_t **out, int max)
 {
     int n = 0;
 
-    lc_prov_env_prepare();
+    lc_prov_env_prepare(list);
     if (!out || max < 1)
         return LC_EINVAL("provider", "lc_provider_select: bad output array");
     if (!list || !*list)

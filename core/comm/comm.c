@@ -33,7 +33,7 @@ int lc_get_unique_id(lc_unique_id_t *id)
     int64_t timeout = 60000;
     int bound, rc;
 
-    lc_prov_env_prepare(); /* before the rendezvous thread starts */
+    lc_prov_env_prepare(NULL); /* before the rendezvous thread starts */
     root = lc_param_str("LC_ROOT");
     if (!id)
         return LC_EINVAL("comm", "lc_get_unique_id: NULL id");
@@ -196,10 +196,10 @@ int lc_comm_init(const lc_comm_config_t *cfg, lc_comm_t **out)
     if (!out)
         return LC_EINVAL("comm", "lc_comm_init: NULL output");
     *out = NULL;
-    lc_prov_env_prepare();
     if (cfg && (rc = lc_struct_in(cfg, &cfg_full, sizeof(cfg_full), "lc_comm_config_t")))
         return rc;
     cfg = cfg ? &cfg_full : NULL;
+    lc_prov_env_prepare(cfg ? cfg->provider : NULL);
     /* every LC_* value against the registry's rules, and the kernels' level */
     rc = lc_params_check();
     if (!rc && (rc = lc_simd_active()) >= 0)
