@@ -15,19 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "lioncub/provider_sdk.h"
 
 #define TIMEOUT_MS 3000
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int vote_once(lc_comm_t *c, size_t n)
 {
@@ -115,11 +108,11 @@ static int death_child(int rank, int port)
         pthread_t t;
         pthread_create(&t, NULL, die_later, NULL);
     }
-    t_death = now() + 0.2;
+    t_death = lc_now() + 0.2;
     for (int i = 0; i < 1000; i++) {
         rc = vote_once(c, 8 << 20);
         if (rc) {
-            double late = now() - t_death;
+            double late = lc_now() - t_death;
             fprintf(stderr, "rank %d: error %.2f s after the kill: %s\n", rank, late,
                     lc_last_error());
             /* the communicator is unusable afterwards, and says so at once */
@@ -128,7 +121,7 @@ static int death_child(int rank, int port)
             lc_comm_destroy(c);
             return late < TIMEOUT_MS / 1000.0 + 2.0 ? 0 : 5;
         }
-        if (now() - t_death > 30)
+        if (lc_now() - t_death > 30)
             break;
     }
     lc_comm_destroy(c);

@@ -3,17 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lioncub/provider_sdk.h"
 #include "ofi_pair.h"
-
-static double ofi_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void ofi_env_or_skip(void)
 {
@@ -38,7 +30,7 @@ void ofi_env_or_skip(void)
 
 int ofi_pair_connect(ofi_pair_t *p, lc_prov_comm_t **send, lc_prov_comm_t **recv)
 {
-    double t0 = ofi_now();
+    double t0 = lc_now();
     int ret;
 
     *send = *recv = NULL;
@@ -47,7 +39,7 @@ int ofi_pair_connect(ofi_pair_t *p, lc_prov_comm_t **send, lc_prov_comm_t **recv
             return ret;
         if (!*recv && (ret = p->prov->accept(p->listen, recv)))
             return ret;
-        if (ofi_now() - t0 > 10)
+        if (lc_now() - t0 > 10)
             return -ETIMEDOUT;
     }
     return 0;
@@ -85,13 +77,13 @@ int ofi_pair_close(ofi_pair_t *p)
 
 int ofi_wait(const lc_provider_t *prov, lc_prov_req_t *req, size_t *size)
 {
-    double t0 = ofi_now();
+    double t0 = lc_now();
     int done = 0, ret;
 
     while (!done) {
         if ((ret = prov->test(req, &done, size)))
             return ret;
-        if (!done && ofi_now() - t0 > 10)
+        if (!done && lc_now() - t0 > 10)
             return -ETIMEDOUT;
     }
     return 0;
@@ -103,7 +95,7 @@ int ofi_xfer(ofi_pair_t *p, const void *sbuf, size_t slen, lc_prov_mr_t *smh, vo
     lc_prov_req_t *sreq = NULL, *rreq = NULL;
     int sdone = 0, rdone = 0, sret = 0, rret = 0, ret;
     size_t ssize = 0;
-    double t0 = ofi_now();
+    double t0 = lc_now();
 
     while (!rreq)
         if ((ret = p->prov->irecv(p->recv, rbuf, rlen, rmh, &rreq)))
@@ -119,7 +111,7 @@ int ofi_xfer(ofi_pair_t *p, const void *sbuf, size_t slen, lc_prov_mr_t *smh, vo
             rret = p->prov->test(rreq, &rdone, rsize);
         if (sret && !sdone)
             return sret;
-        if ((rret && !rdone) || ofi_now() - t0 > 20)
+        if ((rret && !rdone) || lc_now() - t0 > 20)
             return rret ? rret : -ETIMEDOUT;
     }
     if (sret)

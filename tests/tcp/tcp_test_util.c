@@ -10,17 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tcp_test_util.h"
-
-double tt_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void tt_env(int nsocks)
 {
@@ -50,7 +41,7 @@ lc_prov_ctx_t *tt_ctx(void)
 void tt_connect(tt_conn_t *c, lc_prov_ctx_t *sctx, lc_prov_ctx_t *rctx)
 {
     char handle[LC_PROV_HANDLE_MAX];
-    double t0 = tt_now();
+    double t0 = lc_now();
 
     memset(c, 0, sizeof(*c));
     c->sctx = sctx;
@@ -61,7 +52,7 @@ void tt_connect(tt_conn_t *c, lc_prov_ctx_t *sctx, lc_prov_ctx_t *rctx)
             assert_int_equal(TT->connect(sctx, 0, handle, &c->scomm), 0);
         if (!c->rcomm)
             assert_int_equal(TT->accept(c->lcomm, &c->rcomm), 0);
-        assert_true(tt_now() - t0 < 5.0);
+        assert_true(lc_now() - t0 < 5.0);
     }
 }
 
@@ -78,7 +69,7 @@ void tt_close(tt_conn_t *c)
 
 int tt_wait(lc_prov_req_t *req, size_t *size, double timeout_s)
 {
-    double t0 = tt_now();
+    double t0 = lc_now();
     unsigned spins = 0;
 
     for (;;) {
@@ -87,7 +78,7 @@ int tt_wait(lc_prov_req_t *req, size_t *size, double timeout_s)
 
         if (rc || done)
             return rc;
-        if (tt_now() - t0 > timeout_s)
+        if (lc_now() - t0 > timeout_s)
             return -ETIMEDOUT;
         if (++spins % 64 == 0)
             sched_yield();
@@ -97,12 +88,12 @@ int tt_wait(lc_prov_req_t *req, size_t *size, double timeout_s)
 static lc_prov_req_t *tt_post(lc_prov_comm_t *comm, void *buf, size_t len, int is_send)
 {
     lc_prov_req_t *req = NULL;
-    double t0 = tt_now();
+    double t0 = lc_now();
 
     while (!req) {
         int rc = is_send ? TT->isend(comm, buf, len, NULL, &req) : TT->irecv(comm, buf, len, NULL, &req);
         assert_int_equal(rc, 0);
-        assert_true(tt_now() - t0 < 10.0);
+        assert_true(lc_now() - t0 < 10.0);
     }
     return req;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lioncub/provider.h"
+#include "lioncub/provider_sdk.h"
 
 /* The provider under test (through its ops table only). */
 extern const lc_provider_t lc_prov_tcp;
@@ -36,7 +37,5 @@ lc_prov_req_t *tt_irecv(lc_prov_comm_t *comm, void *buf, size_t len);
 /* Fill / check a buffer with a pattern derived from seed. Check returns the first bad index or -1. */
 void tt_fill(void *buf, size_t len, uint64_t seed);
 long tt_check(const void *buf, size_t len, uint64_t seed);
-/* Monotonic seconds. */
-double tt_now(void);
 
 #endif

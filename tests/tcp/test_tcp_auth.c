@@ -38,7 +38,7 @@ static void capture_hello(lc_prov_ctx_t *bctx, const tcp_handle_t *real, tcp_hel
     tcp_challenge_t ch = {.magic = htole32(TCP_MAGIC), .version = htole16(TCP_VERSION)};
     tcp_handle_t fake = *real;
     lc_prov_comm_t *scomm = NULL;
-    double t0 = tt_now();
+    double t0 = lc_now();
     int lfd = socket(AF_INET, SOCK_STREAM, 0), fd;
 
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -53,7 +53,7 @@ static void capture_hello(lc_prov_ctx_t *bctx, const tcp_handle_t *real, tcp_hel
     assert_int_equal(send(fd, &ch, sizeof(ch), 0), (ssize_t)sizeof(ch));
     while (!scomm) {
         assert_int_equal(TT->connect(bctx, 0, &fake, &scomm), 0);
-        assert_true(tt_now() - t0 < 5.0);
+        assert_true(lc_now() - t0 < 5.0);
     }
     read_all(fd, out, sizeof(*out) * (size_t)1);
     assert_int_equal(TT->close_send(scomm), 0);
@@ -85,8 +85,8 @@ static void test_replay_and_wrong_key(void **state)
     sa.sin_port = h.port;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    t0 = tt_now();
-    while (!rcomm && tt_now() - t0 < 5.0) { /* accept() sends the challenge */
+    t0 = lc_now();
+    while (!rcomm && lc_now() - t0 < 5.0) { /* accept() sends the challenge */
         assert_int_equal(TT->accept(lcomm, &rcomm), 0);
         if (recv(fd, &ch, sizeof(ch), MSG_DONTWAIT | MSG_PEEK) == (ssize_t)sizeof(ch))
             break;
@@ -95,7 +95,7 @@ static void test_replay_and_wrong_key(void **state)
     assert_int_equal(send(fd, &captured, sizeof(captured), 0), (ssize_t)sizeof(captured));
 
     /* a peer with another key, and the real one */
-    t0 = tt_now();
+    t0 = lc_now();
     while (!bcomm || !rcomm) {
         if (!ecomm)
             assert_int_equal(TT->connect(ectx, 0, &h, &ecomm), 0);
@@ -103,14 +103,14 @@ static void test_replay_and_wrong_key(void **state)
             assert_int_equal(TT->connect(bctx, 0, &h, &bcomm), 0);
         if (!rcomm)
             assert_int_equal(TT->accept(lcomm, &rcomm), 0);
-        assert_true(tt_now() - t0 < 5.0);
+        assert_true(lc_now() - t0 < 5.0);
     }
     /* nothing else is accepted, and both impostors were counted */
-    t0 = tt_now();
-    while (tt_now() - t0 < 0.5 || ((tcp_ctx_t *)actx)->refused < 2) {
+    t0 = lc_now();
+    while (lc_now() - t0 < 0.5 || ((tcp_ctx_t *)actx)->refused < 2) {
         assert_int_equal(TT->accept(lcomm, &extra), 0);
         assert_null(extra);
-        assert_true(tt_now() - t0 < 5.0);
+        assert_true(lc_now() - t0 < 5.0);
     }
     assert_int_equal(((tcp_ctx_t *)actx)->refused, 2);
     /* the accepted comm is the real peer's */
