@@ -317,6 +317,13 @@ LC_HIDDEN void lcofi_peer_on_probe(lcofi_ctx_t *ctx, lcofi_op_t *op, int err, co
 /* The connection to pe is gone (why: for the message): fail its requests. */
 LC_HIDDEN void lcofi_peer_lost(lcofi_ctx_t *ctx, lcofi_peer_t *pe, const char *why);
 
+/* An operation with pe (or a probe of it) completed: it is alive and libfabric reached it. */
+static inline void lcofi_peer_heard(lcofi_peer_t *pe)
+{
+    pe->last_seen = lc_now();
+    pe->reached = 1;
+}
+
 /* lcofi_progress.c (ctx lock held) */
 LC_HIDDEN int lcofi_progress(lcofi_ctx_t *ctx);
 /* The provider's wait op (takes the lock). */

@@ -66,12 +66,10 @@ void lcofi_peer_on_probe(lcofi_ctx_t *ctx, lcofi_op_t *op, int err, const char *
     ctx->tx_inflight--;
     if (op->cancel)
         return;
-    if (err == -ECONNRESET) {
+    if (err == -ECONNRESET)
         lcofi_peer_lost(ctx, pe, msg);
-    } else {
-        pe->last_seen = lc_now();
-        pe->reached = 1;
-    }
+    else
+        lcofi_peer_heard(pe);
 }
 
 /* Probe pe if it is due; a refusal that lasts LCOFI_PROBE_DEAD_S loses it. */

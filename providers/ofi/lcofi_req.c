@@ -119,8 +119,7 @@ void lcofi_req_on_op(lcofi_op_t *op, size_t len, uint64_t tag, int err, const ch
             lcofi_req_cancel_from(req, 0);
         return;
     }
-    req->pe->last_seen = lc_now();
-    req->pe->reached = 1;
+    lcofi_peer_heard(req->pe);
     if (req->is_send)
         return;
     if (len > room || (!(tag & LCOFI_TAG_LAST) && idx + 1 == req->nops)) {
