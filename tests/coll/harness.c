@@ -132,6 +132,19 @@ void lc_test_env(int rank, int p, int port, const char *key, int timeout_ms)
     setenv("LC_TIMEOUT", buf, 1);
 }
 
+size_t lc_test_unhex(const char *hex, uint8_t *out)
+{
+    size_t n = 0;
+
+    for (; hex[0] && hex[1]; hex += 2) {
+        unsigned v;
+
+        sscanf(hex, "%2x", &v);
+        out[n++] = (uint8_t)v;
+    }
+    return n;
+}
+
 lc_prov_ctx_t *lc_test_prov_ctx_with_key(const lc_provider_t *prov, uint8_t fill)
 {
     lc_prov_init_opts_t opts = {.size = sizeof(opts), .job_id = 1, .rank = -1};

@@ -39,6 +39,9 @@ int lc_test_free_port(void);
  * 127.0.0.1:port, LC_JOB_KEY and LC_TIMEOUT. */
 void lc_test_env(int rank, int p, int port, const char *key, int timeout_ms);
 
+/* Hex digits (pairs) into bytes at out; returns the number of bytes. */
+size_t lc_test_unhex(const char *hex, uint8_t *out);
+
 /* A context of provider prov for job 1 outside a communicator (rank -1), whose
  * provider key is the byte fill repeated; fails the (cmocka) test if init fails. */
 lc_prov_ctx_t *lc_test_prov_ctx_with_key(const lc_provider_t *prov, uint8_t fill);

@@ -6,10 +6,10 @@
 #include <setjmp.h>
 #include <errno.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "harness.h"
 #include "reth_mac.h"
 
 /* RFC 8452 C.1: key, nonce, AAD, plaintext, tag (the ciphertext's last 16 bytes). */
@@ -19,26 +19,15 @@ static const struct {
 #include "reth_mac_vectors.inc"
 };
 
-static size_t unhex(const char *s, uint8_t *out)
-{
-    size_t n = strlen(s) / 2;
-
-    for (size_t i = 0; i < n; i++) {
-        char b[3] = {s[2 * i], s[2 * i + 1], 0};
-        out[i] = (uint8_t)strtoul(b, NULL, 16);
-    }
-    return n;
-}
-
 static void test_aes_fips197(void **state)
 {
     uint8_t key[16], in[16], want[16], out[16];
     reth_aes128_t a;
 
     (void)state;
-    unhex("000102030405060708090a0b0c0d0e0f", key);
-    unhex("00112233445566778899aabbccddeeff", in);
-    unhex("69c4e0d86a7b0430d8cdb78070b4c55a", want);
+    lc_test_unhex("000102030405060708090a0b0c0d0e0f", key);
+    lc_test_unhex("00112233445566778899aabbccddeeff", in);
+    lc_test_unhex("69c4e0d86a7b0430d8cdb78070b4c55a", want);
     reth_aes128_init(&a, key);
     reth_aes128_encrypt_sw(&a, in, out);
     assert_memory_equal(out, want, 16);
@@ -60,9 +49,9 @@ static void test_polyval_rfc8452_a(void **state)
     reth_polyval_key_t k;
 
     (void)state;
-    unhex("25629347589242761d31f826ba4b757b", h);
-    unhex("4f4f95668c83dfb6401762bb2d01a262d1a24ddd2721d006bbe45f20d3c9f362", x);
-    unhex("f7a3b47b846119fae5b7866cf5e5b77e", want);
+    lc_test_unhex("25629347589242761d31f826ba4b757b", h);
+    lc_test_unhex("4f4f95668c83dfb6401762bb2d01a262d1a24ddd2721d006bbe45f20d3c9f362", x);
+    lc_test_unhex("f7a3b47b846119fae5b7866cf5e5b77e", want);
     reth_polyval_init(&k, h);
     for (int path = RETH_POLYVAL_SW; path <= RETH_POLYVAL_VCLMUL; path++) {
         reth_gf128_t s = {0, 0};
@@ -81,14 +70,14 @@ static void test_record_keys(void **state)
     reth_mackey_t k;
 
     (void)state;
-    unhex(rfc8452_c1[0].key, key);
-    unhex(rfc8452_c1[0].nonce, nonce);
+    lc_test_unhex(rfc8452_c1[0].key, key);
+    lc_test_unhex(rfc8452_c1[0].nonce, nonce);
     reth_mackey_init(&k, key, nonce);
-    unhex("d9b360279694941ac5dbc6987ada7377", want);
+    lc_test_unhex("d9b360279694941ac5dbc6987ada7377", want);
     gf_bytes(&k.auth.pow[0], got);
     assert_memory_equal(got, want, 16);
     /* the record encryption key: compare its schedule with one expanded from the RFC's bytes */
-    unhex("4004a0dcd862f2a57360219d2d44ef6c", want);
+    lc_test_unhex("4004a0dcd862f2a57360219d2d44ef6c", want);
     reth_aes128_init(&enc, want);
     assert_memory_equal(&enc, &k.enc, sizeof(enc));
 }
@@ -98,12 +87,12 @@ static void test_tags_rfc8452_c1(void **state)
     (void)state;
     for (size_t v = 0; v < sizeof(rfc8452_c1) / sizeof(rfc8452_c1[0]); v++) {
         uint8_t key[16], nonce[12], aad[64], pt[64], want[16], tag[16];
-        size_t na = unhex(rfc8452_c1[v].aad, aad), np = unhex(rfc8452_c1[v].pt, pt);
+        size_t na = lc_test_unhex(rfc8452_c1[v].aad, aad), np = lc_test_unhex(rfc8452_c1[v].pt, pt);
         reth_mackey_t k;
 
-        unhex(rfc8452_c1[v].key, key);
-        unhex(rfc8452_c1[v].nonce, nonce);
-        unhex(rfc8452_c1[v].tag, want);
+        lc_test_unhex(rfc8452_c1[v].key, key);
+        lc_test_unhex(rfc8452_c1[v].nonce, nonce);
+        lc_test_unhex(rfc8452_c1[v].tag, want);
         reth_mackey_init(&k, key, nonce);
         reth_mac_tag(&k, aad, na, pt, np, tag);
         if (memcmp(tag, want, 16))

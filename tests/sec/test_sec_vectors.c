@@ -12,26 +12,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness.h"
 #include "sec/sec.h"
-
-/* hex string into bytes; returns the length */
-static size_t unhex(const char *s, uint8_t *out)
-{
-    size_t n = 0;
-
-    for (; s[0] && s[1]; s += 2) {
-        unsigned v;
-        sscanf(s, "%2x", &v);
-        out[n++] = (uint8_t)v;
-    }
-    return n;
-}
 
 static void assert_hex(const uint8_t *got, size_t len, const char *want)
 {
     uint8_t w[256];
 
-    assert_int_equal(unhex(want, w), len);
+    assert_int_equal(lc_test_unhex(want, w), len);
     assert_memory_equal(got, w, len);
 }
 
@@ -70,7 +58,7 @@ static void test_sha256(void **state)
 static void hmac(const char *keyhex, const void *data, size_t len, uint8_t out[32])
 {
     uint8_t key[256];
-    size_t kl = unhex(keyhex, key);
+    size_t kl = lc_test_unhex(keyhex, key);
     lc_iov_c_t part = {data, len};
 
     lc_hmac_sha256(key, kl, &part, 1, out);
@@ -113,7 +101,7 @@ static void hkdf_case(const char *ikm_h, const char *salt_h, const char *info_h,
                       const char *prk_h, size_t L, const char *okm_h)
 {
     uint8_t ikm[128], salt[128], info[128], prk[32], okm[128];
-    size_t il = unhex(ikm_h, ikm), sl = unhex(salt_h, salt), nl = unhex(info_h, info);
+    size_t il = lc_test_unhex(ikm_h, ikm), sl = lc_test_unhex(salt_h, salt), nl = lc_test_unhex(info_h, info);
 
     lc_hkdf_extract(sl ? salt : NULL, sl, ikm, il, prk);
     assert_hex(prk, 32, prk_h);
