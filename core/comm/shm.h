@@ -70,6 +70,17 @@ LC_HIDDEN int lc_shm_attach(struct lc_comm *c, const int32_t *pids, const int32_
  * so a killed rank fails its host's collectives at once, not at LC_TIMEOUT. */
 LC_HIDDEN int lc_shm_check_alive(struct lc_comm *c);
 
+/*
+ * Copy n bytes into this rank's region for the other local ranks to read,
+ * with non-temporal stores where the CPU has them (x86-64), then a store
+ * fence, so a flag stored after it (lc_shm_store) publishes the bytes. The
+ * readers run on other cores: plain stores would first fetch for ownership
+ * the lines those readers still hold from the slot's previous segment, and
+ * on a shared VM that made the copy several times slower at times
+ * (docs/hosts.md).
+ */
+LC_HIDDEN void lc_shm_put(void *dst, const void *src, size_t n);
+
 /* Unmap everything and close (at destroy; fine when nothing was created). */
 LC_HIDDEN void lc_shm_close(struct lc_comm *c);
 
