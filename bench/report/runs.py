@@ -234,16 +234,15 @@ def engine(r, base, steps):
     if base:
         env["BASE"] = base
     out = _script(r, "engine", ("bench", "engine"), env)
-    lines = (out or "").splitlines()
-    lat, over = [], None
-    for i, line in enumerate(lines):
+    lat, over = [], []
+    for line in (out or "").splitlines():
         f = line.split()
         if len(f) == 6 and f[0][0].isdigit() and f[1].isdigit():
             lat.append({"size": f[0], "elements": int(f[1]), "net": f[2],
                         "this_us": float(f[3]), "base_us": None if f[4] == "-" else float(f[4])})
-        elif f[:1] == ["plain"] and i + 1 < len(lines):
-            v = [float(x) for x in lines[i + 1].split()]
-            over = dict(zip(("plain_ms", "compute_ms", "comm_ms", "overlap_ms", "thread_ms"), v))
+        elif len(f) == 7 and f[0].isdigit():  # an overlap row: p, then the times
+            over.append(dict(zip(("plain_ms", "compute_ms", "comm_ms", "overlap_ms", "thread_ms"),
+                                 map(float, f[1:6])), p=int(f[0])))
     return {"latency": lat, "overlap": over} if lat or over else None
 
 
