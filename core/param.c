@@ -93,6 +93,11 @@ static const lc_param_def_t lc_core_params[] = {
       "the vector and copies the others' results, 0 each counts all of it (no wait for the "
       "others' results, but L times the work), auto 1 when the host has fewer CPUs than ranks"},
      {.words = lc_hier_names}},
+    {{"LC_SHM_STREAM", LC_PARAM_STR, "auto",
+      "How a rank writes its votes and results into its shared-memory region: 1 with "
+      "non-temporal stores, 0 with plain ones, auto whichever copied faster lately (plain "
+      "unless they cost 1.5x)"},
+     {.words = lc_hier_names}},
     {{"LC_PROGRESS_THREAD", LC_PARAM_BOOL, "0",
       "A thread per communicator that progresses non-blocking collectives between calls"},
      {0}},

@@ -228,7 +228,7 @@ static int lc_hier_start(struct lc_hier_vote *v, struct lc_hier_slot *sl, int s)
     if (a->mode == LC_VOTE_L1)
         rc = lc_levels_pack(v->levels + start, len, a->b1, sl->send1);
     else if (a->in_type == LC_BITS && v->shm)
-        lc_shm_put(sl->send1, (const uint64_t *)a->in + start / 64, used * 8);
+        lc_shm_put(v->shm, sl->send1, (const uint64_t *)a->in + start / 64, used * 8);
     else if (a->in_type == LC_BITS)
         memcpy(sl->send1, (const uint64_t *)a->in + start / 64, used * 8);
     else
@@ -267,7 +267,7 @@ static int lc_hier_shm_poll(struct lc_hier_vote *v, struct lc_hier_slot *sl, int
     if (e4 && !sl->published) {
         size_t off = (size_t)v->s0 * v->nhosts * cres;
 
-        lc_shm_put(lc_shm_stripes(shm, v->lrank, k) + off, sl->cellres + off,
+        lc_shm_put(shm, lc_shm_stripes(shm, v->lrank, k) + off, sl->cellres + off,
                (size_t)(v->s1 - v->s0) * v->nhosts * cres * 8);
         lc_shm_store(&shm->mine->slot[k].stripes, sl->tag);
         sl->published = 1;

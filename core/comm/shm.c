@@ -1,7 +1,8 @@
 /*
  * shm.c - create, share and map the regions of the shared-memory path
- * (shm.h). Sizes follow the vote's segments: a slot holds one segment's
- * packed votes and its decoded planes, the largest LC_SEGMENT allows.
+ * (shm.h), and copy into them. Sizes follow the vote's segments: a slot
+ * holds one segment's packed votes and its decoded planes, the largest
+ * LC_SEGMENT allows.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,7 @@
 int lc_shm_create(struct lc_comm *c, int32_t *pid, int32_t *fd)
 {
     int64_t on = 1;
-    int rc;
+    int rc, stream;
 
     *pid = 0;
     *fd = -1;
@@ -31,9 +32,12 @@ int lc_shm_create(struct lc_comm *c, int32_t *pid, int32_t *fd)
         return rc;
     if (!on)
         return 0;
+    if ((stream = lc_param_word("LC_SHM_STREAM")) < 0)
+        return (rc = lc_param_check("LC_SHM_STREAM")) ? rc : -EINVAL;
     c->shm = calloc(1, sizeof(*c->shm));
     if (!c->shm)
         return -ENOMEM;
+    c->shm->stream = stream;
     c->shm->fd = memfd_create("lioncub-shm", MFD_CLOEXEC);
     if (c->shm->fd < 0) {
         LC_WARN("comm", "rank %d: memfd_create: %s: no shared memory between local ranks",
@@ -195,17 +199,51 @@ int lc_shm_check_alive(struct lc_comm *c)
     return 0;
 }
 
-void lc_shm_put(void *dst, const void *src, size_t n)
+/* With LC_SHM_STREAM=auto: plain copies go on until they cost this many times
+ * a streaming one (streaming leaves the readers reading memory, not a cache);
+ * and every this many copies takes the other kind, to time it again (odd, so
+ * that the tries fall on a segment's votes and on its stripes in turn). */
+#define LC_SHM_STREAM_BIAS 1.5
+#define LC_SHM_TRY_EVERY 63
+
+/* The copies below this many bytes are plain and not timed. */
+#define LC_SHM_STREAM_MIN 4096
+
+/* Seconds per byte of the kind's fastest recent copy; 0 when none was timed. */
+static double lc_shm_cost(const struct lc_shm *s, int kind)
+{
+    double best = 0;
+
+    for (int i = 0; i < LC_SHM_COST_SAMPLES; i++)
+        if (s->cost[kind][i] > 0 && (best == 0 || s->cost[kind][i] < best))
+            best = s->cost[kind][i];
+    return best;
+}
+
+/* 1 to stream this copy, 0 for a plain one. */
+static int lc_shm_put_kind(const struct lc_shm *s)
+{
+    double plain, stream;
+    int best;
+
+    if (s->stream != LC_HIER_AUTO)
+        return s->stream == LC_HIER_ALWAYS;
+    plain = lc_shm_cost(s, 0);
+    stream = lc_shm_cost(s, 1);
+    if (plain == 0 || stream == 0)
+        return plain != 0; /* each kind timed once first */
+    best = plain > LC_SHM_STREAM_BIAS * stream;
+    return s->copies % LC_SHM_TRY_EVERY == LC_SHM_TRY_EVERY - 1 ? !best : best;
+}
+
+/* memcpy with non-temporal stores and a store fence where the CPU has them. */
+static void lc_shm_stream_copy(void *dst, const void *src, size_t n)
 {
 #ifdef __SSE2__
     char *d = dst;
     const char *s = src;
     size_t head = (16 - ((uintptr_t)d & 15)) & 15;
 
-    if (n < 256) { /* too short for the streams to pay */
-        memcpy(d, s, n);
-        return;
-    }
     memcpy(d, s, head);
     d += head, s += head, n -= head;
     for (; n >= 64; d += 64, s += 64, n -= 64) {
@@ -224,6 +262,28 @@ void lc_shm_put(void *dst, const void *src, size_t n)
 #else
     memcpy(dst, src, n);
 #endif
+}
+
+void lc_shm_put(struct lc_shm *s, void *dst, const void *src, size_t n)
+{
+    int kind;
+    double t0;
+
+    if (n < LC_SHM_STREAM_MIN) {
+        memcpy(dst, src, n);
+        return;
+    }
+    kind = lc_shm_put_kind(s);
+    t0 = lc_now();
+    if (kind)
+        lc_shm_stream_copy(dst, src, n);
+    else
+        memcpy(dst, src, n);
+    if (s->stream != LC_HIER_AUTO)
+        return;
+    memmove(&s->cost[kind][1], &s->cost[kind][0], (LC_SHM_COST_SAMPLES - 1) * sizeof(double));
+    s->cost[kind][0] = (lc_now() - t0) / (double)n;
+    s->copies++;
 }
 
 void lc_shm_close(struct lc_comm *c)

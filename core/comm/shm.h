@@ -22,6 +22,7 @@
 #include "comm.h"
 
 #define LC_SHM_MAX_LOCAL 64
+#define LC_SHM_COST_SAMPLES 4 /* per kind of copy; the fastest counts (a slow one was preempted) */
 
 /* One rank's region as a peer sees it: the header, then the slots. */
 typedef struct lc_shm_hdr {
@@ -51,6 +52,10 @@ struct lc_shm {
     int active;            /* every rank of the comm mapped its host's regions */
     int split;             /* one host: every rank counts its stripes (LC_SHM_SPLIT) */
     int waiting;           /* a collective waits for a flag: poll, do not sleep in the provider */
+    int stream;            /* LC_SHM_STREAM: LC_HIER_NEVER, _ALWAYS or _AUTO (lc_hier_names) */
+    double cost[2][LC_SHM_COST_SAMPLES]; /* auto: the last seconds per byte of plain (0) and
+                                          * streaming (1) copies, 0 for none yet */
+    unsigned copies;       /* auto: copies timed, for the turns and the periodic try */
 };
 
 /* Create this rank's region (before the rendezvous): *pid and *fd for the table. */
@@ -71,15 +76,17 @@ LC_HIDDEN int lc_shm_attach(struct lc_comm *c, const int32_t *pids, const int32_
 LC_HIDDEN int lc_shm_check_alive(struct lc_comm *c);
 
 /*
- * Copy n bytes into this rank's region for the other local ranks to read,
- * with non-temporal stores where the CPU has them (x86-64), then a store
- * fence, so a flag stored after it (lc_shm_store) publishes the bytes. The
- * readers run on other cores: plain stores would first fetch for ownership
- * the lines those readers still hold from the slot's previous segment, and
- * on a shared VM that made the copy several times slower at times
- * (docs/hosts.md).
+ * Copy n bytes into this rank's region for the other local ranks to read. A
+ * plain copy first fetches for ownership every line that the readers, on
+ * other cores, still hold from the slot's previous segment; non-temporal
+ * stores (x86-64) do not, but leave the bytes in memory rather than in a
+ * cache the readers share. Which costs less depends on where the cores sit
+ * (on a shared VM it changes within seconds: docs/hosts.md), so with
+ * LC_SHM_STREAM=auto the copy takes the kind that was faster lately and now
+ * and then times the other. Either way the bytes are published by a flag
+ * stored after the call (lc_shm_store).
  */
-LC_HIDDEN void lc_shm_put(void *dst, const void *src, size_t n);
+LC_HIDDEN void lc_shm_put(struct lc_shm *s, void *dst, const void *src, size_t n);
 
 /* Unmap everything and close (at destroy; fine when nothing was created). */
 LC_HIDDEN void lc_shm_close(struct lc_comm *c);

@@ -253,7 +253,7 @@ static void test_vote_large(void **state)
  * to p = 16, every mode, sizes from one element to several segments; the
  * results against the references, and every vote that the layout allows ran
  * in two levels (L1 when the host's summed levels fit a level field). Then
- * one host with LC_SHM_SPLIT 0 and 1.
+ * one host with LC_SHM_SPLIT 0 and 1, each with LC_SHM_STREAM 0 and 1.
  */
 static void test_vote_hier(void **state)
 {
@@ -317,8 +317,11 @@ static void test_vote_hier(void **state)
         assert_int_equal(got, 0);
     }
     unsetenv("LC_HIER");
-    /* One host through shared memory: every rank counting all of the vote, and each its share */
-    for (int split = 0; split < 2; split++) {
+    /* One host through shared memory: every rank counting all of the vote, and each its
+     * share; writing into the regions with plain stores, and with streaming ones (the
+     * layouts above ran with LC_SHM_STREAM=auto, which takes both) */
+    for (int run = 0; run < 4; run++) {
+        int split = run & 1;
         static const int l1x4[] = {0, 0, 0, 0};
         struct vote_case c[3] = {
             {.mode = LC_VOTE_MAJORITY, .in_type = LC_BITS, .out_type = LC_BITS, .n = 100003,
@@ -329,9 +332,11 @@ static void test_vote_hier(void **state)
              .n = 1000037, .salt = 5, .seed = 15 + split}};
 
         setenv("LC_SHM_SPLIT", split ? "1" : "0", 1);
+        setenv("LC_SHM_STREAM", run >> 1 ? "1" : "0", 1);
         run_batch_on_hosts(4, l1x4, c, 3, NULL);
     }
     unsetenv("LC_SHM_SPLIT");
+    unsetenv("LC_SHM_STREAM");
     unsetenv("LC_SEGMENT");
 }
 
