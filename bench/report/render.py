@@ -4,6 +4,7 @@ ran, their figures as tables and the plots. The text around the tables
 explains what is measured and never states a figure itself."""
 import datetime
 
+import runs
 import targets
 
 INTRO = """\
@@ -117,14 +118,14 @@ def hosts(res, rate):
                             f"{float(x['time_us']) / 1e3:.2f}", x["wrong"]))
     text = (f"Vote of 16M elements with the ranks of a host behind one {rate} link (`lc_run "
             "--hosts`), fp32 input and packed sign bits (`lc_coll --packed`, what the Lion step "
-            "votes); slowest rank, the median of 3 runs taken in turn. lc_coll's floor column "
+            f"votes); slowest rank, the median of {runs.HOST_RUNS} runs taken in turn. lc_coll's floor column "
             "assumes a link per rank, so only times are shown.\n\n" + table(["hosts x ranks", "input", "vote", "ms", "#wrong"], out))
     s = res.get("shm") or {}
     if s:
         rows = [(k, f"{float(x['time_us']) / 1e3:.2f}", x["wrong"]) for k, x in s.items()]
         text += ("\n\nOne host, p = 4, 16M packed elements (`lc_run -n 4`, no --net): the flat "
                  "vote over the tcp provider on loopback (LC_HIER=0) and the vote over shared "
-                 "memory (the default); the median of 3 runs taken in turn.\n\n" +
+                 f"memory (the default); the median of {runs.HOST_RUNS} runs taken in turn.\n\n" +
                  table(["path", "ms", "#wrong"], rows))
     return text
 
