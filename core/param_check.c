@@ -110,16 +110,17 @@ static int lc_param_distance(const char *a, const char *b)
     return d[lb];
 }
 
-/* The name of environment entry e into name (size 128) when it is an LC_ variable; 0 if not. */
-static int lc_env_lc_name(const char *e, char name[128])
+/* When environment entry e is an LC_ variable: its name into name (size 128),
+ * and its value; NULL if not. */
+static const char *lc_env_lc_var(const char *e, char name[128])
 {
     const char *eq = strchr(e, '=');
 
     if (strncmp(e, "LC_", 3) || !eq || (size_t)(eq - e) >= 128)
-        return 0;
+        return NULL;
     memcpy(name, e, (size_t)(eq - e));
     name[eq - e] = 0;
-    return 1;
+    return eq + 1;
 }
 
 static void lc_params_warn_once(void)
@@ -130,7 +131,7 @@ static void lc_params_warn_once(void)
         char name[128];
         int bestd; /* suggest a name at most 1 edit away, 2 for long names */
 
-        if (!lc_env_lc_name(*e, name))
+        if (!lc_env_lc_var(*e, name))
             continue;
         if (lc_param_find(name, NULL))
             continue;
@@ -161,9 +162,9 @@ int lc_params_check(void)
     /* the variables set, not every one registered: a module's are looked up
      * (and the modules loaded) only when one of them is set */
     for (char **e = environ; e && *e; e++) {
-        const char *v;
+        const char *v = lc_env_lc_var(*e, name);
 
-        if (!lc_env_lc_name(*e, name) || !lc_param_find(name, NULL) || !(v = getenv(name)) || !*v)
+        if (!v || !*v || !lc_param_find(name, NULL))
             continue;
         if ((rc = lc_param_check(name)))
             return rc;
