@@ -1,6 +1,7 @@
 """machine.py - what the report says about the machine it ran on: CPU model,
 AVX-512 or not (the CPU's flags and the SIMD level lioncub picked), cores,
-memory, kernel. Read from /proc, lscpu and lc_info at run time."""
+memory, kernel, TCP congestion control. Read from /proc, lscpu and lc_info at
+run time."""
 import os
 import platform
 import re
@@ -29,6 +30,14 @@ def _has_module(name):
         return subprocess.run(["modinfo", name], capture_output=True, check=False).returncode == 0
     except OSError:
         return False
+
+
+def _sysctl(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def describe(bindir):
@@ -62,6 +71,7 @@ def describe(bindir):
         "avx512": avx512,
         "mem_gib": mem_kib / 1048576,
         "kernel": platform.release(),
+        "tcp_cc": _sysctl("/proc/sys/net/ipv4/tcp_congestion_control"),
         "lc_simd": simd,
         "netem": os.path.isdir("/sys/module/sch_netem") or _has_module("sch_netem"),
     }
@@ -79,6 +89,8 @@ def markdown(m):
             + f"; {avx}; lioncub's SIMD (`lc_info`): {m['lc_simd'] or 'unknown'}. {m['cores']} logical CPUs "
             f"({m['threads_per_core']} thread(s) per core), {m['mem_gib']:.1f} GiB of memory, "
             f"Linux {m['kernel']}, "
+            + (f"TCP congestion control {m['tcp_cc']} (lc_run's namespaces inherit it), "
+               if m.get("tcp_cc") else "")
             + ("sch_netem available." if m["netem"] else
                "no sch_netem (`lc_run --netem` emulates it with a tc BPF classifier).")
             + " Every figure in this report was measured on this machine in one run.")

@@ -11,14 +11,20 @@
  *    without failing it, so neither replayed nor forged hellos take a peer's
  *    place; at most TCP_MAX_PENDING sockets wait for their hello, each for at
  *    most TCP_HELLO_S;
- *  - message number m (counted from 0 per connection) has a "lead" socket
- *    m % nsocks, which carries a tcp_msg_hdr_t (sequence number, length)
- *    followed by chunk 0 of the payload. A payload of len bytes is cut into
- *    ceil(len / chunk) chunks; chunk k travels on socket (lead + k) % nsocks.
- *    A message of at most one chunk thus uses one socket only.
- *  - every socket carries its share of each message in message order, so the
- *    receiver, which matches messages to posted receives in order, knows
- *    where each byte belongs once it has read the message's header.
+ *  - message number m (counted from 0 per connection) is cut into chunks of
+ *    the hello's chunk size (one empty chunk when the message is empty).
+ *    Every chunk travels as a tcp_chunk_hdr_t (message number, message
+ *    length, offset, chunk length) followed by its payload, on whichever
+ *    socket of the connection is free to take it: the sender hands out
+ *    chunks in message order, one at a time, to the sockets that have room
+ *    (with several sockets, TCP_NOTSENT_LOWAT of one chunk: a socket takes
+ *    a chunk once its last one is nearly on the wire), so a socket whose
+ *    TCP flow slows (a loss at a shaper, a flow that loses its fair share)
+ *    carries fewer chunks instead of holding up every message;
+ *  - the receiver puts each chunk where its header says once the message's
+ *    receive is posted (receives match messages in posting order), and
+ *    leaves a socket unread while the chunk at its head belongs to a
+ *    message whose receive is not posted yet.
  * All integers on the wire are little-endian.
  *
  * Behaviour seen by callers:
@@ -31,6 +37,9 @@
  *    request ("retry"). Send buffers are read in place until the request is
  *    done; receives land in place (small reads pass a 16 KiB read-ahead).
  *  - every op takes the context's mutex: contexts may be shared by threads.
+ *  - a chunk header that does not fit its message (an offset or length
+ *    off the chunk grid, another message length, a message already
+ *    complete) fails the receive comm with LC_ERR_PROTO;
  *  - a peer that closes or dies fails every request of the comm with
  *    -ECONNRESET; a closed comm fails its own requests with -ECANCELED.
  */
@@ -46,7 +55,7 @@
 
 #define TCP_SUBSYS "tcp"
 #define TCP_MAGIC 0x4c435450u  /* "LCTP" */
-#define TCP_VERSION 2
+#define TCP_VERSION 3
 #define TCP_NONCE_LEN 16
 #define TCP_PROOF_LEN 16
 #define TCP_PROOF_LABEL "lioncub tcp hello"
@@ -92,12 +101,13 @@ typedef struct tcp_hello {
     uint8_t proof[TCP_PROOF_LEN]; /* last: proves the job key for the challenge */
 } tcp_hello_t;
 
-/** Per-message header, on the message's lead socket. */
-typedef struct tcp_msg_hdr {
+/** Header of every chunk: which message it belongs to and where its bytes go. */
+typedef struct tcp_chunk_hdr {
     uint32_t seq;              /* low 32 bits of the message number */
-    uint32_t flags;            /* 0 */
-    uint64_t len;
-} tcp_msg_hdr_t;
+    uint32_t len;              /* payload bytes of this chunk */
+    uint64_t msg_len;          /* length of the whole message */
+    uint64_t off;              /* offset of the chunk in the message, a multiple of chunk */
+} tcp_chunk_hdr_t;
 
 /** One device: an interface and the address listeners bind to. */
 typedef struct tcp_dev {
@@ -116,10 +126,11 @@ typedef struct tcp_sock {
     int idx;                   /* index in the connection */
     tcp_comm_t *comm;
     int ready;                 /* not known to block: last I/O did not hit EAGAIN */
-    uint64_t seq;              /* message this socket works on */
-    uint64_t chunk;            /* next chunk index of that message for this socket */
-    size_t off;                /* bytes of that chunk done */
-    size_t hdr_off;            /* header bytes done (lead socket only) */
+    tcp_req_t *req;            /* message of the chunk in progress; NULL between chunks
+                                  and while its receive is not posted */
+    tcp_chunk_hdr_t hdr;       /* that chunk's header, being sent or read */
+    size_t hdr_off;            /* header bytes done */
+    size_t off;                /* payload bytes of the chunk done */
     char *stage;               /* receive: read-ahead of small reads, TCP_STAGE_SIZE bytes */
     size_t stage_pos, stage_end; /* unread bytes of stage */
     tcp_challenge_t challenge; /* connect: the listener's challenge, being read */
@@ -140,6 +151,8 @@ struct tcp_comm {
     tcp_sock_t socks[TCP_MAX_SOCKS];
     uint64_t head;             /* oldest incomplete message */
     uint64_t tail;             /* next message number to post */
+    uint64_t next_seq;         /* send: message of the next chunk to hand to a socket */
+    size_t next_off;           /* send: that chunk's offset */
     tcp_req_t *ring[TCP_MAX_REQS]; /* messages head..tail-1; NULL once complete */
     char peer[64];             /* peer address, for messages */
     tcp_handle_t handle;       /* connect: the handle being connected to */
@@ -154,14 +167,13 @@ struct tcp_req {
     tcp_comm_t *comm;          /* NULL once detached by a close */
     int done;
     int status;                /* 0 or the error the request fails with */
-    int hdr_done;
+    int len_known;             /* receive: a chunk header gave the message length */
     uint64_t seq;
     char *buf;
     size_t cap;                /* receive: buffer size; send: len */
-    size_t len;                /* message length (receive: known once hdr_done) */
-    size_t left;               /* payload bytes not yet transferred */
-    uint64_t nchunks;
-    tcp_msg_hdr_t hdr;
+    size_t len;                /* message length (receive: known once len_known) */
+    size_t left;               /* receive: payload bytes not yet received */
+    uint64_t chunks_left;      /* send: chunks not yet sent completely */
     tcp_req_t *next_free;      /* in the pool, or in the context's completions */
 };
 

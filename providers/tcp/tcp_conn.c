@@ -42,7 +42,6 @@ tcp_comm_t *tcp_comm_new(tcp_ctx_t *ctx, int is_send, int nsocks, size_t chunk)
         s->idx = i;
         s->comm = comm;
         s->ready = 1;
-        s->chunk = (uint64_t)i; /* message 0 leads on socket 0 */
     }
     return comm;
 }

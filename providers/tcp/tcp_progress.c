@@ -18,7 +18,6 @@
 #include "tcp.h"
 
 #define TCP_EPOLL_BATCH 64
-#define TCP_MAX_PASSES 8
 #ifndef TCP_POLL_GAP_NS
 #define TCP_POLL_GAP_NS 1000
 #endif
@@ -54,30 +53,6 @@ void tcp_req_complete(tcp_req_t *req)
     }
     while (comm->head < comm->tail && !comm->ring[comm->head % TCP_MAX_REQS])
         comm->head++;
-}
-
-/* Move socket s on to message seq: its first chunk there, nothing done. */
-static void tcp_sock_next(tcp_sock_t *s, uint64_t seq)
-{
-    uint64_t n = (uint64_t)s->comm->nsocks;
-
-    s->seq = seq;
-    s->chunk = ((uint64_t)s->idx + n - seq % n) % n;
-    s->off = 0;
-    s->hdr_off = 0;
-}
-
-static int tcp_sock_is_lead(const tcp_sock_t *s)
-{
-    return s->seq % (uint64_t)s->comm->nsocks == (uint64_t)s->idx;
-}
-
-/* Length of chunk k of a message. */
-static size_t tcp_chunk_len(const tcp_comm_t *c, const tcp_req_t *r, uint64_t k)
-{
-    size_t rest = r->len - (size_t)k * c->chunk;
-
-    return rest < c->chunk ? rest : c->chunk;
 }
 
 /* An I/O call failed with errno e (or hit end of file when eof): 0 to stop for now, or fail. */
@@ -126,162 +101,191 @@ static ssize_t tcp_sock_read(tcp_sock_t *s, void *dst, size_t want)
     return (ssize_t)n;
 }
 
-/* Send header (lead socket) and chunk 0 together. >0 progress, 0 blocked, <0 failed. */
-static int tcp_send_hdr(tcp_sock_t *s, tcp_req_t *r)
+/* Hand socket s the next chunk of the comm's messages; 0 when every chunk is handed out. */
+static int tcp_sock_take(tcp_sock_t *s)
 {
-    struct iovec iov[2];
-    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 1};
-    size_t hlen = sizeof(r->hdr) - s->hdr_off, n;
-    ssize_t rc;
+    tcp_comm_t *c = s->comm;
+    tcp_req_t *r;
+    size_t clen;
 
-    iov[0].iov_base = (char *)&r->hdr + s->hdr_off;
-    iov[0].iov_len = hlen;
-    if (r->nchunks > 0) { /* the lead socket carries chunk 0 */
-        iov[1].iov_base = r->buf + s->off;
-        iov[1].iov_len = tcp_chunk_len(s->comm, r, 0) - s->off;
-        msg.msg_iovlen = 2;
-    }
-    do
-        rc = sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (rc < 0 && errno == EINTR);
-    if (rc < 0)
-        return tcp_io_error(s, 0, errno);
-    n = (size_t)rc;
-    if (n >= hlen) {
-        s->hdr_off += hlen;
-        r->hdr_done = 1;
-        n -= hlen;
-        s->off += n;
-        r->left -= n;
-        if (r->nchunks > 0 && s->off == tcp_chunk_len(s->comm, r, 0)) {
-            s->chunk += (uint64_t)s->comm->nsocks;
-            s->off = 0;
-        }
-    } else {
-        s->hdr_off += n;
+    if (c->next_seq >= c->tail)
+        return 0;
+    r = c->ring[c->next_seq % TCP_MAX_REQS];
+    clen = r->len - c->next_off < c->chunk ? r->len - c->next_off : c->chunk;
+    s->req = r;
+    s->hdr = (tcp_chunk_hdr_t){.seq = htole32((uint32_t)r->seq),
+                               .len = htole32((uint32_t)clen),
+                               .msg_len = htole64(r->len),
+                               .off = htole64(c->next_off)};
+    s->hdr_off = 0;
+    s->off = 0;
+    c->next_off += clen;
+    if (c->next_off >= r->len) {
+        c->next_seq++;
+        c->next_off = 0;
     }
     return 1;
 }
 
-/* Send this socket's share of messages. >0 progress, 0 blocked or idle, <0 failed. */
-static int tcp_sock_send(tcp_sock_t *s)
+/* Send the rest of socket s's chunk, header and payload together. >0 progress, 0 blocked, <0 failed. */
+static int tcp_sock_send_chunk(tcp_sock_t *s)
 {
-    tcp_comm_t *c = s->comm;
-    int progress = 0, rc;
+    tcp_req_t *r = s->req;
+    size_t clen = le32toh(s->hdr.len);
+    int progress = 0;
 
-    if (s->seq < c->head)
-        tcp_sock_next(s, c->head);
-    while (s->seq < c->tail) {
-        tcp_req_t *r = c->ring[s->seq % TCP_MAX_REQS];
+    while (s->hdr_off < sizeof(s->hdr) || s->off < clen) {
+        size_t hlen = sizeof(s->hdr) - s->hdr_off, n;
+        struct iovec iov[2] = {
+            {.iov_base = (char *)&s->hdr + s->hdr_off, .iov_len = hlen},
+            {.iov_base = r->buf + le64toh(s->hdr.off) + s->off, .iov_len = clen - s->off},
+        };
+        struct msghdr msg = {.msg_iov = hlen ? iov : iov + 1, .msg_iovlen = hlen ? 2 : 1};
+        ssize_t rc = sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-        if (r) {
-            while (tcp_sock_is_lead(s) && !r->hdr_done) {
-                if ((rc = tcp_send_hdr(s, r)) <= 0)
-                    return rc < 0 ? rc : progress;
-                progress = 1;
-            }
-            while (s->chunk < r->nchunks) {
-                size_t clen = tcp_chunk_len(c, r, s->chunk);
-                ssize_t n = send(s->fd, r->buf + s->chunk * c->chunk + s->off, clen - s->off,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n < 0)
-                    return (rc = tcp_io_error(s, 0, errno)) < 0 ? rc : progress;
-                progress = 1;
-                s->off += (size_t)n;
-                r->left -= (size_t)n;
-                if (s->off == clen) {
-                    s->chunk += (uint64_t)c->nsocks;
-                    s->off = 0;
-                }
-            }
-            if (r->hdr_done && r->left == 0)
-                tcp_req_complete(r);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0)
+            return (rc = tcp_io_error(s, 0, errno)) < 0 ? (int)rc : progress;
+        progress = 1;
+        n = (size_t)rc;
+        if (n < hlen) {
+            s->hdr_off += n;
+            continue;
         }
-        tcp_sock_next(s, s->seq + 1);
+        s->hdr_off += hlen;
+        s->off += n - hlen;
     }
-    return progress;
+    s->req = NULL;
+    if (--r->chunks_left == 0)
+        tcp_req_complete(r);
+    return 1;
 }
 
-/* A complete header arrived for r: check it and size the message. 0 or a failure. */
-static int tcp_recv_hdr_done(tcp_sock_t *s, tcp_req_t *r)
+/*
+ * Send a comm's chunks until its sockets would block or every chunk is out:
+ * in sweeps over the sockets, each socket that is not blocked finishes its
+ * chunk or takes the next one, so chunks go round the sockets while all
+ * have room and to the others while one is full.
+ */
+static void tcp_comm_send(tcp_comm_t *c)
+{
+    int moved;
+
+    do {
+        moved = 0;
+        for (int i = 0; i < c->nsocks; i++) {
+            tcp_sock_t *s = &c->socks[i];
+            int rc;
+
+            if (!s->ready || (!s->req && !tcp_sock_take(s)))
+                continue;
+            if ((rc = tcp_sock_send_chunk(s)) < 0)
+                return;
+            moved |= rc;
+        }
+    } while (moved);
+}
+
+/* A protocol violation in socket s's chunk header: fail the comm. */
+static int tcp_bad_chunk(tcp_sock_t *s, const char *why)
 {
     tcp_comm_t *c = s->comm;
-    uint64_t len = le64toh(r->hdr.len);
+    int err = lc_seterr(LC_ERR_PROTO, TCP_SUBSYS,
+                        "bad chunk from %s (socket %d, message %u, offset %llu, %u of %llu bytes): %s",
+                        c->peer, s->idx, le32toh(s->hdr.seq),
+                        (unsigned long long)le64toh(s->hdr.off), le32toh(s->hdr.len),
+                        (unsigned long long)le64toh(s->hdr.msg_len), why);
 
-    if (le32toh(r->hdr.seq) != (uint32_t)r->seq || len > TCP_MAX_MSG) {
-        int err = lc_seterr(LC_ERR_PROTO, TCP_SUBSYS,
-                            "bad message header from %s (seq %u, expected %u, len %llu)",
-                            c->peer, le32toh(r->hdr.seq), (uint32_t)r->seq,
-                            (unsigned long long)len);
-        tcp_comm_fail(c, err);
-        return err;
-    }
-    r->len = (size_t)len;
-    r->left = r->len;
-    r->nchunks = (r->len + c->chunk - 1) / c->chunk;
-    r->hdr_done = 1;
-    if (r->len > r->cap)
-        r->status = lc_seterr(-EMSGSIZE, TCP_SUBSYS,
-                              "message of %zu bytes from %s exceeds the %zu-byte receive buffer",
-                              r->len, c->peer, r->cap);
-    return 0;
+    tcp_comm_fail(c, err);
+    return err;
 }
 
-/* Receive this socket's share of messages. >0 progress, 0 blocked or idle, <0 failed. */
+/*
+ * Match socket s's chunk header to its posted receive and check it.
+ * 1 matched (s->req set), 0 the receive is not posted yet, <0 failed.
+ */
+static int tcp_recv_match(tcp_sock_t *s)
+{
+    tcp_comm_t *c = s->comm;
+    uint32_t ahead = le32toh(s->hdr.seq) - (uint32_t)c->head;
+    uint64_t m = c->head + ahead;
+    uint64_t len = le64toh(s->hdr.msg_len), off = le64toh(s->hdr.off);
+    uint64_t clen = le32toh(s->hdr.len);
+    tcp_req_t *r;
+
+    if (ahead >= UINT32_C(1) << 31) /* no sender gets 2^31 messages ahead */
+        return tcp_bad_chunk(s, "not a message in progress");
+    if (m >= c->tail)
+        return 0;
+    if (!(r = c->ring[m % TCP_MAX_REQS]))
+        return tcp_bad_chunk(s, "the message is complete");
+    if (len > TCP_MAX_MSG || off % c->chunk || (off >= len && (off || len)) ||
+        clen != (len - off < c->chunk ? len - off : c->chunk))
+        return tcp_bad_chunk(s, "not a chunk of the message");
+    if (!r->len_known) {
+        r->len = (size_t)len;
+        r->left = r->len;
+        r->len_known = 1;
+        if (r->len > r->cap)
+            r->status = lc_seterr(-EMSGSIZE, TCP_SUBSYS,
+                                  "message of %zu bytes from %s exceeds the %zu-byte receive buffer",
+                                  r->len, c->peer, r->cap);
+    } else if (len != r->len || clen > r->left || !clen) {
+        return tcp_bad_chunk(s, "another length, or more bytes than the message has");
+    }
+    s->req = r;
+    return 1;
+}
+
+/* Receive chunks on socket s while it has data and receives are posted. 0, or <0 when the comm failed. */
 static int tcp_sock_recv(tcp_sock_t *s)
 {
     tcp_comm_t *c = s->comm;
-    int progress = 0, rc;
+    int rc;
     ssize_t n;
 
-    if (s->seq < c->head)
-        tcp_sock_next(s, c->head);
-    while (s->seq < c->tail) {
-        tcp_req_t *r = c->ring[s->seq % TCP_MAX_REQS];
+    for (;;) {
+        tcp_req_t *r;
+        size_t clen;
 
-        if (r) {
-            while (!r->hdr_done) {
-                if (!tcp_sock_is_lead(s))
-                    return progress; /* the lead socket has to read the header first */
-                n = tcp_sock_read(s, (char *)&r->hdr + s->hdr_off, sizeof(r->hdr) - s->hdr_off);
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n <= 0)
-                    return (rc = tcp_io_error(s, n == 0, errno)) < 0 ? rc : progress;
-                progress = 1;
-                s->hdr_off += (size_t)n;
-                if (s->hdr_off == sizeof(r->hdr) && (rc = tcp_recv_hdr_done(s, r)))
-                    return rc;
-            }
-            while (s->chunk < r->nchunks) {
-                size_t want = tcp_chunk_len(c, r, s->chunk) - s->off;
-                char *dst = r->buf + s->chunk * c->chunk + s->off;
-
-                if (r->status) { /* truncated: drain into the scratch buffer */
-                    dst = c->ctx->scratch;
-                    want = want < sizeof(c->ctx->scratch) ? want : sizeof(c->ctx->scratch);
-                }
-                n = tcp_sock_read(s, dst, want);
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n <= 0)
-                    return (rc = tcp_io_error(s, n == 0, errno)) < 0 ? rc : progress;
-                progress = 1;
-                s->off += (size_t)n;
-                r->left -= (size_t)n;
-                if (s->off == tcp_chunk_len(c, r, s->chunk)) {
-                    s->chunk += (uint64_t)c->nsocks;
-                    s->off = 0;
-                }
-            }
-            if (r->left == 0)
-                tcp_req_complete(r);
+        if (s->hdr_off < sizeof(s->hdr)) {
+            if (c->head == c->tail)
+                return 0; /* every posted receive is complete: leave the socket for later */
+            n = tcp_sock_read(s, (char *)&s->hdr + s->hdr_off, sizeof(s->hdr) - s->hdr_off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return tcp_io_error(s, n == 0, errno);
+            s->hdr_off += (size_t)n;
+            continue;
         }
-        tcp_sock_next(s, s->seq + 1);
+        if (!s->req && (rc = tcp_recv_match(s)) <= 0)
+            return rc;
+        r = s->req;
+        clen = le32toh(s->hdr.len);
+        while (s->off < clen) {
+            size_t want = clen - s->off;
+            char *dst = r->buf + le64toh(s->hdr.off) + s->off;
+
+            if (r->status) { /* truncated: drain into the scratch buffer */
+                dst = c->ctx->scratch;
+                want = want < sizeof(c->ctx->scratch) ? want : sizeof(c->ctx->scratch);
+            }
+            n = tcp_sock_read(s, dst, want);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return tcp_io_error(s, n == 0, errno);
+            s->off += (size_t)n;
+            r->left -= (size_t)n;
+        }
+        s->req = NULL;
+        s->hdr_off = 0;
+        s->off = 0;
+        if (r->left == 0)
+            tcp_req_complete(r);
     }
-    return progress;
 }
 
 /**
@@ -301,19 +305,16 @@ void tcp_progress(tcp_ctx_t *ctx)
             ((tcp_sock_t *)ev[i].data.ptr)->ready = 1;
         __atomic_store_n(&ctx->idle_poll_ns, n > 0 ? 0 : now, __ATOMIC_RELAXED);
     }
-    /* a header read on one socket can unblock the others: repeat while moving */
-    for (int pass = 0; pass < TCP_MAX_PASSES; pass++) {
-        int progress = 0;
-
-        for (tcp_comm_t *c = ctx->comms; c; c = c->next) {
-            for (int i = 0; i < c->nsocks && !c->err && c->head < c->tail; i++) {
-                tcp_sock_t *s = &c->socks[i];
-                if (s->ready && (c->is_send ? tcp_sock_send(s) : tcp_sock_recv(s)) > 0)
-                    progress = 1;
-            }
+    for (tcp_comm_t *c = ctx->comms; c; c = c->next) {
+        if (c->err || c->head == c->tail)
+            continue;
+        if (c->is_send) {
+            tcp_comm_send(c);
+            continue;
         }
-        if (!progress)
-            break;
+        for (int i = 0; i < c->nsocks && !c->err; i++)
+            if (c->socks[i].ready)
+                tcp_sock_recv(&c->socks[i]);
     }
 }
 

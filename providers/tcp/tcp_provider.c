@@ -13,12 +13,14 @@ static const lc_param_t tcp_params[] = {
      "Address family of the listeners: AF_INET (ipv4) or AF_INET6 (ipv6); unset: an "
      "interface's IPv4 address is preferred"},
     {"LC_TCP_NSOCKS", LC_PARAM_INT, "1",
-     "TCP sockets per connection (1-16); messages larger than LC_TCP_CHUNK are striped "
-     "over them. One stream fills 1-10 GbE; more help on faster links but compete for "
-     "shallow switch queues. Set by the connecting side"},
+     "TCP sockets per connection (1-16); messages are cut into LC_TCP_CHUNK chunks and "
+     "each chunk goes to a socket with room for it, so a slow flow carries less. One "
+     "stream fills 1-10 GbE; more help on faster links but compete for shallow switch "
+     "queues. Set by the connecting side"},
     {"LC_TCP_CHUNK", LC_PARAM_INT, "512K",
-     "Stripe unit: a message is cut into chunks of this size (>= 4K) spread round-robin over "
-     "the sockets; a message of at most one chunk uses one socket. Set by the connecting side"},
+     "Chunk size (>= 4K): the unit handed to one socket; with several sockets, a socket "
+     "takes another chunk once less than this is left unsent in it (TCP_NOTSENT_LOWAT). "
+     "A message of at most one chunk uses one socket. Set by the connecting side"},
     {"LC_TCP_SOCKBUF", LC_PARAM_INT, "4M",
      "SO_SNDBUF/SO_RCVBUF per socket, applied only if net.core.wmem_max/rmem_max allow it; "
      "0 keeps the kernel's autotuning"},

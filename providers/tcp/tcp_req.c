@@ -8,7 +8,6 @@
  * NULL request ("retry"). Requests that completed but were not tested yet
  * do not count.
  */
-#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,10 +107,7 @@ static int tcp_post(lc_prov_comm_t *h, int is_send, void *buf, size_t len, lc_pr
     r->cap = len;
     if (is_send) {
         r->len = len;
-        r->left = len;
-        r->nchunks = (len + comm->chunk - 1) / comm->chunk;
-        r->hdr.seq = htole32((uint32_t)r->seq);
-        r->hdr.len = htole64(len);
+        r->chunks_left = len ? (len + comm->chunk - 1) / comm->chunk : 1;
     }
     comm->ring[comm->tail % TCP_MAX_REQS] = r;
     comm->tail++;
@@ -135,11 +131,6 @@ int tcp_irecv(lc_prov_comm_t *recv_comm, void *buf, size_t len, lc_prov_mr_t *mh
     return tcp_post(recv_comm, 0, buf, len, mhandle, req);
 }
 
-/**
- * @brief Progress the request's context and test the request; a finished
- *        request (done or failed) is freed.
- * @return 0, or the error the request failed with (*done is then 1 too).
- */
 /**
  * @brief The provider's progress op: one pass over the context, then the
  *        completed requests that carry a user field, oldest first.
@@ -168,6 +159,11 @@ int tcp_progress_op(lc_prov_ctx_t *vctx, lc_prov_cqe_t *cqe, int max)
     return n;
 }
 
+/**
+ * @brief Progress the request's context and test the request; a finished
+ *        request (done or failed) is freed.
+ * @return 0, or the error the request failed with (*done is then 1 too).
+ */
 int tcp_test(lc_prov_req_t *vreq, int *done, size_t *size)
 {
     tcp_req_t *r = (tcp_req_t *)vreq;

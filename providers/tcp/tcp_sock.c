@@ -64,6 +64,10 @@ int tcp_sock_setup(int fd, const tcp_ctx_t *ctx)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &ctx->keepalive_s, sizeof(int));
         (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
     }
+    if (ctx->nsocks > 1) { /* a socket has room for a chunk only once its last one is on the wire */
+        int lowat = (int)ctx->chunk;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+    }
     if (ctx->sndbuf > 0)
         (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &ctx->sndbuf, sizeof(ctx->sndbuf));
     if (ctx->rcvbuf > 0)
