@@ -38,8 +38,11 @@
  *    done; receives land in place (small reads pass a 16 KiB read-ahead).
  *  - every op takes the context's mutex: contexts may be shared by threads.
  *  - a chunk header that does not fit its message (an offset or length
- *    off the chunk grid, another message length, a message already
- *    complete) fails the receive comm with LC_ERR_PROTO;
+ *    off the chunk grid, another message length, more bytes than the
+ *    message has left, a message already complete) fails the receive comm
+ *    with LC_ERR_PROTO, so no header makes a write leave the receive
+ *    buffer. Chunks are not checked for overlap: a peer that holds the
+ *    job's key controls the payload anyway;
  *  - a peer that closes or dies fails every request of the comm with
  *    -ECONNRESET; a closed comm fails its own requests with -ECANCELED.
  */
@@ -173,6 +176,7 @@ struct tcp_req {
     size_t cap;                /* receive: buffer size; send: len */
     size_t len;                /* message length (receive: known once len_known) */
     size_t left;               /* receive: payload bytes not yet received */
+    size_t unclaimed;          /* receive: payload bytes of no chunk header matched yet */
     uint64_t chunks_left;      /* send: chunks not yet sent completely */
     tcp_req_t *next_free;      /* in the pool, or in the context's completions */
 };

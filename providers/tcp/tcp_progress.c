@@ -226,14 +226,19 @@ static int tcp_recv_match(tcp_sock_t *s)
     if (!r->len_known) {
         r->len = (size_t)len;
         r->left = r->len;
+        r->unclaimed = r->len;
         r->len_known = 1;
         if (r->len > r->cap)
             r->status = lc_seterr(-EMSGSIZE, TCP_SUBSYS,
                                   "message of %zu bytes from %s exceeds the %zu-byte receive buffer",
                                   r->len, c->peer, r->cap);
-    } else if (len != r->len || clen > r->left || !clen) {
-        return tcp_bad_chunk(s, "another length, or more bytes than the message has");
+    } else if (len != r->len) {
+        return tcp_bad_chunk(s, "another message length than its first chunk's");
+    } else if (clen > r->unclaimed || !clen) {
+        return tcp_bad_chunk(s, "more bytes than the message has left");
     }
+    /* claimed now, so the message completes only once no socket holds a chunk of it */
+    r->unclaimed -= (size_t)clen;
     s->req = r;
     return 1;
 }

@@ -2,9 +2,11 @@
  * test_tcp_wire.c - the receiver of the tcp provider against a peer that
  * breaks the chunk protocol: chunk headers written straight into a
  * connection's socket (an offset past the message, a wrong chunk length, a
- * message length that changes, a chunk of a message already complete, a
- * message from the past) fail the receive comm with LC_ERR_PROTO and a
- * message, instead of writing outside the buffer or waiting forever; and
+ * message length that changes, more chunks than the message has, also
+ * while another socket holds a chunk of it, a chunk of a message already
+ * complete, a message from the past) fail the receive comm with
+ * LC_ERR_PROTO and a message, instead of writing outside the buffer or
+ * waiting forever; and
  * well-formed chunks written the same way, on either socket and out of
  * order, land where their headers say.
  */
@@ -24,20 +26,41 @@
 
 #define CHUNK 4096
 
-/* Write a chunk header and len payload bytes (value fill) on socket idx of the send comm. */
-static void raw_chunk(lc_prov_comm_t *scomm, int idx, uint32_t seq, uint32_t len, uint64_t msg_len,
-                      uint64_t off, char fill)
+/* Write a chunk header on socket idx of the send comm. */
+static void raw_hdr(lc_prov_comm_t *scomm, int idx, uint32_t seq, uint32_t len, uint64_t msg_len,
+                    uint64_t off)
 {
     int fd = ((tcp_comm_t *)scomm)->socks[idx].fd;
     tcp_chunk_hdr_t h = {.seq = htole32(seq), .len = htole32(len), .msg_len = htole64(msg_len),
                          .off = htole64(off)};
+
+    assert_int_equal(send(fd, &h, sizeof(h), MSG_NOSIGNAL), (ssize_t)sizeof(h));
+}
+
+/* A chunk header and its len payload bytes (value fill). */
+static void raw_chunk(lc_prov_comm_t *scomm, int idx, uint32_t seq, uint32_t len, uint64_t msg_len,
+                      uint64_t off, char fill)
+{
     char payload[CHUNK];
 
     assert_true(len <= sizeof(payload));
     memset(payload, fill, len);
-    assert_int_equal(send(fd, &h, sizeof(h), MSG_NOSIGNAL), (ssize_t)sizeof(h));
+    raw_hdr(scomm, idx, seq, len, msg_len, off);
     if (len)
-        assert_int_equal(send(fd, payload, len, MSG_NOSIGNAL), (ssize_t)len);
+        assert_int_equal(send(((tcp_comm_t *)scomm)->socks[idx].fd, payload, len, MSG_NOSIGNAL),
+                         (ssize_t)len);
+}
+
+/* Run the receiver's progress for a few ms (req stays incomplete). */
+static void progress_a_while(lc_prov_req_t *req)
+{
+    double t0 = lc_now();
+    int done = 0;
+
+    while (lc_now() - t0 < 0.02) {
+        assert_int_equal(TT->test(req, &done, NULL), 0);
+        assert_int_equal(done, 0);
+    }
 }
 
 /* A 2-socket connection with the smallest chunk, in its own contexts. */
@@ -73,10 +96,10 @@ static void test_bad_chunks(void **state)
     lc_prov_req_t *req, *req2;
     size_t size = 0;
 
-    /* an offset past the end of the message */
+    /* a full chunk at an offset past the end of an 8-byte message */
     wire_connect(&c);
     req = tt_irecv(c.rcomm, rbuf, sizeof(rbuf));
-    raw_chunk(c.scomm, 0, 0, 8, 8, CHUNK, 1);
+    raw_chunk(c.scomm, 0, 0, CHUNK, 8, CHUNK, 1);
     expect_proto(req, "not a chunk of the message");
     wire_close(&c);
 
@@ -92,7 +115,7 @@ static void test_bad_chunks(void **state)
     req = tt_irecv(c.rcomm, rbuf, sizeof(rbuf));
     raw_chunk(c.scomm, 0, 0, CHUNK, 2 * CHUNK, 0, 1);
     raw_chunk(c.scomm, 1, 0, CHUNK, 3 * CHUNK, CHUNK, 1);
-    expect_proto(req, "another length");
+    expect_proto(req, "another message length");
     wire_close(&c);
 
     /* the first chunk twice: more bytes than the message has left */
@@ -100,7 +123,23 @@ static void test_bad_chunks(void **state)
     req = tt_irecv(c.rcomm, rbuf, sizeof(rbuf));
     raw_chunk(c.scomm, 0, 0, CHUNK, CHUNK + 10, 0, 1);
     raw_chunk(c.scomm, 1, 0, CHUNK, CHUNK + 10, 0, 1);
-    expect_proto(req, "more bytes than the message has");
+    expect_proto(req, "more bytes than the message has left");
+    wire_close(&c);
+
+    /*
+     * socket 0 holds the header of chunk 0, its payload not sent; socket 1
+     * then sends chunks 2, 1 and 2 again, which would complete the message
+     * (and free the receive that socket 0 still writes into) if headers
+     * did not claim their bytes when matched
+     */
+    wire_connect(&c);
+    req = tt_irecv(c.rcomm, rbuf, sizeof(rbuf));
+    raw_hdr(c.scomm, 0, 0, CHUNK, 3 * CHUNK, 0);
+    progress_a_while(req);
+    raw_chunk(c.scomm, 1, 0, CHUNK, 3 * CHUNK, 2 * CHUNK, 3);
+    raw_chunk(c.scomm, 1, 0, CHUNK, 3 * CHUNK, CHUNK, 2);
+    raw_chunk(c.scomm, 1, 0, CHUNK, 3 * CHUNK, 2 * CHUNK, 3);
+    expect_proto(req, "more bytes than the message has left");
     wire_close(&c);
 
     /* a chunk of message 1, complete, while message 0 is still posted */
