@@ -227,10 +227,8 @@ static int lc_hier_start(struct lc_hier_vote *v, struct lc_hier_slot *sl, int s)
     sl->seg = s;
     if (a->mode == LC_VOTE_L1)
         rc = lc_levels_pack(v->levels + start, len, a->b1, sl->send1);
-    else if (a->in_type == LC_BITS && v->shm)
-        lc_shm_put(v->shm, sl->send1, (const uint64_t *)a->in + start / 64, used * 8);
     else if (a->in_type == LC_BITS)
-        memcpy(sl->send1, (const uint64_t *)a->in + start / 64, used * 8);
+        lc_shm_put(v->shm, sl->send1, (const uint64_t *)a->in + start / 64, used * 8);
     else
         rc = lc_pack_signs((const char *)a->in + start * lc_dtype_size(a->in_type), a->in_type,
                            len, sl->send1);

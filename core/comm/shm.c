@@ -220,16 +220,12 @@ static double lc_shm_cost(const struct lc_shm *s, int kind)
     return best;
 }
 
-/* 1 to stream this copy, 0 for a plain one. */
+/* LC_SHM_STREAM=auto: 1 to stream this copy, 0 for a plain one. */
 static int lc_shm_put_kind(const struct lc_shm *s)
 {
-    double plain, stream;
+    double plain = lc_shm_cost(s, 0), stream = lc_shm_cost(s, 1);
     int best;
 
-    if (s->stream != LC_HIER_AUTO)
-        return s->stream == LC_HIER_ALWAYS;
-    plain = lc_shm_cost(s, 0);
-    stream = lc_shm_cost(s, 1);
     if (plain == 0 || stream == 0)
         return plain != 0; /* each kind timed once first */
     best = plain > LC_SHM_STREAM_BIAS * stream;
@@ -269,8 +265,12 @@ void lc_shm_put(struct lc_shm *s, void *dst, const void *src, size_t n)
     int kind;
     double t0;
 
-    if (n < LC_SHM_STREAM_MIN) {
+    if (!s || n < LC_SHM_STREAM_MIN || s->stream == LC_HIER_NEVER) {
         memcpy(dst, src, n);
+        return;
+    }
+    if (s->stream == LC_HIER_ALWAYS) {
+        lc_shm_stream_copy(dst, src, n);
         return;
     }
     kind = lc_shm_put_kind(s);
@@ -279,8 +279,6 @@ void lc_shm_put(struct lc_shm *s, void *dst, const void *src, size_t n)
         lc_shm_stream_copy(dst, src, n);
     else
         memcpy(dst, src, n);
-    if (s->stream != LC_HIER_AUTO)
-        return;
     memmove(&s->cost[kind][1], &s->cost[kind][0], (LC_SHM_COST_SAMPLES - 1) * sizeof(double));
     s->cost[kind][0] = (lc_now() - t0) / (double)n;
     s->copies++;

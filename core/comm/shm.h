@@ -84,7 +84,8 @@ LC_HIDDEN int lc_shm_check_alive(struct lc_comm *c);
  * (on a shared VM it changes within seconds: docs/hosts.md), so with
  * LC_SHM_STREAM=auto the copy takes the kind that was faster lately and now
  * and then times the other. Either way the bytes are published by a flag
- * stored after the call (lc_shm_store).
+ * stored after the call (lc_shm_store). With s NULL (no shared memory, dst
+ * a private buffer) it is memcpy.
  */
 LC_HIDDEN void lc_shm_put(struct lc_shm *s, void *dst, const void *src, size_t n);
 

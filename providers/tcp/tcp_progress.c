@@ -101,17 +101,23 @@ static ssize_t tcp_sock_read(tcp_sock_t *s, void *dst, size_t want)
     return (ssize_t)n;
 }
 
+/* Length of the chunk at offset off of a len-byte message (off < len, or both 0). */
+static uint64_t tcp_chunk_len(const tcp_comm_t *c, uint64_t len, uint64_t off)
+{
+    return len - off < c->chunk ? len - off : c->chunk;
+}
+
 /* Hand socket s the next chunk of the comm's messages; 0 when every chunk is handed out. */
 static int tcp_sock_take(tcp_sock_t *s)
 {
     tcp_comm_t *c = s->comm;
     tcp_req_t *r;
-    size_t clen;
+    uint64_t clen;
 
     if (c->next_seq >= c->tail)
         return 0;
     r = c->ring[c->next_seq % TCP_MAX_REQS];
-    clen = r->len - c->next_off < c->chunk ? r->len - c->next_off : c->chunk;
+    clen = tcp_chunk_len(c, r->len, c->next_off);
     s->req = r;
     s->hdr = (tcp_chunk_hdr_t){.seq = htole32((uint32_t)r->seq),
                                .len = htole32((uint32_t)clen),
@@ -221,7 +227,7 @@ static int tcp_recv_match(tcp_sock_t *s)
     if (!(r = c->ring[m % TCP_MAX_REQS]))
         return tcp_bad_chunk(s, "the message is complete");
     if (len > TCP_MAX_MSG || off % c->chunk || (off >= len && (off || len)) ||
-        clen != (len - off < c->chunk ? len - off : c->chunk))
+        clen != tcp_chunk_len(c, len, off))
         return tcp_bad_chunk(s, "not a chunk of the message");
     if (!r->len_known) {
         r->len = (size_t)len;
