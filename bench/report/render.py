@@ -99,7 +99,8 @@ def coll(res, rate):
                 extra.append((label, x["size"], f"{float(x['time_us']) / 1e3:.2f}",
                               x["floor_pct"], x["wrong"]))
     if extra:
-        parts.append(table(["run", "bytes", "ms", "floor %", "#wrong"], extra))
+        parts.append(f"The raweth rows are each the median of {runs.HOST_RUNS} runs, the two "
+                     "taken in turn.\n\n" + table(["run", "bytes", "ms", "floor %", "#wrong"], extra))
     return "\n\n".join(parts) or "Not measured in this run."
 
 

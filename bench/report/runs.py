@@ -161,6 +161,19 @@ def shm(r, p, iters, repeat=HOST_RUNS):
     return _medians(repeat, (("tcp", {"LC_HIER": "0"}), ("shm", {})), run)
 
 
+def raweth_jumbo(r, iters, repeat=HOST_RUNS):
+    """The raweth packed vote of 2 MiB at MTU 9000, without and with 1% loss:
+    {"plain"|"loss": lc_coll row}, each the median of `repeat` runs taken in turn
+    (a run in the VM's slow phase is slower as a whole)."""
+    jumbo = ("--mtu", "9000")
+
+    def run(net_args):
+        rows = coll(r, 4, "raweth", "2M", "2M", iters, packed=True, net_args=net_args)
+        return rows[-1] if rows else None
+
+    return _medians(repeat, (("plain", jumbo), ("loss", jumbo + ("--netem", "loss 1%"))), run)
+
+
 def vs_mpi(r, ranks, size, iters):
     d = os.path.join(r.out, "vs_mpi")
     os.makedirs(d, exist_ok=True)
